@@ -1,0 +1,94 @@
+"""Registry: records registry and exchange for digitally signed official letters.
+
+`templates/`, `workflows/` and `etc/` live at the top of the repository (see DESIGN.md); a
+wheel carries them inside the package as `registry/templates`, `registry/workflows` and
+`registry/etc`, so that `pip install .` ships them. `registry.paths` finds them in either place.
+"""
+import os
+import shutil
+
+from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+HERE = os.path.abspath(os.path.dirname(__file__))
+SHIPPED_DIRS = ("templates", "workflows", "etc")
+
+
+class BuildWithShippedDirs(build_py):
+    """build_py that also copies the top-level shipped folders into the package."""
+
+    def run(self):
+        super().run()
+        for name in SHIPPED_DIRS:
+            source = os.path.join(HERE, name)
+            target = os.path.join(self.build_lib, "registry", name)
+            if os.path.isdir(target):
+                shutil.rmtree(target)
+            shutil.copytree(
+                source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.crl.tmp")
+            )
+
+
+INSTALL_REQUIRES = [
+    # Pyramid, Deform and pyramid_chameleon import pkg_resources, which setuptools 81 drops.
+    "setuptools<81",
+    "pyramid>=2.0,<3",
+    "pyramid_tm>=2.5",
+    "pyramid_retry>=2.1",
+    "pyramid_chameleon>=0.3",
+    "transaction>=4.0",
+    "ZODB>=6.0",
+    "ZEO>=6.0",
+    "zodburi>=3.0",
+    "BTrees>=5.0",
+    "persistent>=5.0",
+    "deform>=3.0,<4",
+    "colander>=2.0",
+    "Chameleon>=4.0",
+    "waitress>=3.0",
+    "argon2-cffi>=23.1",
+    "click>=8.1",
+    "PasteDeploy>=3.0",
+    "plaster_pastedeploy>=1.0",
+    "translationstring>=1.4",
+]
+
+TESTS_REQUIRE = [
+    "pytest>=8",
+    "pytest-xdist>=3.5",
+    "WebTest>=3.0",
+    "playwright>=1.45",
+    "lingua>=4.15",
+    "openapi-spec-validator>=0.7",
+]
+
+setup(
+    name="registry",
+    version="0.1.0",
+    description="Records registry and exchange for digitally signed official letters",
+    long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Proprietary",
+    python_requires=">=3.11",
+    package_dir={"": "src"},
+    packages=find_packages("src"),
+    include_package_data=True,
+    package_data={
+        "registry": [
+            "static/*",
+            "static/**/*",
+            "locale/*/LC_MESSAGES/*.po",
+            "locale/*/LC_MESSAGES/*.mo",
+            "locale/*.pot",
+            "views/openapi.json",
+        ]
+    },
+    cmdclass={"build_py": BuildWithShippedDirs},
+    install_requires=INSTALL_REQUIRES,
+    extras_require={"test": TESTS_REQUIRE},
+    entry_points={
+        "console_scripts": ["registry = registry.cli:main"],
+        "paste.app_factory": ["main = registry:main"],
+    },
+    zip_safe=False,
+)

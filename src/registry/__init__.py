@@ -1,0 +1,36 @@
+"""Registry: the records registry and exchange for digitally signed official letters."""
+import atexit
+
+import pyramid_tm
+from pyramid.config import Configurator
+from ZODB.interfaces import IDatabase
+
+from registry import settings as registry_settings
+from registry.resources import bootstrap, root_factory
+from registry.store import open_db
+
+
+def main(global_config, **settings):
+    """Return the Pyramid WSGI application (PasteDeploy `main`).
+
+    Opens the store the settings name (serving the embedded store over ZEO when nothing else
+    does), creates or evolves the site, and composes the application from explicit includes.
+    """
+    settings = registry_settings.prepare(settings)
+    db, zeo_server = open_db(settings, serve=True)
+    if zeo_server is not None:
+        atexit.register(zeo_server.close)
+    atexit.register(db.close)
+    bootstrap(db)
+
+    settings["tm.manager_hook"] = pyramid_tm.explicit_manager
+    with Configurator(settings=settings, root_factory=root_factory) as config:
+        config.registry.registerUtility(db, IDatabase)
+        config.include("pyramid_chameleon")
+        config.include("pyramid_tm")
+        config.include("pyramid_retry")
+        config.include("registry.store")
+        config.include("registry.i18n")
+        config.include("registry.security")
+        config.include("registry.views")
+    return config.make_wsgi_app()

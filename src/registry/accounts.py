@@ -1,0 +1,86 @@
+"""Changes to accounts and logins, each validated and audited (never with a secret)."""
+from registry.errors import NotFound, RegistryError
+from registry.i18n import _
+from registry.resources.user import validate_roles
+from registry.security.principals import SITE_ADMIN
+
+
+def _refuse_admin_grant(roles, may_grant_admin):
+    if SITE_ADMIN in roles and not may_grant_admin:
+        raise RegistryError(
+            "FORBIDDEN_ROLE", _("Only a site administrator can grant the site_admin role."),
+            field="roles", status=403,
+        )
+
+
+def create_account(site, actor, regno, login, roles, password, fullname="", limits=None,
+                   may_grant_admin=False):
+    """Create an account in the organisation `regno` and audit it; return the User."""
+    org = site.orgs.get((regno or "").strip())
+    if org is None:
+        raise NotFound("UNKNOWN_ORG", _("unknown-org", default="There is no organisation "
+                       "with registration number ${regno}.", mapping={"regno": regno}),
+                       field="org")
+    _refuse_admin_grant(roles, may_grant_admin)
+    user = site.users.create(login, org, roles, password, fullname=fullname, limits=limits)
+    site.audit.append(actor, "account.create", target=f"/users/{user.login}", org=org.regno,
+                      detail={"login": user.login, "roles": list(user.roles)})
+    return user
+
+
+def update_account(site, actor, user, roles=None, active=None, fullname=None,
+                   may_grant_admin=False):
+    """Change an account's roles, status or name and audit it; return {field: [old, new]}."""
+    changed = {}
+    if roles is not None:
+        roles = validate_roles(roles)
+        if (set(roles) ^ set(user.roles)) & {SITE_ADMIN}:
+            _refuse_admin_grant((SITE_ADMIN,), may_grant_admin)
+        if roles != user.roles:
+            changed["roles"] = [list(user.roles), list(roles)]
+            user.roles = roles
+    if active is not None and bool(active) != user.active:
+        changed["active"] = [user.active, bool(active)]
+        user.active = bool(active)
+    if fullname is not None:
+        fullname = " ".join(fullname.split())
+        if fullname != user.fullname:
+            changed["fullname"] = [user.fullname, fullname]
+            user.fullname = fullname
+    if changed:
+        site.audit.append(actor, "account.update", target=f"/users/{user.login}", org=user.org,
+                          detail=changed)
+    return changed
+
+
+def set_password(site, actor, user, password):
+    """Set a new password (ending the account's other sessions) and audit that it changed."""
+    user.set_password(password)
+    site.audit.append(actor, "account.password", target=f"/users/{user.login}", org=user.org)
+
+
+def issue_token(site, actor, user, label=""):
+    """Issue an API token for `user`; return it (to be shown once). Audited by hash prefix."""
+    token, digest = site.users.issue_token(user, label)
+    site.audit.append(actor, "token.issue", target=f"/users/{user.login}", org=user.org,
+                      detail={"token": digest[:12], "label": user.tokens[digest]["label"]})
+    return token
+
+
+def revoke_token(site, actor, user, digest):
+    site.users.revoke_token(user, digest)
+    site.audit.append(actor, "token.revoke", target=f"/users/{user.login}", org=user.org,
+                      detail={"token": digest[:12]})
+
+
+def log_in(site, login, password, address=""):
+    """Check a login; audit its outcome. Returns (user_or_None, locked_until_or_None)."""
+    user, locked = site.users.authenticate(login, password)
+    known = site.users.get((login or "").strip().lower())
+    if user is not None:
+        site.audit.append(user.login, "login", target=f"/users/{user.login}", org=user.org,
+                          detail={"address": address})
+    elif known is not None:
+        site.audit.append(known.login, "login.failed", target=f"/users/{known.login}",
+                          org=known.org, detail={"address": address, "locked": bool(locked)})
+    return user, locked

@@ -1,0 +1,364 @@
+"""The `registry` command.
+
+    registry [-c INI] [--data-dir DIR] COMMAND ...
+
+Commands that change data work while `registry serve` runs: they reach the store through the
+ZEO socket the server opened (or open the files directly when nothing serves them). Errors in
+what was asked print a message and exit 1; wrong usage exits 2.
+"""
+import getpass
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+import transaction
+
+from registry import paths
+from registry import settings as registry_settings
+from registry.errors import RegistryError
+from registry.i18n import translate
+from registry.store import EmbeddedStore, StoreBusy, open_db, site_of
+
+DEFAULT_CONFIG = "etc/development.ini"
+
+
+class Context:
+    """What the group options decided: the settings, and the database once opened."""
+
+    def __init__(self, config_path, data_dir):
+        self.config_path, self.packaged = self._resolve_config(config_path)
+        from pyramid.paster import get_appsettings
+
+        raw = dict(get_appsettings(str(self.config_path), name="main"))
+        if data_dir:
+            os.environ["REGISTRY_DATA_DIR"] = str(Path(data_dir).resolve())
+        elif self.packaged and not os.environ.get("REGISTRY_DATA_DIR"):
+            # The packaged ini sits inside the installed package: keep data out of it.
+            os.environ["REGISTRY_DATA_DIR"] = str(Path("var").resolve())
+        self.settings = registry_settings.prepare(raw)
+        self._db = None
+        self.applied = []
+
+    @staticmethod
+    def _resolve_config(config_path):
+        if config_path is not None:
+            path = Path(config_path)
+            if not path.is_file():
+                raise click.BadParameter(f"no such file: {config_path}", param_hint="-c/--config")
+            return path.resolve(), False
+        local = Path(DEFAULT_CONFIG)
+        if local.is_file():
+            return local.resolve(), False
+        return paths.shipped("etc") / "development.ini", True
+
+    @property
+    def data_dir(self):
+        return self.settings["registry.data_dir"]
+
+    def embedded(self):
+        return None if self.settings.get("zodbconn.uri") else EmbeddedStore(self.data_dir)
+
+    def db(self, create=False):
+        """Open the store (once). Without `create`, refuse a data directory with no registry."""
+        if self._db is None:
+            store = self.embedded()
+            if store is not None and not create and not store.exists():
+                fail(f"no registry in {self.data_dir}; run `registry init` first "
+                     "(or give --data-dir / -c)")
+            try:
+                self._db, _server = open_db(self.settings, serve=False)
+            except StoreBusy as exc:
+                fail(str(exc))
+            from registry.resources import bootstrap
+
+            self.applied = bootstrap(self._db)
+        return self._db
+
+    def run(self, fn):
+        """Run fn(site) in a transaction (retried on conflicts with a running server); return
+        its result. A RegistryError aborts the transaction and exits 1."""
+        tm = transaction.TransactionManager()
+        conn = self.db().open(transaction_manager=tm)
+        try:
+            for attempt in tm.attempts(3):
+                with attempt:
+                    result = fn(site_of(conn))
+            return result
+        except RegistryError as exc:
+            fail(f"{translate(exc.message)} [{exc.code}]")
+        finally:
+            conn.close()
+
+    def close(self):
+        if self._db is not None:
+            self._db.close()
+
+
+def fail(message):
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def actor():
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def read_password(from_stdin, confirm=True):
+    """The first line of standard input with --password-stdin, else a hidden prompt."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            fail("--password-stdin: standard input is empty")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        fail("give --password-stdin to read the password from standard input")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", "config_path", metavar="INI",
+              help=f"Settings file (default: {DEFAULT_CONFIG}, else the packaged one).")
+@click.option("--data-dir", metavar="DIR", envvar="REGISTRY_DATA_DIR",
+              help="Data directory: Data.fs, blobs, index, logs (default: var/ beside the ini; "
+                   "env REGISTRY_DATA_DIR).")
+@click.pass_context
+def main(ctx, config_path, data_dir):
+    """Registry: records registry and exchange for digitally signed official letters."""
+    ctx.obj = Context(config_path, data_dir)
+    ctx.call_on_close(ctx.obj.close)
+
+
+# init, serve, demo -------------------------------------------------------------------------
+
+@main.command()
+@pass_ctx
+def init(ctx):
+    """Create the store (or bring an existing one to the current schema)."""
+    existed = ctx.embedded() is not None and ctx.embedded().exists()
+    ctx.db(create=True)
+    state = "already initialised" if existed else "initialised"
+    evolved = f" (evolved to generation {ctx.applied[-1]})" if existed and ctx.applied else ""
+    click.echo(f"Registry {state} in {ctx.data_dir}{evolved}")
+
+
+def _seed_demo(db, settings):
+    from registry.demo import seed
+
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        for attempt in tm.attempts(3):
+            with attempt:
+                added = seed(site_of(conn), limits=registry_settings.account_limits(settings))
+    finally:
+        conn.close()
+    return added
+
+
+def _print_demo_logins(out=click.echo):
+    from registry.demo import DEMO_PASSWORD, demo_accounts
+
+    out(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+    for login, regno, roles, _name in demo_accounts():
+        out(f"  {login:<10} {','.join(roles):<28} organisation {regno}")
+
+
+@main.command()
+@pass_ctx
+def demo(ctx):
+    """Seed the demo directory and accounts (idempotent)."""
+    added = _seed_demo(ctx.db(create=True), ctx.settings)
+    click.echo(f"Demo data: {added['orgs']} organisations and {added['accounts']} accounts added.")
+    _print_demo_logins()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=6543, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
+@click.option("--demo", "with_demo", is_flag=True, help="Seed the demo data first.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@pass_ctx
+def serve(ctx, host, port, with_demo, threads):
+    """Serve the registry with waitress (and its store over ZEO for other commands)."""
+    import socket
+
+    import waitress
+    from pyramid.paster import setup_logging
+    from ZODB.interfaces import IDatabase
+
+    from registry import main as make_app
+
+    probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        probe.bind((host, port))
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+    finally:
+        probe.close()
+    setup_logging(str(ctx.config_path))
+    try:
+        app = make_app({"__file__": str(ctx.config_path)}, **ctx.settings)
+    except StoreBusy as exc:
+        fail(str(exc))
+    if with_demo:
+        added = _seed_demo(app.registry.getUtility(IDatabase), ctx.settings)
+        click.echo(f"Demo data: {added['orgs']} organisations and {added['accounts']} "
+                   "accounts added.")
+        _print_demo_logins()
+    # SIGTERM stops like Ctrl+C: waitress closes, then atexit closes the store and its socket.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    click.echo(f"Registry is serving {ctx.data_dir} at http://{host}:{port}/  (Ctrl+C stops)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="registry")
+
+
+# organisations -----------------------------------------------------------------------------
+
+@main.group()
+def org():
+    """Organisations in the directory."""
+
+
+@org.command("add")
+@click.option("--regno", required=True, help="State registration number (7 digits).")
+@click.option("--name", required=True, help="Name in Mongolian.")
+@click.option("--name-en", default="", help="Name in English.")
+@click.option("--kind", required=True, type=click.Choice(["government", "business"]))
+@click.option("--parent", default=None, metavar="REGNO", help="Parent organisation.")
+@pass_ctx
+def org_add(ctx, regno, name, name_en, kind, parent):
+    """Register an organisation."""
+    from registry.directory import register_organisation
+
+    org = ctx.run(lambda site: register_organisation(site, actor(), regno, name, kind,
+                                                     name_en=name_en, parent=parent).regno)
+    click.echo(f"Registered {org}.")
+
+
+@org.command("list")
+@click.option("-q", "--query", default="", help="Name words or registration number prefix.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--inactive", is_flag=True, help="Include deactivated organisations.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def org_list(ctx, query, limit, inactive, as_json):
+    """List or search the directory."""
+
+    def find(site):
+        orgs, more, total = site.orgs.search(query, size=limit, include_inactive=inactive,
+                                             count=True)
+        return [o.as_json() for o in orgs], more, total
+
+    rows, more, total = ctx.run(find)
+    if as_json:
+        click.echo(json.dumps({"items": rows, "items_total": total}, ensure_ascii=False,
+                              indent=1))
+        return
+    for row in rows:
+        flag = "" if row["active"] else "  (deactivated)"
+        click.echo(f"{row['regno']}  {row['kind']:<10}  {row['name']}{flag}")
+    if more:
+        click.echo(f"... {total} in all; use --limit to see more", err=True)
+
+
+# accounts ----------------------------------------------------------------------------------
+
+def _roles(value):
+    return [r.strip() for r in value.split(",") if r.strip()]
+
+
+@main.group()
+def user():
+    """Accounts."""
+
+
+@user.command("add")
+@click.option("--org", "regno", required=True, metavar="REGNO", help="The account's organisation.")
+@click.option("--login", required=True)
+@click.option("--role", "roles", required=True, metavar="ROLE[,ROLE]",
+              help="records_manager, signatory, clerk, auditor, site_admin.")
+@click.option("--name", "fullname", default="", help="Full name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_ctx
+def user_add(ctx, regno, login, roles, fullname, password_stdin):
+    """Create an account."""
+    from registry.accounts import create_account
+
+    password = read_password(password_stdin)
+    limits = registry_settings.account_limits(ctx.settings)
+    created = ctx.run(lambda site: create_account(
+        site, actor(), regno, login, _roles(roles), password, fullname=fullname, limits=limits,
+        may_grant_admin=True).login)
+    click.echo(f"Created account {created}.")
+
+
+@user.command("passwd")
+@click.argument("login")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_ctx
+def user_passwd(ctx, login, password_stdin):
+    """Set an account's password (its sessions end)."""
+    from registry.accounts import set_password
+
+    password = read_password(password_stdin)
+    ctx.run(lambda site: set_password(site, actor(), site.users.require(login), password))
+    click.echo(f"Password of {login} set.")
+
+
+@user.command("list")
+@click.option("--org", "regno", default=None, metavar="REGNO")
+@pass_ctx
+def user_list(ctx, regno):
+    """List accounts (of one organisation with --org)."""
+
+    def rows(site):
+        users = site.users.for_org(regno) if regno else list(site.users.values())
+        return [(u.login, u.org, ",".join(u.roles), u.active) for u in users]
+
+    for login, org_regno, roles, active in ctx.run(rows):
+        click.echo(f"{login:<20} {org_regno}  {roles}{'' if active else '  (deactivated)'}")
+
+
+@main.group()
+def token():
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--login", required=True)
+@click.option("--label", default="", help="What the token is for.")
+@pass_ctx
+def token_create(ctx, login, label):
+    """Create an API token; print it alone, once."""
+    from registry.accounts import issue_token
+
+    secret = ctx.run(lambda site: issue_token(site, actor(), site.users.require(login), label))
+    click.echo(secret)
+
+
+# audit -------------------------------------------------------------------------------------
+
+@main.group()
+def audit():
+    """The audit trail."""
+
+
+@audit.command("verify")
+@pass_ctx
+def audit_verify(ctx):
+    """Check the hash chain; name the first broken record. Exit 1 if broken."""
+    ok, checked, bad, problem = ctx.run(lambda site: site.audit.verify())
+    if ok:
+        click.echo(f"Audit trail intact: {checked} records.")
+        return
+    where = f"record {bad}" if bad is not None else "the head"
+    fail(f"audit trail broken at {where}: {problem} ({checked} records before it are intact)")

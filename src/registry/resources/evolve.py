@@ -1,0 +1,44 @@
+"""Schema generations: every change to stored classes ships with an evolve step here.
+
+`STEPS` lists `(generation, function)` in order; a step takes the Site and brings its data from
+the previous generation to its own. A new database is created at the newest generation.
+`evolve(site)` runs the steps the site has not had, in order, in the caller's transaction.
+"""
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def _initial(site):
+    """Generation 1: the first schema (site, orgs, users, audit). Nothing to convert."""
+
+
+STEPS = [
+    (1, _initial),
+]
+
+
+def newest(steps=STEPS):
+    return steps[-1][0] if steps else 0
+
+
+def pending(site, steps=STEPS):
+    """Return the steps `site` has not had yet."""
+    return [(gen, fn) for gen, fn in steps if gen > site.generation]
+
+
+def evolve(site, steps=STEPS):
+    """Run the pending steps on `site`; return the generations applied. Raises RuntimeError if
+    the data is newer than this code (a downgrade), which would be unsafe to serve."""
+    if site.generation > newest(steps):
+        raise RuntimeError(
+            f"the database is at schema generation {site.generation}, newer than this "
+            f"software's {newest(steps)}; upgrade the software"
+        )
+    applied = []
+    for gen, fn in pending(site, steps):
+        log.info("evolving the registry to generation %s: %s", gen, (fn.__doc__ or "").strip())
+        fn(site)
+        site.generation = gen
+        applied.append(gen)
+    return applied

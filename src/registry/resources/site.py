@@ -1,0 +1,47 @@
+"""The site: the root of the resource tree, with the fixed children orgs/, users/, audit/."""
+from pyramid.authorization import DENY_ALL, Allow, Authenticated
+
+from registry.resources.audit import AuditTrail
+from registry.resources.folder import Folder
+from registry.resources.organisation import Organisations
+from registry.resources.user import Users
+from registry.security import permissions as P
+from registry.security.principals import SITE_ADMIN, role_principal
+
+SITE_ADMIN_PERMISSIONS = (
+    P.VIEW, P.VIEW_DIRECTORY, P.MANAGE_ORGS, P.MANAGE_ACCOUNTS, P.VIEW_ACCOUNT, P.LIST_ACCOUNTS,
+    P.VIEW_AUDIT,
+)
+
+
+class Site(Folder):
+    """The root. `generation` is the schema generation its data is at (see evolve)."""
+
+    generation = 0
+
+    def __init__(self):
+        super().__init__()
+        self.add("orgs", Organisations())
+        self.add("users", Users())
+        self.add("audit", AuditTrail())
+
+    def __acl__(self):
+        # Site administrators run the directory and the accounts; they get no permission on
+        # letters (none is listed here), so the operator never reads an organisation's mail.
+        return [
+            (Allow, role_principal(SITE_ADMIN), SITE_ADMIN_PERMISSIONS),
+            (Allow, Authenticated, (P.VIEW, P.VIEW_DIRECTORY)),
+            DENY_ALL,
+        ]
+
+    @property
+    def orgs(self):
+        return self["orgs"]
+
+    @property
+    def users(self):
+        return self["users"]
+
+    @property
+    def audit(self):
+        return self["audit"]

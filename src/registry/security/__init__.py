@@ -1,0 +1,33 @@
+"""Security: permissions, principals, the policy, sessions, CSRF, passwords, API tokens."""
+from pyramid.csrf import SessionCSRFStoragePolicy
+from pyramid.session import SignedCookieSessionFactory
+
+from registry.security.policy import RegistrySecurityPolicy, find_account, is_token_request
+from registry.security.throttle import AddressThrottle, IAddressThrottle
+from registry.settings import secure_cookies, session_secret
+
+
+def csrf_applies(request):
+    """CSRF protects cookie sessions; a request authenticated by a bearer token carries no
+    ambient credential a third-party page could ride on, so it is not checked."""
+    return not is_token_request(request)
+
+
+def includeme(config):
+    settings = config.get_settings()
+    config.set_session_factory(
+        SignedCookieSessionFactory(
+            session_secret(settings),
+            cookie_name="registry_session",
+            httponly=True,
+            samesite="Lax",
+            secure=secure_cookies(settings),
+            timeout=int(settings["registry.session_timeout"]),
+            reissue_time=int(settings["registry.session_timeout"]) // 10,
+        )
+    )
+    config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
+    config.set_default_csrf_options(require_csrf=True, callback=csrf_applies)
+    config.set_security_policy(RegistrySecurityPolicy())
+    config.add_request_method(find_account, "account", reify=True)
+    config.registry.registerUtility(AddressThrottle(), provided=IAddressThrottle)

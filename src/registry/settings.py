@@ -1,0 +1,62 @@
+"""Settings: defaults, parsing, and the data directory.
+
+Everything here reads the ini's `[app:main]` settings (strings) and returns typed values, so
+that the rest of the code never parses a setting itself.
+"""
+import os
+import secrets
+from pathlib import Path
+
+from pyramid.settings import asbool
+
+DEFAULTS = {
+    "pyramid.default_locale_name": "mn",
+    "retry.attempts": "3",
+    # Accounts an organisation may hold, per kind ("unlimited" for none): a business entity
+    # holds one account, as in the system the registry replaces.
+    "registry.accounts_per_org.business": "1",
+    "registry.accounts_per_org.government": "unlimited",
+    "registry.secure_cookies": "false",
+    "registry.session_timeout": "28800",
+}
+
+
+def data_dir(settings):
+    """The data directory: REGISTRY_DATA_DIR, else the `registry.data_dir` setting, else ./var."""
+    value = os.environ.get("REGISTRY_DATA_DIR") or settings.get("registry.data_dir") or "var"
+    return str(Path(value).expanduser().resolve())
+
+
+def account_limits(settings):
+    """Return {kind: max accounts or None}."""
+    limits = {}
+    for kind in ("business", "government"):
+        raw = str(settings.get(f"registry.accounts_per_org.{kind}", "unlimited")).strip()
+        limits[kind] = None if raw.lower() in ("", "unlimited", "none") else int(raw)
+    return limits
+
+
+def session_secret(settings):
+    """The session-signing secret: the `registry.session_secret` setting, else a random one
+    kept (mode 0600) in the data directory, made on first use. Never logged."""
+    configured = settings.get("registry.session_secret")
+    if configured:
+        return configured
+    path = Path(settings["registry.data_dir"]) / "session_secret"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def prepare(settings):
+    """Return a copy of `settings` with defaults filled in and the data directory resolved."""
+    merged = {**DEFAULTS, **settings}
+    merged["registry.data_dir"] = data_dir(merged)
+    return merged
+
+
+def secure_cookies(settings):
+    return asbool(settings.get("registry.secure_cookies"))

@@ -1,0 +1,46 @@
+"""JSON API conventions (after plone.restapi): batching and errors."""
+from urllib.parse import urlencode
+
+DEFAULT_BATCH = 25
+MAX_BATCH = 200
+
+
+def batch_params(request, default=DEFAULT_BATCH):
+    """Return (b_start, b_size) from the query string, clamped to sane values."""
+    def as_int(name, fallback):
+        try:
+            return int(request.params.get(name, fallback))
+        except (TypeError, ValueError):
+            return fallback
+
+    start = max(0, as_int("b_start", 0))
+    size = min(MAX_BATCH, max(1, as_int("b_size", default)))
+    return start, size
+
+
+def batching(request, start, size, total, more):
+    """The `batching` links of a listing: @id, first, next, prev (absent when meaningless)."""
+    def link(b_start):
+        params = dict(request.GET)
+        params.update(b_start=str(b_start), b_size=str(size))
+        return request.path_url + "?" + urlencode(params)
+
+    links = {"@id": request.url, "first": link(0)}
+    if more:
+        links["next"] = link(start + size)
+    if start > 0:
+        links["prev"] = link(max(0, start - size))
+    return links
+
+
+def error_body(code, message, field=None):
+    body = {"error": {"code": code, "message": message}}
+    if field:
+        body["error"]["field"] = field
+    return body
+
+
+def wants_json(request):
+    """True if the client asked for JSON rather than HTML (the Accept header decides)."""
+    offers = request.accept.acceptable_offers(["text/html", "application/json"])
+    return bool(offers) and offers[0][0] == "application/json"

@@ -1,0 +1,47 @@
+"""Exception views: what a refused, unknown or expired request gets, in HTML or JSON."""
+from pyramid.exceptions import BadCSRFToken
+from pyramid.httpexceptions import HTTPFound
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+
+from registry.errors import RegistryError
+from registry.i18n import _
+from registry.views.api import error_body, wants_json
+
+
+def _error(request, status, code, message, field=None):
+    request.response.status = status
+    if wants_json(request):
+        request.override_renderer = "json"
+        return error_body(code, request.localizer.translate(message), field)
+    request.override_renderer = "registry:templates/error.pt"
+    return {"status": status, "message": message}
+
+
+@forbidden_view_config(renderer="json")
+def forbidden(request):
+    if request.account is None:
+        if wants_json(request):
+            request.response.headers["WWW-Authenticate"] = 'Bearer realm="registry"'
+            return _error(request, 401, "UNAUTHORIZED", _("Sign in or send an API token."))
+        login_url = request.resource_url(request.root, "@@login",
+                                         query={"came_from": request.path_qs})
+        return HTTPFound(location=login_url)
+    return _error(request, 403, "FORBIDDEN", _("You do not have permission to do this here."))
+
+
+@notfound_view_config(renderer="json")
+def notfound(request):
+    return _error(request, 404, "NOT_FOUND", _("There is nothing at this address."))
+
+
+@exception_view_config(BadCSRFToken, renderer="json")
+def bad_csrf(request):
+    return _error(request, 400, "CSRF_FAILED",
+                  _("The form had expired or came from elsewhere; nothing was changed. "
+                    "Reload the page and try again."))
+
+
+@exception_view_config(RegistryError, renderer="json")
+def registry_error(request):
+    exc = request.exception
+    return _error(request, exc.status, exc.code, exc.message, exc.field)

@@ -1,0 +1,91 @@
+"""Deform glue: the translating form renderer, the CSRF field, and one way to run a form.
+
+Forms are colander schema classes bound per request; Deform appears only in views.
+"""
+import colander
+import deform
+import deform.template
+from pyramid.threadlocal import get_current_request
+
+from registry.errors import RegistryError
+
+
+def _translate(term):
+    request = get_current_request()
+    if request is None:
+        return term
+    return request.localizer.translate(term)
+
+
+#: One renderer for every form, translating through the current request's localizer.
+FORM_RENDERER = deform.ZPTRendererFactory((deform.template.default_dir,), translator=_translate)
+
+
+@colander.deferred
+def _csrf_default(node, kw):
+    return kw["request"].session.get_csrf_token()
+
+
+class CSRFSchema(colander.Schema):
+    """Base schema of every form: carries the session's CSRF token, which Pyramid checks on
+    every POST before the view runs."""
+
+    csrf_token = colander.SchemaNode(
+        colander.String(), widget=deform.widget.HiddenWidget(), default=_csrf_default,
+        missing=None,
+    )
+
+
+def make_form(request, schema, buttons, **kw):
+    """Bind `schema` (an instance) to the request and wrap it in a Deform form."""
+    return deform.Form(schema.bind(request=request), buttons=buttons, renderer=FORM_RENDERER,
+                       **kw)
+
+
+def run_form(request, form, on_success, appstruct=None):
+    """Validate a POSTed form and call `on_success(appstruct)`.
+
+    Returns ("ok", result) when the form validated and `on_success` returned; ("form", html)
+    to show the form (first visit, or with errors). A RegistryError from `on_success` is shown
+    on the field it names (or above the form) and dooms the transaction, so nothing it began
+    is committed.
+    """
+    if request.method != "POST":
+        return "form", form.render(appstruct or {})
+    controls = request.POST.items()
+    try:
+        values = form.validate(controls)
+    except deform.ValidationFailure as failure:
+        return "form", failure.render()
+    values.pop("csrf_token", None)
+    try:
+        return "ok", on_success(values)
+    except RegistryError as exc:
+        request.tm.doom()
+        return "form", render_error(form, dict(request.POST), exc)
+
+
+def render_error(form, cstruct, exc):
+    """Render `form` with the RegistryError `exc` attached to its field (or the form)."""
+    error = colander.Invalid(form.schema, exc.message if not exc.field else None)
+    field_names = [child.name for child in form.schema.children]
+    if exc.field in field_names:
+        error.add(colander.Invalid(form.schema[exc.field], exc.message),
+                  field_names.index(exc.field))
+    else:
+        error.msg = exc.message
+    form.widget.handle_error(form, error)
+    return deform.ValidationFailure(form, cstruct, error).render()
+
+
+def checked_by(check):
+    """A colander validator from a domain check that raises RegistryError, so a form and the
+    domain code refuse the same values with the same message."""
+
+    def validator(node, value):
+        try:
+            check(value)
+        except RegistryError as exc:
+            raise colander.Invalid(node, exc.message) from None
+
+    return validator

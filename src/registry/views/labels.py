@@ -1,0 +1,15 @@
+"""Titles shown for stored codes (roles, kinds), as message ids of the `registry` domain."""
+from registry.i18n import _
+
+ROLE_TITLES = {
+    "records_manager": _("role-records_manager", default="Records manager"),
+    "signatory": _("role-signatory", default="Signatory"),
+    "clerk": _("role-clerk", default="Clerk"),
+    "auditor": _("role-auditor", default="Auditor"),
+    "site_admin": _("role-site_admin", default="Site administrator"),
+}
+
+KIND_TITLES = {
+    "government": _("kind-government", default="Government organisation"),
+    "business": _("kind-business", default="Business entity"),
+}

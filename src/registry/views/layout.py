@@ -1,0 +1,56 @@
+"""What every page's layout needs: the account, the navigation, the language switch, CSRF."""
+from pyramid.events import BeforeRender, subscriber
+
+from registry.i18n import LOCALE_NAMES, LOCALES, _
+from registry.security import permissions as P
+
+
+class Layout:
+    def __init__(self, request):
+        self.request = request
+        self.account = request.account
+        self.org = request.root.orgs.get(self.account.org) if self.account else None
+        self.locale = request.locale_name
+        self.other_locales = [(code, LOCALE_NAMES[code]) for code in LOCALES
+                              if code != self.locale]
+
+    @property
+    def csrf_token(self):
+        return self.request.session.get_csrf_token()
+
+    def static(self, path):
+        return self.request.static_url(f"registry:static/{path}")
+
+    def deform_static(self, path):
+        return self.request.static_url(f"deform:static/{path}")
+
+    def nav(self):
+        """[(label, url, current)] for the signed-in account: only what it may open."""
+        request, site = self.request, self.request.root
+        items = []
+        if self.org is not None and request.has_permission(P.VIEW_MAILBOX, self.org):
+            items += [
+                (_("Inbox"), request.resource_url(self.org["inbox"])),
+                (_("Outbox"), request.resource_url(self.org["outbox"])),
+                (_("Handover"), request.resource_url(self.org["handovers"])),
+            ]
+        if request.has_permission(P.VIEW_DIRECTORY, site.orgs):
+            items.append((_("Directory"), request.resource_url(site.orgs)))
+        if self.org is not None and request.has_permission(P.MANAGE_ACCOUNTS, self.org):
+            items.append((_("Accounts"), request.resource_url(self.org, "@@accounts")))
+        if request.has_permission(P.LIST_ACCOUNTS, site.users):
+            items.append((_("Admin"), request.resource_url(site.users)))
+        if request.has_permission(P.VIEW_AUDIT, site.audit):
+            items.append((_("Audit"), request.resource_url(site.audit)))
+        here = request.path_url
+        return [(label, url, here.startswith(url)) for label, url in items]
+
+    def flashes(self):
+        return self.request.session.pop_flash()
+
+
+@subscriber(BeforeRender)
+def add_layout(event):
+    request = event.get("request")
+    if request is not None and event.get("renderer_name", "").endswith(".pt"):
+        event["layout"] = Layout(request)

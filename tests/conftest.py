@@ -1,0 +1,136 @@
+"""Shared fixtures: a real ZODB FileStorage per test, the WSGI app from `main()`, accounts.
+
+Hashing passwords with argon2 is slow on purpose, so the standard accounts are created once per
+session in a template store; each test gets its own copy of that store's files.
+"""
+import re
+import shutil
+from contextlib import contextmanager
+
+import pytest
+import transaction
+import ZODB
+from webtest import TestApp
+from ZODB.FileStorage import FileStorage
+from ZODB.interfaces import IDatabase
+
+from registry import main
+from registry.accounts import create_account
+from registry.directory import register_organisation
+from registry.resources import bootstrap
+from registry.store import site_of
+
+PASSWORD = "correct-horse-1"
+
+ORGS = [
+    # regno, name, kind, parent
+    ("1000001", "Нийслэлийн Засаг даргын Тамгын газар", "government", None),
+    ("1000002", "Баянзүрх дүүргийн Засаг даргын Тамгын газар", "government", None),
+    ("1000003", "Хөх тэнгэр трейд ХХК", "business", None),
+    ("1000004", "Баянзүрх дүүргийн 1 дүгээр хорооны Засаг даргын Тамгын газар", "government",
+     "1000002"),
+]
+
+ACCOUNTS = [
+    # login, regno, roles
+    ("admin", "1000001", ("site_admin",)),
+    ("rm_a", "1000001", ("records_manager",)),
+    ("sign_a", "1000001", ("signatory",)),
+    ("clerk_a", "1000001", ("clerk",)),
+    ("aud_a", "1000001", ("auditor",)),
+    ("rm_b", "1000002", ("records_manager",)),
+    ("aud_b", "1000002", ("auditor",)),
+    ("biz_c", "1000003", ("records_manager", "signatory")),
+]
+
+LIMITS = {"business": 1, "government": None}
+
+
+@pytest.fixture(scope="session")
+def template_store(tmp_path_factory):
+    """A store with the standard organisations and accounts, built once per session."""
+    folder = tmp_path_factory.mktemp("template-store")
+    db = ZODB.DB(FileStorage(str(folder / "Data.fs"), blob_dir=str(folder / "blobs")))
+    bootstrap(db)
+    with db.transaction() as conn:
+        site = site_of(conn)
+        for regno, name, kind, parent in ORGS:
+            register_organisation(site, "test", regno, name, kind, parent=parent)
+        for login, regno, roles in ACCOUNTS:
+            create_account(site, "test", regno, login, roles, PASSWORD, limits=LIMITS,
+                           may_grant_admin=True)
+    db.close()
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path, template_store):
+    store = tmp_path / "store"
+    shutil.copytree(template_store, store)
+    return {
+        "zodbconn.uri": f"file://{store}/Data.fs?blobstorage_dir={store}/blobs",
+        "registry.data_dir": str(tmp_path / "var"),
+        "registry.session_secret": "test-session-secret-not-for-production-use",
+        "registry.accounts_per_org.business": "1",
+        "registry.accounts_per_org.government": "unlimited",
+    }
+
+
+@pytest.fixture
+def wsgi_app(settings):
+    app = main({}, **settings)
+    yield app
+    app.registry.getUtility(IDatabase).close()
+
+
+@pytest.fixture
+def testapp(wsgi_app):
+    return TestApp(wsgi_app, extra_environ={"HTTP_HOST": "registry.test"})
+
+
+@pytest.fixture
+def db(wsgi_app):
+    return wsgi_app.registry.getUtility(IDatabase)
+
+
+@contextmanager
+def site_transaction(db):
+    """Yield the Site in a transaction committed at the end of the block."""
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        with tm:
+            yield site_of(conn)
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def in_site(db):
+    return lambda: site_transaction(db)
+
+
+def csrf_token(response):
+    match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def login(testapp, username, password=PASSWORD, status=302):
+    page = testapp.get("/@@login")
+    form = page.forms["login-form"]
+    form["login"] = username
+    form["password"] = password
+    return form.submit("submit", status=status)
+
+
+@pytest.fixture
+def login_as(testapp):
+    def do(username, password=PASSWORD):
+        login(testapp, username, password)
+        return testapp
+
+    return do
+
+
+JSON = {"Accept": "application/json"}

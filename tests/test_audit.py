@@ -1,0 +1,62 @@
+"""Unit tests of the hash-chained audit trail."""
+from dataclasses import replace
+
+import pytest
+import transaction
+import ZODB
+from ZODB.MappingStorage import MappingStorage
+
+from registry.resources.audit import GENESIS, AuditTrail
+
+
+@pytest.fixture
+def trail():
+    db = ZODB.DB(MappingStorage())
+    conn = db.open()
+    conn.root()["audit"] = trail = AuditTrail()
+    for i in range(10):
+        trail.append(f"user{i % 3}", "org.update", target=f"/orgs/{i}",
+                     org="1000001" if i % 2 else "1000002", detail={"n": i, "name": "Нэр"})
+    transaction.commit()
+    yield trail
+    transaction.abort()
+    conn.close()
+    db.close()
+
+
+def test_records_chain_to_their_predecessor(trail):
+    records = [trail.get(seq) for seq in range(1, 11)]
+    assert records[0].prev == GENESIS
+    assert all(b.prev == a.hash for a, b in zip(records, records[1:]))
+    assert trail.head == records[-1].hash
+    assert trail.verify() == (True, 10, None, "")
+
+
+def test_verify_names_the_first_tampered_record(trail):
+    forged = replace(trail.get(4), actor="someone-else")
+    trail._records[4] = forged
+    ok, checked, bad, problem = trail.verify()
+    assert not ok and bad == 4 and checked == 3 and "hash" in problem
+
+
+def test_verify_finds_a_rehashed_forgery_by_the_broken_link(trail):
+    forged = replace(trail.get(4), detail={"n": 999})
+    forged = replace(forged, hash=forged.computed_hash())
+    trail._records[4] = forged
+    ok, _checked, bad, problem = trail.verify()
+    assert not ok and bad == 5 and "link" in problem
+
+
+def test_verify_finds_a_removed_record(trail):
+    del trail._records[7]
+    ok, _checked, bad, problem = trail.verify()
+    assert not ok and bad == 8 and "gap" in problem
+
+
+def test_newest_first_paging_and_per_org_view(trail):
+    page, total = trail.newest(0, 3)
+    assert [r.seq for r in page] == [10, 9, 8] and total == 10
+    page, total = trail.newest(9, 3)
+    assert [r.seq for r in page] == [1]
+    page, total = trail.newest(0, 100, org="1000001")
+    assert [r.seq for r in page] == [10, 8, 6, 4, 2] and total == 5
