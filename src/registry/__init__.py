@@ -20,7 +20,9 @@ def main(global_config, **settings):
     db, zeo_server = open_db(settings, serve=True)
     if zeo_server is not None:
         atexit.register(zeo_server.close)
-    atexit.register(db.close)
+    # Looked up at exit: DB.close replaces itself with a no-op once called, so a database the
+    # caller closed already is not closed twice.
+    atexit.register(lambda: db.close())
     bootstrap(db)
 
     settings["tm.manager_hook"] = pyramid_tm.explicit_manager

@@ -132,9 +132,12 @@ class ZeoServer:
         log.info("serving the registry store over ZEO at %s", socket_path)
 
     def close(self):
+        if not self.thread.is_alive() and self.storage is None:
+            return
         self.server.close()
         self.thread.join(5)
         self.storage.close()
+        self.storage = None
         try:
             os.unlink(self.socket_path)
         except FileNotFoundError:

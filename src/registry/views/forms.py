@@ -36,10 +36,11 @@ class CSRFSchema(colander.Schema):
     )
 
 
-def make_form(request, schema, buttons, **kw):
-    """Bind `schema` (an instance) to the request and wrap it in a Deform form."""
-    return deform.Form(schema.bind(request=request), buttons=buttons, renderer=FORM_RENDERER,
-                       **kw)
+def make_form(request, schema, buttons, bind=None, **kw):
+    """Bind `schema` (an instance) to the request (and the `bind` values, for deferred nodes)
+    and wrap it in a Deform form."""
+    bound = schema.bind(request=request, **(bind or {}))
+    return deform.Form(bound, buttons=buttons, renderer=FORM_RENDERER, **kw)
 
 
 def run_form(request, form, on_success, appstruct=None):

@@ -1,7 +1,7 @@
 """Views on the directory (Organisations) and on an Organisation: HTML and JSON."""
 import colander
 import deform
-from pyramid.httpexceptions import HTTPCreated, HTTPFound
+from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 
 from registry.accounts import create_account
@@ -19,11 +19,11 @@ from registry.resources.organisation import (
 from registry.resources.user import validate_login
 from registry.security import permissions as P
 from registry.security.passwords import validate_password
-from registry.security.principals import ORG_ROLES, ROLES
 from registry.settings import account_limits
 from registry.views.api import batch_params, batching
 from registry.views.forms import CSRFSchema, checked_by, make_form, run_form
 from registry.views.labels import KIND_TITLES, ROLE_TITLES
+from registry.views.user import password_matches, roles_widget
 
 PAGE_SIZE = 25
 
@@ -60,18 +60,12 @@ class OrganisationEditSchema(OrganisationFields):
     active = colander.SchemaNode(colander.Boolean(), title=_("Active"), missing=False)
 
 
-def _password_matches(node, values):
-    if values["password"] != values["password_confirm"]:
-        raise colander.Invalid(node["password_confirm"], _("The passwords do not match."))
-
-
 class AccountSchema(CSRFSchema):
     login = colander.SchemaNode(colander.String(), title=_("Login"),
                                 validator=checked_by(validate_login))
     fullname = colander.SchemaNode(colander.String(), title=_("Full name"), missing="")
     roles = colander.SchemaNode(
-        colander.Set(), title=_("Roles"),
-        widget=deform.widget.CheckboxChoiceWidget(values=[(r, ROLE_TITLES[r]) for r in ORG_ROLES]),
+        colander.Set(), title=_("Roles"), widget=roles_widget,
         validator=colander.Length(min=1, min_err=_("Give the account at least one role.")))
     password = colander.SchemaNode(colander.String(), title=_("Password"),
                                    widget=deform.widget.PasswordWidget(),
@@ -79,11 +73,8 @@ class AccountSchema(CSRFSchema):
     password_confirm = colander.SchemaNode(colander.String(), title=_("Password again"),
                                            widget=deform.widget.PasswordWidget())
 
-    def __init__(self, *args, allow_admin=False, **kw):
-        super().__init__(*args, validator=_password_matches, **kw)
-        if allow_admin:
-            self["roles"].widget = deform.widget.CheckboxChoiceWidget(
-                values=[(r, ROLE_TITLES[r]) for r in ROLES])
+    def __init__(self, *args, **kw):
+        super().__init__(*args, validator=password_matches, **kw)
 
 
 # The directory -----------------------------------------------------------------------------
@@ -141,9 +132,9 @@ def directory_create_json(request):
     org = register_organisation(
         request.root, request.account.login, body.get("regno"), body.get("name"),
         body.get("kind"), name_en=body.get("name_en") or "", parent=body.get("parent"))
-    response = HTTPCreated(location=request.resource_url(org))
-    response.json_body = org.as_json(request)
-    return response
+    request.response.status = 201
+    request.response.location = request.resource_url(org)
+    return org.as_json(request)
 
 
 @view_config(context=Organisations, name="add", renderer="registry:templates/form.pt",
@@ -223,8 +214,8 @@ def accounts(request):
     form_html = None
     # A POST is always checked by the domain, so a replayed form past the limit gets its error.
     if request.method == "POST" or (not full and org.active):
-        schema = AccountSchema(allow_admin=is_admin)
-        form = make_form(request, schema, buttons=(deform.Button("create", _("Create account")),),
+        form = make_form(request, AccountSchema(), bind={"allow_admin": is_admin},
+                         buttons=(deform.Button("create", _("Create account")),),
                          formid="account-form")
 
         def create(values):

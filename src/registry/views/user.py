@@ -17,9 +17,17 @@ from registry.views.forms import CSRFSchema, checked_by, make_form, run_form
 from registry.views.labels import ROLE_TITLES
 
 
-def _password_matches(node, values):
+def password_matches(node, values):
+    """Schema validator: the password was typed the same twice."""
     if values["password"] != values["password_confirm"]:
         raise colander.Invalid(node["password_confirm"], _("The passwords do not match."))
+
+
+@colander.deferred
+def roles_widget(node, kw):
+    """Role checkboxes; site_admin is offered only when bound with allow_admin=True."""
+    roles = ROLES if kw.get("allow_admin") else ORG_ROLES
+    return deform.widget.CheckboxChoiceWidget(values=[(r, ROLE_TITLES[r]) for r in roles])
 
 
 class NewPasswordSchema(CSRFSchema):
@@ -30,7 +38,7 @@ class NewPasswordSchema(CSRFSchema):
                                            widget=deform.widget.PasswordWidget())
 
     def __init__(self, *args, **kw):
-        super().__init__(*args, validator=_password_matches, **kw)
+        super().__init__(*args, validator=password_matches, **kw)
 
 
 class OwnPasswordSchema(NewPasswordSchema):
@@ -41,15 +49,9 @@ class OwnPasswordSchema(NewPasswordSchema):
 class AccountEditSchema(CSRFSchema):
     fullname = colander.SchemaNode(colander.String(), title=_("Full name"), missing="")
     roles = colander.SchemaNode(
-        colander.Set(), title=_("Roles"),
+        colander.Set(), title=_("Roles"), widget=roles_widget,
         validator=colander.Length(min=1, min_err=_("Give the account at least one role.")))
     active = colander.SchemaNode(colander.Boolean(), title=_("Active"), missing=False)
-
-    def __init__(self, *args, allow_admin=False, **kw):
-        super().__init__(*args, **kw)
-        roles = ROLES if allow_admin else ORG_ROLES
-        self["roles"].widget = deform.widget.CheckboxChoiceWidget(
-            values=[(r, ROLE_TITLES[r]) for r in roles])
 
 
 class TokenSchema(CSRFSchema):
@@ -114,7 +116,7 @@ def _account_page(request, **extra):
     }
     if can_manage and not _is_self(request):
         values["edit_form"] = make_form(
-            request, AccountEditSchema(allow_admin=request.account.is_site_admin),
+            request, AccountEditSchema(), bind={"allow_admin": request.account.is_site_admin},
             buttons=(deform.Button("save", _("Save")),), formid="edit-account",
             action=request.resource_url(user, "@@edit"),
         ).render({"fullname": user.fullname, "roles": set(user.roles), "active": user.active})
@@ -146,7 +148,8 @@ def edit_account(request):
         # Nobody edits their own roles or status: no self-promotion, no self-lockout.
         raise RegistryError("SELF_EDIT", _("Another administrator must change your own roles "
                                            "or status."), status=403)
-    form = make_form(request, AccountEditSchema(allow_admin=request.account.is_site_admin),
+    form = make_form(request, AccountEditSchema(),
+                     bind={"allow_admin": request.account.is_site_admin},
                      buttons=(deform.Button("save", _("Save")),), formid="edit-account")
 
     def save(values):
