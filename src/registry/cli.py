@@ -33,12 +33,10 @@ class Context:
         from pyramid.paster import get_appsettings
 
         raw = dict(get_appsettings(str(self.config_path), name="main"))
-        if data_dir:
-            os.environ["REGISTRY_DATA_DIR"] = str(Path(data_dir).resolve())
-        elif self.packaged and not os.environ.get("REGISTRY_DATA_DIR"):
+        if not data_dir and self.packaged:
             # The packaged ini sits inside the installed package: keep data out of it.
-            os.environ["REGISTRY_DATA_DIR"] = str(Path("var").resolve())
-        self.settings = registry_settings.prepare(raw)
+            data_dir = "var"
+        self.settings = registry_settings.prepare(raw, chosen_data_dir=data_dir)
         self._db = None
         self.applied = []
 
@@ -206,6 +204,8 @@ def serve(ctx, host, port, with_demo, threads):
     finally:
         probe.close()
     setup_logging(str(ctx.config_path))
+    # main() reads the data directory from the environment as well: make it this one.
+    os.environ["REGISTRY_DATA_DIR"] = ctx.data_dir
     try:
         app = make_app({"__file__": str(ctx.config_path)}, **ctx.settings)
     except StoreBusy as exc:
@@ -362,3 +362,7 @@ def audit_verify(ctx):
         return
     where = f"record {bad}" if bad is not None else "the head"
     fail(f"audit trail broken at {where}: {problem} ({checked} records before it are intact)")
+
+
+if __name__ == "__main__":  # python -m registry.cli
+    main()

@@ -21,9 +21,11 @@ DEFAULTS = {
 }
 
 
-def data_dir(settings):
-    """The data directory: REGISTRY_DATA_DIR, else the `registry.data_dir` setting, else ./var."""
-    value = os.environ.get("REGISTRY_DATA_DIR") or settings.get("registry.data_dir") or "var"
+def data_dir(settings, chosen=None):
+    """The data directory: `chosen` (the CLI's --data-dir), else REGISTRY_DATA_DIR, else the
+    `registry.data_dir` setting, else ./var."""
+    value = (chosen or os.environ.get("REGISTRY_DATA_DIR") or settings.get("registry.data_dir")
+             or "var")
     return str(Path(value).expanduser().resolve())
 
 
@@ -51,10 +53,10 @@ def session_secret(settings):
     return path.read_text().strip()
 
 
-def prepare(settings):
+def prepare(settings, chosen_data_dir=None):
     """Return a copy of `settings` with defaults filled in and the data directory resolved."""
     merged = {**DEFAULTS, **settings}
-    merged["registry.data_dir"] = data_dir(merged)
+    merged["registry.data_dir"] = data_dir(merged, chosen_data_dir)
     return merged
 
 

@@ -18,6 +18,10 @@ from registry.security import permissions as P
 from registry.security.principals import org_principal, org_role_principal
 
 KINDS = ("government", "business")
+KIND_TITLES = {
+    "government": _("kind-government", default="Government organisation"),
+    "business": _("kind-business", default="Business entity"),
+}
 REGNO_RE = re.compile(r"^[0-9]{7}$")
 NAME_MAX = 300
 _SEP = "\x00"

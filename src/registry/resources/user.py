@@ -14,6 +14,7 @@ from pyramid.authorization import Allow
 from registry.errors import Conflict, NotFound, RegistryError
 from registry.i18n import _
 from registry.resources.folder import Folder
+from registry.resources.organisation import KIND_TITLES
 from registry.security import permissions as P
 from registry.security.passwords import (
     DUMMY_HASH,
@@ -183,9 +184,9 @@ class Users(Folder):
         if limit is not None and self.count_for(org.regno) >= limit:
             raise Conflict(
                 "ACCOUNT_LIMIT",
-                _("account-limit", default="A ${kind} organisation holds at most ${limit} "
-                  "account(s); ${regno} has its account already.",
-                  mapping={"kind": org.kind, "limit": limit, "regno": org.regno}),
+                _("account-limit", default="${kind}: at most ${limit} account(s) per "
+                  "organisation; ${regno} has them already.",
+                  mapping={"kind": KIND_TITLES[org.kind], "limit": limit, "regno": org.regno}),
                 field="org",
             )
         user = User(login, org.regno, roles, fullname=" ".join((fullname or "").split()))

@@ -1,5 +1,6 @@
 """Titles shown for stored codes (roles, kinds), as message ids of the `registry` domain."""
 from registry.i18n import _
+from registry.resources.organisation import KIND_TITLES  # noqa: F401  (re-exported for views)
 
 ROLE_TITLES = {
     "records_manager": _("role-records_manager", default="Records manager"),
@@ -7,9 +8,4 @@ ROLE_TITLES = {
     "clerk": _("role-clerk", default="Clerk"),
     "auditor": _("role-auditor", default="Auditor"),
     "site_admin": _("role-site_admin", default="Site administrator"),
-}
-
-KIND_TITLES = {
-    "government": _("kind-government", default="Government organisation"),
-    "business": _("kind-business", default="Business entity"),
 }

@@ -1,0 +1,46 @@
+# Registry: the two commands a newcomer needs are `make run` and `make test` (see README).
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+LOCALE := src/registry/locale
+DEBIAN_TEST_PACKAGES := chromium fonts-noto-core gettext
+
+.PHONY: install install-test debian-test-packages run test test-fast pot catalogs bench
+
+install:
+	$(PIP) install -e .
+
+install-test: debian-test-packages
+	$(PIP) install -e '.[test]'
+
+# Chromium for the browser tests (Playwright drives /usr/bin/chromium; it cannot download one),
+# gettext for the catalog checks. Installed only when missing.
+debian-test-packages:
+	@missing=""; for p in $(DEBIAN_TEST_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+# Set up and run the registry on the embedded default, with demo data.
+run: install
+	registry serve --demo
+
+# Set up and run every test (unit, functional, CLI, packaging, browser).
+test: install-test
+	$(PYTHON) -m pytest -n 2 tests
+
+test-fast:
+	$(PYTHON) -m pytest -n 2 -m "not slow" tests
+
+# Re-extract the message ids and merge them into every catalog; then `make catalogs`.
+pot:
+	pot-create -c etc/lingua.cfg -d registry --package-name registry --no-linenumbers -s \
+	  -o $(LOCALE)/registry.pot src/registry templates
+	for po in $(LOCALE)/*/LC_MESSAGES/registry.po; do msgmerge -q -U --backup=none $$po $(LOCALE)/registry.pot; done
+
+catalogs:
+	for po in $(LOCALE)/*/LC_MESSAGES/*.po; do msgfmt --check -o $${po%.po}.mo $$po; done
+
+bench:
+	$(PYTHON) bench/directory.py
