@@ -60,6 +60,7 @@ TESTS_REQUIRE = [
     "playwright>=1.45",
     "lingua>=4.15",
     "openapi-spec-validator>=0.7",
+    "polib>=1.2",
 ]
 
 setup(

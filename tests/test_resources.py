@@ -162,3 +162,16 @@ def test_renaming_reindexes(directory):
     assert regnos(directory.search("өгөөж")) == []
     assert regnos(directory.search("шинэ")) == ["2000001"]
     assert directory.update(directory["2000001"], name="Шинэ нэр ХХК") == {}
+
+
+def test_counting_stops_at_the_limit(directory):
+    _orgs, more, total = directory.search("дүүргийн", size=1, count=True)
+    assert total == 3 and more
+    _orgs, more, total = directory.search("дүүргийн", size=1, count=True, count_limit=2)
+    assert total == 2 and more
+
+
+def test_whole_directory_total_needs_no_scan(directory):
+    directory.update(directory["2000001"], active=False)
+    assert directory.search("", size=2, count=True)[2] == 4
+    assert directory.search("", size=2, include_inactive=True)[2] == 5

@@ -248,15 +248,18 @@ class Organisations(Folder):
         """Return the sub-units of `regno`, in registration-number order."""
         return [self[r] for r in self._children.get(regno, ())]
 
-    def search(self, query, start=0, size=20, include_inactive=False, count=False):
+    def search(self, query, start=0, size=20, include_inactive=False, count=False,
+               count_limit=None):
         """Find organisations whose name words start with every word of `query` (Cyrillic or
         Latin), or whose registration number starts with `query` when it is all digits.
 
         Returns `(orgs, more, total)`: the page from `start` of at most `size` organisations,
-        whether more follow, and (only when `count` is true) how many match in all, else None.
+        whether more follow, and (only when `count` is true) how many match in all, else None;
+        with `count_limit`, counting stops there (total == count_limit means "at least").
         An empty query lists the directory in registration-number order.
         Cost: the index entries that start with the query's longest word, up to the page's end
-        (all of them when counting), plus one lookup per entry; never the whole directory.
+        (up to the count limit when counting), plus one lookup per entry; never the whole
+        directory.
         """
         query = (query or "").strip()
         terms = words(query)
@@ -274,6 +277,11 @@ class Organisations(Folder):
                 text_words = self._texts.get(regno, "").split()
                 return all(any(w.startswith(t) for w in text_words) for t in others)
 
+        known_total = None
+        if not terms:
+            # The whole directory: its size is known without a scan.
+            known_total = len(self) - (0 if include_inactive else len(self._inactive))
+            count = False
         orgs, total, seen = [], 0, set()
         more = False
         for regno in candidates:
@@ -291,6 +299,10 @@ class Organisations(Folder):
                 if not count:
                     break
             total += 1
+            if count_limit is not None and total >= count_limit and total >= start + size:
+                break
+        if known_total is not None:
+            return orgs, more, known_total
         return orgs, more, (total if count else None)
 
     def _regno_range(self, prefix):

@@ -43,7 +43,9 @@ class Layout:
         if request.has_permission(P.VIEW_AUDIT, site.audit):
             items.append((_("Audit"), request.resource_url(site.audit)))
         here = request.path_url
-        return [(label, url, here.startswith(url)) for label, url in items]
+        matching = [url for _label, url in items if here.startswith(url)]
+        current = max(matching, key=len) if matching else None
+        return [(label, url, url == current) for label, url in items]
 
     def flashes(self):
         return self.request.session.pop_flash()

@@ -26,6 +26,8 @@ from registry.views.labels import KIND_TITLES, ROLE_TITLES
 from registry.views.user import password_matches, roles_widget
 
 PAGE_SIZE = 25
+#: A search counts its matches up to this many (items_total is then a lower bound).
+COUNT_LIMIT = 1000
 
 
 def _kind_widget():
@@ -110,14 +112,19 @@ def directory_results(request):
 def directory_json(request):
     query, start, size, inactive = _search(request, 25)
     orgs, more, total = request.context.search(query, start=start, size=size,
-                                               include_inactive=inactive, count=True)
-    return {
+                                               include_inactive=inactive, count=True,
+                                               count_limit=COUNT_LIMIT)
+    body = {
         "@id": request.url,
         "@type": "Organisations",
         "items": [org.as_json(request) for org in orgs],
         "items_total": total,
         "batching": batching(request, start, size, total, more),
     }
+    if query.strip() and total >= COUNT_LIMIT:
+        # Counting every match of a one-letter query would cost as much as the directory.
+        body["items_total_is_lower_bound"] = True
+    return body
 
 
 @view_config(context=Organisations, renderer="json", permission=P.MANAGE_ORGS,

@@ -1,0 +1,78 @@
+"""Mongolian first, English available; every message id of ours is translated."""
+import subprocess
+from pathlib import Path
+
+import polib
+import pytest
+
+from conftest import csrf_token
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALE = ROOT / "src" / "registry" / "locale"
+
+
+def test_pages_speak_mongolian_by_default(testapp):
+    page = testapp.get("/@@login")
+    assert "Нэвтрэх" in page.text and 'lang="mn"' in page.text
+    assert "Sign in" not in page.text
+
+
+def test_english_is_one_click_away(testapp):
+    page = testapp.get("/@@login")
+    response = testapp.post("/@@set-language", {"lang": "en", "came_from": "/@@login",
+                                                 "csrf_token": csrf_token(page)}, status=302)
+    assert response.location == "http://registry.test/@@login"
+    english = testapp.get("/@@login")
+    assert "Sign in" in english.text and 'lang="en"' in english.text
+
+
+def test_form_errors_come_in_mongolian_from_our_deform_and_colander_catalogs(login_as):
+    app = login_as("admin")
+    form = app.get("/orgs/@@add").forms["deform"]
+    page = form.submit("save", status=200)  # everything empty
+    assert "Заавал бөглөнө" in page.text  # colander's "Required"
+    assert "Илгээсэн мэдээлэлд алдаа байна" in page.text  # deform's form error
+
+
+def test_json_errors_are_translated_too(testapp):
+    body = testapp.get("/orgs", headers={"Accept": "application/json"}, status=401).json
+    assert body["error"]["code"] == "UNAUTHORIZED"
+    assert any("\u0400" <= ch <= "\u04ff" for ch in body["error"]["message"])
+
+
+def extracted_ids(tmp_path):
+    pot = tmp_path / "registry.pot"
+    subprocess.run(["pot-create", "-c", "etc/lingua.cfg", "-d", "registry", "-o", str(pot),
+                    "src/registry", "templates"], cwd=ROOT, check=True, capture_output=True)
+    return {entry.msgid for entry in polib.pofile(str(pot))}
+
+
+def test_every_message_of_the_code_and_templates_is_translated_to_mongolian(tmp_path):
+    ids = extracted_ids(tmp_path)
+    assert len(ids) > 100
+    catalog = polib.pofile(str(LOCALE / "mn" / "LC_MESSAGES" / "registry.po"))
+    translated = {e.msgid for e in catalog if e.msgstr and "fuzzy" not in e.flags}
+    missing = sorted(ids - translated)
+    assert not missing, f"not translated to Mongolian (run `make pot`, translate): {missing}"
+
+
+@pytest.mark.parametrize("domain", ["registry", "deform", "colander"])
+def test_compiled_catalogs_match_their_sources(domain):
+    po = polib.pofile(str(LOCALE / "mn" / "LC_MESSAGES" / f"{domain}.po"))
+    mo = polib.mofile(str(LOCALE / "mn" / "LC_MESSAGES" / f"{domain}.mo"))
+    from_po = {e.msgid: e.msgstr for e in po.translated_entries()}
+    from_mo = {e.msgid: e.msgstr for e in mo if e.msgid}
+    assert from_po == from_mo, f"{domain}.mo is stale: run `make catalogs`"
+
+
+def test_placeholders_survive_translation():
+    import re
+
+    for domain in ("registry", "deform", "colander"):
+        for entry in polib.pofile(str(LOCALE / "mn" / "LC_MESSAGES" / f"{domain}.po")):
+            source = entry.msgid
+            default = re.search(r"Default: (.*)", entry.comment or "", re.S)
+            if default:
+                source = default.group(1)
+            names = set(re.findall(r"\$\{(\w+)\}", source))
+            assert set(re.findall(r"\$\{(\w+)\}", entry.msgstr)) == names, entry.msgid

@@ -1,0 +1,110 @@
+"""The embedded store: served over ZEO by one process, shared with others; evolve steps."""
+import time
+
+import pytest
+import transaction
+import ZODB
+from ZODB.MappingStorage import MappingStorage
+
+from registry.resources import bootstrap
+from registry.resources.evolve import evolve, newest
+from registry.store import EmbeddedStore, StoreBusy, open_db, site_of
+
+
+def test_served_store_is_shared_with_clients(tmp_path):
+    settings = {"registry.data_dir": str(tmp_path / "var")}
+    db, server = open_db(settings, serve=True)
+    try:
+        assert server is not None and EmbeddedStore(tmp_path / "var").served()
+        bootstrap(db)
+        # A second process would find the socket and connect as a client.
+        other, no_server = open_db(settings, serve=False)
+        assert no_server is None
+        try:
+            with other.transaction() as conn:
+                site_of(conn).orgs.register("1000001", "Клиентээс", "government")
+            # ZEO delivers the other client's invalidations asynchronously: within moments.
+            deadline = time.time() + 5
+            while True:
+                with db.transaction() as conn:
+                    org = site_of(conn).orgs.get("1000001")
+                    name = org.name if org is not None else None
+                if name is not None or time.time() > deadline:
+                    break
+                time.sleep(0.05)
+            assert name == "Клиентээс"
+        finally:
+            other.close()
+    finally:
+        db.close()
+        server.close()
+    assert not EmbeddedStore(tmp_path / "var").served()
+    # Nothing serves it now: a command opens the files directly and sees the data.
+    direct, _ = open_db(settings)
+    try:
+        with direct.transaction() as conn:
+            assert "1000001" in site_of(conn).orgs
+        with pytest.raises(StoreBusy):
+            EmbeddedStore(tmp_path / "var").open_direct()
+    finally:
+        direct.close()
+
+
+def test_long_data_directories_get_a_short_socket(tmp_path):
+    deep = tmp_path / ("x" * 60) / ("y" * 60) / "var"
+    store = EmbeddedStore(deep)
+    assert len(str(store.socket_path)) <= 100
+    assert EmbeddedStore(deep).socket_path == store.socket_path
+
+
+def test_stale_socket_file_is_not_mistaken_for_a_server(tmp_path):
+    store = EmbeddedStore(tmp_path)
+    import socket
+
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(store.socket_path))
+    listener.close()  # the file remains, nobody listens
+    assert not store.served()
+    assert not store.socket_path.exists()
+
+
+@pytest.fixture
+def fresh_site():
+    db = ZODB.DB(MappingStorage())
+    assert bootstrap(db) == [newest()]
+    conn = db.open()
+    yield site_of(conn)
+    transaction.abort()
+    conn.close()
+    db.close()
+
+
+def test_new_site_is_at_the_newest_generation(fresh_site):
+    assert fresh_site.generation == newest()
+    assert evolve(fresh_site) == []
+
+
+def test_evolve_runs_pending_steps_in_order(fresh_site):
+    calls = []
+    steps = [(1, lambda site: calls.append(1)), (2, lambda site: calls.append(2)),
+             (3, lambda site: calls.append(3))]
+    fresh_site.generation = 1
+    assert evolve(fresh_site, steps) == [2, 3]
+    assert calls == [2, 3] and fresh_site.generation == 3
+    assert evolve(fresh_site, steps) == []
+
+
+def test_evolve_refuses_data_newer_than_the_code(fresh_site):
+    fresh_site.generation = newest() + 5
+    with pytest.raises(RuntimeError):
+        evolve(fresh_site)
+
+
+def test_a_failing_step_leaves_the_generation_where_it_was(fresh_site):
+    def broken(site):
+        raise ValueError("boom")
+
+    fresh_site.generation = 1
+    with pytest.raises(ValueError):
+        evolve(fresh_site, [(1, None), (2, broken)])
+    assert fresh_site.generation == 1
