@@ -245,3 +245,8 @@ def test_only_members_open_an_organisations_mailboxes(login_as, who, status):
 
 def test_site_admin_cannot_open_another_organisations_mailbox(login_as):
     login_as("admin").get("/orgs/1000002/inbox/", status=403)
+
+
+def test_own_password_cannot_be_reset_without_the_current_one(login_as):
+    response = login_as("admin").get("/users/admin/@@reset-password", status=302)
+    assert response.location.endswith("/users/admin/@@password")

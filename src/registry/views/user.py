@@ -194,6 +194,9 @@ def own_password(request):
 def reset_password(request):
     """Set another account's password (an administrator or the organisation's records manager)."""
     user = request.context
+    if _is_self(request):
+        # One's own password changes only with the current one (a stolen session is not enough).
+        return HTTPFound(location=request.resource_url(user, "@@password"))
     form = make_form(request, NewPasswordSchema(),
                      buttons=(deform.Button("save", _("Set password")),))
     outcome, result = run_form(
