@@ -18,12 +18,11 @@ from registry.resources.organisation import (
 )
 from registry.resources.user import validate_login
 from registry.security import permissions as P
-from registry.security.passwords import validate_password
 from registry.settings import account_limits
 from registry.views.api import batch_params, batching
 from registry.views.forms import CSRFSchema, checked_by, make_form, run_form
 from registry.views.labels import KIND_TITLES, ROLE_TITLES
-from registry.views.user import password_matches, roles_widget
+from registry.views.user import NewPasswordSchema, roles_widget
 
 PAGE_SIZE = 25
 #: A search counts its matches up to this many (items_total is then a lower bound).
@@ -62,21 +61,14 @@ class OrganisationEditSchema(OrganisationFields):
     active = colander.SchemaNode(colander.Boolean(), title=_("Active"), missing=False)
 
 
-class AccountSchema(CSRFSchema):
-    login = colander.SchemaNode(colander.String(), title=_("Login"),
+class AccountSchema(NewPasswordSchema):
+    login = colander.SchemaNode(colander.String(), title=_("Login"), insert_before="password",
                                 validator=checked_by(validate_login))
-    fullname = colander.SchemaNode(colander.String(), title=_("Full name"), missing="")
+    fullname = colander.SchemaNode(colander.String(), title=_("Full name"), missing="",
+                                   insert_before="password")
     roles = colander.SchemaNode(
-        colander.Set(), title=_("Roles"), widget=roles_widget,
+        colander.Set(), title=_("Roles"), widget=roles_widget, insert_before="password",
         validator=colander.Length(min=1, min_err=_("Give the account at least one role.")))
-    password = colander.SchemaNode(colander.String(), title=_("Password"),
-                                   widget=deform.widget.PasswordWidget(),
-                                   validator=checked_by(validate_password))
-    password_confirm = colander.SchemaNode(colander.String(), title=_("Password again"),
-                                           widget=deform.widget.PasswordWidget())
-
-    def __init__(self, *args, **kw):
-        super().__init__(*args, validator=password_matches, **kw)
 
 
 # The directory -----------------------------------------------------------------------------
