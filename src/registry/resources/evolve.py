@@ -13,8 +13,17 @@ def _initial(site):
     """Generation 1: the first schema (site, orgs, users, audit). Nothing to convert."""
 
 
+def _mailbox_indexes(site):
+    """Generation 2: outboxes and inboxes keep state indexes, number journals and counters
+    (for letters and deliveries)."""
+    for org in site.orgs.values():
+        for name in ("outbox", "inbox"):
+            org[name].ensure_indexes()
+
+
 STEPS = [
     (1, _initial),
+    (2, _mailbox_indexes),
 ]
 
 

@@ -13,6 +13,7 @@ from pyramid.authorization import Allow
 from registry.errors import Conflict, NotFound, RegistryError
 from registry.i18n import _
 from registry.resources.folder import Folder
+from registry.resources.letter import Mailbox
 from registry.search.mongolian import fold, has_cyrillic, latin, loose_latin, words
 from registry.security import permissions as P
 from registry.security.principals import org_principal, org_role_principal
@@ -70,11 +71,11 @@ def validate_kind(value):
     return value
 
 
-class Outbox(Folder):
+class Outbox(Mailbox):
     """Letters this organisation drafts, signs and sends."""
 
 
-class Inbox(Folder):
+class Inbox(Mailbox):
     """Deliveries of letters sent to this organisation."""
 
 
@@ -101,7 +102,9 @@ class Organisation(Folder):
     def __acl__(self):
         return [
             (Allow, org_principal(self.regno), (P.VIEW_MAILBOX,)),
-            (Allow, org_role_principal(self.regno, "records_manager"), (P.MANAGE_ACCOUNTS,)),
+            (Allow, org_role_principal(self.regno, "records_manager"),
+             (P.MANAGE_ACCOUNTS, P.DRAFT_LETTER)),
+            (Allow, org_role_principal(self.regno, "clerk"), (P.DRAFT_LETTER,)),
         ]
 
     @property

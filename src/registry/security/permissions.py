@@ -20,7 +20,36 @@ VIEW_MAILBOX = "mailbox.view"
 #: Read the audit trail (site administrators all of it; auditors their organisation's).
 VIEW_AUDIT = "audit.view"
 
+
+# Letters (granted per workflow state by workflows/letter.toml) ------------------------------
+#: Start a draft in the organisation's outbox.
+DRAFT_LETTER = "letter.draft"
+#: Read a letter (its metadata, PDF, history).
+VIEW_LETTER = "letter.view"
+#: Change a draft: subject, recipients, reply-to, due date, the PDF.
+EDIT_LETTER = "letter.edit"
+#: Sign: accept a PDF that passes the signature gate (uploaded, or signed on the server).
+SIGN_LETTER = "letter.sign"
+#: Take a signed letter back to draft.
+RETRACT_LETTER = "letter.retract"
+#: Send: number the letter and deliver it to every recipient.
+SEND_LETTER = "letter.send"
+#: Withdraw a sent letter that no recipient has registered yet.
+WITHDRAW_LETTER = "letter.withdraw"
+
+# Deliveries (granted per state by workflows/delivery.toml) ---------------------------------
+#: Read a delivered letter.
+VIEW_DELIVERY = "delivery.view"
+#: Register a delivered letter (incoming number, executor, due date).
+REGISTER_DELIVERY = "delivery.register"
+#: Refuse a delivered letter, with a reason.
+REJECT_DELIVERY = "delivery.reject"
+#: Mark a transition the registry fires itself (never granted to a person).
+SYSTEM = "system"
+
 ALL = (
     VIEW, VIEW_DIRECTORY, MANAGE_ORGS, MANAGE_ACCOUNTS, VIEW_ACCOUNT, MANAGE_OWN_ACCOUNT,
-    LIST_ACCOUNTS, VIEW_MAILBOX, VIEW_AUDIT,
+    LIST_ACCOUNTS, VIEW_MAILBOX, VIEW_AUDIT, DRAFT_LETTER, VIEW_LETTER, EDIT_LETTER,
+    SIGN_LETTER, RETRACT_LETTER, SEND_LETTER, WITHDRAW_LETTER, VIEW_DELIVERY,
+    REGISTER_DELIVERY, REJECT_DELIVERY,
 )

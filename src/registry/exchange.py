@@ -1,0 +1,296 @@
+"""The exchange: drafting letters and moving letters and deliveries through their workflows.
+
+The UI, the JSON API and the CLI all go through these functions, so every change is checked
+the same way and audited. The transitions' effects (numbering, delivering, registering) are the
+closed set `EFFECTS` that workflows/*.toml may name.
+"""
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from registry.errors import NotFound, RegistryError
+from registry.i18n import _
+from registry.resources.letter import Delivery, Letter, StoredPDF
+from registry.workflow.engine import Context
+
+SUBJECT_MAX = 500
+SERIES_MAX = 20
+DEFAULT_TIMEZONE = "Asia/Ulaanbaatar"
+DEFAULT_OUTGOING_PATTERN = "{series}/{n}"
+DEFAULT_INCOMING_PATTERN = "{series}/{n}"
+
+
+# Checks on what a user gives -----------------------------------------------------------------
+
+def clean_subject(value):
+    subject = " ".join((value or "").split())
+    if len(subject) > SUBJECT_MAX:
+        raise RegistryError("SUBJECT_TOO_LONG",
+                            _("subject-too-long", default="A subject has at most ${max} "
+                              "characters.", mapping={"max": SUBJECT_MAX}), field="subject")
+    return subject
+
+
+def clean_series(value):
+    series = (value or "01").strip()
+    if not series or len(series) > SERIES_MAX:
+        raise RegistryError("INVALID_SERIES", _("The file-plan series is 1 to 20 characters."),
+                            field="series")
+    return series
+
+
+def clean_recipients(site, sender, values):
+    """Return the recipients as a tuple of registration numbers, in the order given, without
+    repeats. Raises RegistryError naming the first unknown, inactive or self recipient."""
+    recipients = []
+    for raw in values:
+        regno = (raw or "").strip()
+        if not regno or regno in recipients:
+            continue
+        org = site.orgs.get(regno)
+        if org is None:
+            raise NotFound("UNKNOWN_RECIPIENT",
+                           _("unknown-recipient", default="There is no organisation with "
+                             "registration number ${regno} to send to.",
+                             mapping={"regno": regno[:20]}), field="recipients")
+        if not org.active:
+            raise RegistryError("RECIPIENT_INACTIVE",
+                                _("recipient-deactivated", default="${name} is deactivated; "
+                                  "it receives no letters.", mapping={"name": org.name}),
+                                field="recipients")
+        if regno == sender:
+            raise RegistryError("RECIPIENT_IS_SENDER",
+                                _("An organisation does not send a letter to itself."),
+                                field="recipients")
+        recipients.append(regno)
+    return tuple(recipients)
+
+
+def clean_reply_to(org, value):
+    """`value` names a delivery in `org`'s inbox (its id) or is empty."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value not in org["inbox"]:
+        raise NotFound("UNKNOWN_REPLY_TO",
+                       _("A letter answers only a letter its organisation received."),
+                       field="in_reply_to")
+    return value
+
+
+def clean_due(value):
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise RegistryError("INVALID_DATE", _("A date is written YYYY-MM-DD."),
+                            field="response_due") from None
+
+
+def check_pdf_bytes(data, max_size):
+    """Refuse what is not a PDF by its bytes (never by its name), or too large."""
+    if len(data) > max_size:
+        raise RegistryError("TOO_LARGE",
+                            _("file-too-large", default="The file is larger than ${mb} MB.",
+                              mapping={"mb": max_size // (1024 * 1024)}),
+                            field="pdf", status=413)
+    if b"%PDF-" not in data[:1024]:
+        raise RegistryError("NOT_PDF", _("Only PDF files are accepted."), field="pdf",
+                            status=415)
+
+
+def _require_draft(letter):
+    if letter.state != "draft":
+        raise RegistryError("NOT_A_DRAFT", _("Only a draft can be changed."), status=409)
+
+
+# Drafts -----------------------------------------------------------------------------------
+
+def create_draft(site, actor, org, subject="", recipients=(), in_reply_to=None,
+                 response_due=None, series="01"):
+    """Start a draft in `org`'s outbox and audit it; return the Letter."""
+    letter = Letter(org.regno, actor, subject=clean_subject(subject),
+                    recipients=clean_recipients(site, org.regno, recipients),
+                    in_reply_to=clean_reply_to(org, in_reply_to),
+                    response_due=clean_due(response_due), series=clean_series(series))
+    org["outbox"].add_item(letter)
+    site.audit.append(actor, "letter.draft", target=_path(letter), org=org.regno,
+                      detail={"subject": letter.subject, "recipients": list(letter.recipients)})
+    return letter
+
+
+def update_draft(site, actor, letter, **fields):
+    """Change a draft's subject, recipients, reply-to, due date or series; audit the change.
+    Returns {field: [old, new]}."""
+    _require_draft(letter)
+    org = site.orgs[letter.org]
+    clean = {}
+    if "subject" in fields:
+        clean["subject"] = clean_subject(fields["subject"])
+    if "recipients" in fields:
+        clean["recipients"] = clean_recipients(site, letter.org, fields["recipients"])
+    if "in_reply_to" in fields:
+        clean["in_reply_to"] = clean_reply_to(org, fields["in_reply_to"])
+    if "response_due" in fields:
+        clean["response_due"] = clean_due(fields["response_due"])
+    if "series" in fields:
+        clean["series"] = clean_series(fields["series"])
+    changed = {}
+    for name, value in clean.items():
+        if getattr(letter, name) != value:
+            changed[name] = [_plain(getattr(letter, name)), _plain(value)]
+            setattr(letter, name, value)
+    if changed:
+        site.audit.append(actor, "letter.update", target=_path(letter), org=letter.org,
+                          detail=changed)
+    return changed
+
+
+def attach_pdf(site, actor, letter, data, filename, max_size):
+    """Store `data` as the draft's PDF (replacing any before) and audit it."""
+    _require_draft(letter)
+    check_pdf_bytes(data, max_size)
+    name = (filename or "letter.pdf").replace("\\", "/").rsplit("/", 1)[-1][:200] or "letter.pdf"
+    letter.pdf = StoredPDF(data, name, actor)
+    site.audit.append(actor, "letter.pdf", target=_path(letter), org=letter.org,
+                      detail={"filename": name, "size": len(data), "sha256": letter.pdf.sha256})
+    return letter.pdf
+
+
+# Transitions ------------------------------------------------------------------------------
+
+def context(site, actor, permits, gate=None, settings=None, comment="", options=None,
+            notify=None, now=None):
+    """A workflow Context whose `verify` runs `gate` on a StoredPDF."""
+
+    def verify(stored_pdf, expected_regno):
+        source = stored_pdf.path() or stored_pdf.read()
+        return gate.verify(source, expected_regno)
+
+    kw = {"now": now} if now is not None else {}
+    return Context(site=site, actor=actor, permits=permits, verify=verify,
+                   settings=settings or {}, comment=comment or "", options=options or {},
+                   notify=notify, **kw)
+
+
+def transition(obj, name, ctx):
+    """Fire the transition `name` on a Letter or Delivery; return the history entry. Raises
+    TransitionRefused with every refusal."""
+    from registry.workflow import engine
+
+    return engine().fire(obj, name, ctx)
+
+
+def offered(obj, ctx):
+    from registry.workflow import engine
+
+    return engine().offered(obj, ctx)
+
+
+# Effects ----------------------------------------------------------------------------------
+
+def local_year(ctx):
+    zone = ZoneInfo(ctx.settings.get("registry.timezone", DEFAULT_TIMEZONE))
+    return ctx.now.astimezone(zone).year
+
+
+def keep_verdict(obj, ctx, evidence):
+    """Store the gate's verdict with the object (the evidence of this check)."""
+    for guard in ("signature_gate", "sender_signature_gate"):
+        if guard in evidence:
+            obj.record_verdict(evidence[guard]["verdict"])
+
+
+def number_outgoing(letter, ctx, evidence):
+    """Give the letter its outgoing number: per organisation, series and year, gap-free."""
+    outbox = letter.__parent__
+    year = local_year(ctx)
+    seq = outbox.next_number(letter.series, year)
+    pattern = ctx.settings.get("registry.outgoing_number", DEFAULT_OUTGOING_PATTERN)
+    letter.outgoing_number = pattern.format(series=letter.series, year=year, n=seq)
+    letter.number_year, letter.number_seq = year, seq
+    letter.sent_at = ctx.now
+    outbox.journal[(year, letter.series, seq)] = letter.__name__
+    return {"number": letter.outgoing_number}
+
+
+def deliver(letter, ctx, evidence):
+    """Put one Delivery in each recipient's inbox, all pointing at this Letter."""
+    delivered = {}
+    for regno in letter.recipients:
+        recipient = ctx.site.orgs[regno]
+        delivery = recipient["inbox"].add_item(Delivery(letter, regno, now=ctx.now))
+        letter.deliveries[regno] = delivery
+        delivered[regno] = delivery.__name__
+        ctx.site.audit.append(ctx.actor, "delivery.delivered", target=_path(delivery),
+                              org=regno, detail={"letter": _path(letter),
+                                                 "number": letter.outgoing_number})
+    return {"deliveries": delivered}
+
+
+def number_incoming(delivery, ctx, evidence):
+    """Register at receipt: the incoming number, and the executor and due date if given."""
+    inbox = delivery.__parent__
+    executor = (ctx.options.get("executor") or "").strip().lower() or None
+    if executor is not None:
+        user = ctx.site.users.get(executor)
+        if user is None or user.org != delivery.recipient or not user.active:
+            raise RegistryError("UNKNOWN_EXECUTOR",
+                                _("The executor must be an active account of your "
+                                  "organisation."), field="executor")
+    year = local_year(ctx)
+    series = clean_series(ctx.options.get("series") or "01")
+    seq = inbox.next_number(series, year)
+    pattern = ctx.settings.get("registry.incoming_number", DEFAULT_INCOMING_PATTERN)
+    delivery.incoming_number = pattern.format(series=series, year=year, n=seq)
+    delivery.number_year, delivery.number_seq = year, seq
+    delivery.registered_at = ctx.now
+    delivery.executor = executor
+    delivery.response_due = clean_due(ctx.options.get("response_due")) or \
+        delivery.letter.response_due
+    inbox.journal[(year, series, seq)] = delivery.__name__
+    return {"number": delivery.incoming_number, "executor": executor}
+
+
+def complete_letter(delivery, ctx, evidence):
+    """When every recipient has registered, the letter becomes received."""
+    letter = delivery.letter
+    if all(d.state == "registered" for d in letter.deliveries.values()):
+        from registry.workflow import engine
+
+        system = Context(site=ctx.site, actor=ctx.actor, permits=lambda p, o: False,
+                         verify=ctx.verify, settings=ctx.settings, now=ctx.now,
+                         notify=ctx.notify)
+        engine().fire(letter, "receive", system, system=True)
+        return {"letter": "received"}
+    return None
+
+
+def record_rejection(delivery, ctx, evidence):
+    delivery.rejection_reason = ctx.comment.strip()
+
+
+EFFECTS = {
+    "keep_verdict": keep_verdict,
+    "number_outgoing": number_outgoing,
+    "deliver": deliver,
+    "number_incoming": number_incoming,
+    "complete_letter": complete_letter,
+    "record_rejection": record_rejection,
+}
+
+
+def _plain(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _path(obj):
+    from registry.workflow.engine import object_path
+
+    return object_path(obj)

@@ -1,0 +1,259 @@
+"""Letters and their deliveries.
+
+A Letter lives in its sender's outbox (`/orgs/<regno>/outbox/<id>`); sending it creates one
+Delivery in each recipient's inbox (`/orgs/<regno>/inbox/<id>`), pointing at the same Letter and
+so at the same stored PDF. Both move through workflows (workflows/letter.toml, delivery.toml);
+their ACLs come from their state.
+
+The PDF is a ZODB blob, never a pickle. Listings read from indexes kept by the folders:
+`by_state` (state -> (time, id)), `journal` ((year, number) -> id) and the number counters.
+"""
+import hashlib
+import heapq
+import secrets
+from datetime import datetime, timezone
+
+from BTrees.Length import Length
+from BTrees.OOBTree import OOBTree, OOTreeSet
+from persistent import Persistent
+from ZODB.blob import Blob
+
+from registry.resources.folder import Folder
+from registry.workflow.engine import Workflowed
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+def new_id(now=None):
+    """A letter or delivery id: sortable by time, unguessable enough not to enumerate."""
+    now = now or utcnow()
+    return f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
+
+
+class StoredPDF(Persistent):
+    """A PDF file in a blob, with what we know of it. Immutable once made."""
+
+    def __init__(self, data, filename, uploaded_by, now=None):
+        self.blob = Blob()
+        with self.blob.open("w") as handle:
+            handle.write(data)
+        self.size = len(data)
+        self.sha256 = hashlib.sha256(data).hexdigest()
+        self.filename = filename
+        self.uploaded_by = uploaded_by
+        self.uploaded_at = now or utcnow()
+
+    def open(self):
+        """A binary file object over the stored bytes (read-only)."""
+        return self.blob.open("r")
+
+    def read(self):
+        with self.open() as handle:
+            return handle.read()
+
+    def path(self):
+        """The committed blob's file path (for a worker process to read), or None before the
+        blob is committed."""
+        try:
+            return self.blob.committed()
+        except Exception:  # BlobError: uncommitted
+            return None
+
+    def as_json(self):
+        return {"filename": self.filename, "size": self.size, "sha256": self.sha256,
+                "uploaded_by": self.uploaded_by, "uploaded_at": self.uploaded_at.isoformat()}
+
+
+class Letter(Workflowed, Persistent):
+    workflow_name = "letter"
+    __parent__ = None
+    __name__ = None
+
+    def __init__(self, org, created_by, subject="", recipients=(), in_reply_to=None,
+                 response_due=None, series="01", now=None):
+        self.org = org
+        self.created_by = created_by
+        self.created = now or utcnow()
+        self.subject = subject
+        self.recipients = tuple(recipients)
+        self.in_reply_to = in_reply_to
+        self.response_due = response_due
+        self.series = series
+        self.pdf = None
+        self.state = "draft"
+        self.history = ()
+        #: Every signature check of this letter's PDF: dicts of Verdict.as_json(), in order.
+        self.verdicts = ()
+        self.outgoing_number = None
+        self.number_year = None
+        self.number_seq = None
+        self.sent_at = None
+        #: recipient regno -> its Delivery
+        self.deliveries = OOBTree()
+
+    def owner_regno(self):
+        return self.org
+
+    def record_verdict(self, verdict_json):
+        self.verdicts = self.verdicts + (verdict_json,)
+
+    @property
+    def last_verdict(self):
+        return self.verdicts[-1] if self.verdicts else None
+
+    def as_json(self, request=None):
+        data = {
+            "id": self.__name__,
+            "sender": self.org,
+            "state": self.state,
+            "subject": self.subject,
+            "recipients": list(self.recipients),
+            "in_reply_to": self.in_reply_to,
+            "response_due": self.response_due.isoformat() if self.response_due else None,
+            "series": self.series,
+            "outgoing_number": self.outgoing_number,
+            "created": self.created.isoformat(),
+            "created_by": self.created_by,
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "pdf": self.pdf.as_json() if self.pdf else None,
+            "signature": self.last_verdict,
+            "deliveries": {regno: d.state for regno, d in self.deliveries.items()},
+            "history": [entry.__dict__ for entry in self.history],
+        }
+        if request is not None:
+            data = {"@id": request.resource_url(self), "@type": "Letter", **data}
+        return data
+
+
+class Delivery(Workflowed, Persistent):
+    workflow_name = "delivery"
+    __parent__ = None
+    __name__ = None
+
+    def __init__(self, letter, recipient, now=None):
+        self.letter = letter
+        self.sender = letter.org
+        self.recipient = recipient
+        self.delivered_at = now or utcnow()
+        self.state = "delivered"
+        self.history = ()
+        self.verdicts = ()
+        self.incoming_number = None
+        self.number_year = None
+        self.number_seq = None
+        self.registered_at = None
+        self.executor = None
+        self.response_due = None
+        self.rejection_reason = None
+
+    def owner_regno(self):
+        return self.recipient
+
+    def record_verdict(self, verdict_json):
+        self.verdicts = self.verdicts + (verdict_json,)
+
+    @property
+    def last_verdict(self):
+        return self.verdicts[-1] if self.verdicts else None
+
+    def as_json(self, request=None):
+        letter = self.letter
+        data = {
+            "id": self.__name__,
+            "state": self.state,
+            "sender": self.sender,
+            "recipient": self.recipient,
+            "subject": letter.subject,
+            "outgoing_number": letter.outgoing_number,
+            "letter_state": letter.state,
+            "delivered_at": self.delivered_at.isoformat(),
+            "incoming_number": self.incoming_number,
+            "registered_at": self.registered_at.isoformat() if self.registered_at else None,
+            "executor": self.executor,
+            "response_due": self.response_due.isoformat() if self.response_due else None,
+            "rejection_reason": self.rejection_reason,
+            "pdf": letter.pdf.as_json() if letter.pdf else None,
+            "signature_at_receipt": self.last_verdict,
+            "history": [entry.__dict__ for entry in self.history],
+        }
+        if request is not None:
+            data = {"@id": request.resource_url(self), "@type": "Delivery", **data}
+        return data
+
+
+class Mailbox(Folder):
+    """A folder of workflowed items with the indexes their listings read.
+
+    - `by_state`: state -> set of (-microseconds since the epoch, id): ascending order is
+      newest first, so a page is read from the front lazily;
+    - `state_counts`: state -> Length (counts without walking the sets);
+    - `journal`: (year, number) -> id, the register of numbers given;
+    - `counters`: (series, year) -> last number given (gap-free: a number is taken in the
+      transaction that uses it, so an aborted transaction gives it back).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.ensure_indexes()
+
+    def ensure_indexes(self):
+        """Create missing indexes (also used by the evolve step for folders made before)."""
+        if getattr(self, "by_state", None) is None:
+            self.by_state = OOBTree()
+            self.state_counts = OOBTree()
+            self.journal = OOBTree()
+            self.counters = OOBTree()
+
+    @staticmethod
+    def _sort_key(item):
+        when = item.created if isinstance(item, Letter) else item.delivered_at
+        return (-int(when.timestamp() * 1_000_000), item.__name__)
+
+    def _index(self, item, state):
+        self.by_state.setdefault(state, OOTreeSet()).add(self._sort_key(item))
+        if state not in self.state_counts:
+            self.state_counts[state] = Length()
+        self.state_counts[state].change(1)
+
+    def _unindex(self, item, state):
+        self.by_state[state].remove(self._sort_key(item))
+        self.state_counts[state].change(-1)
+
+    def add_item(self, item, now=None):
+        """Add a Letter or Delivery under a new id and index it; return it."""
+        name = new_id(now)
+        while name in self:
+            name = new_id(now)
+        self.add(name, item)
+        self._index(item, item.state)
+        return item
+
+    def state_changed(self, item, old_state):
+        """Keep the state indexes in step with a transition (called by the engine)."""
+        self._unindex(item, old_state)
+        self._index(item, item.state)
+
+    def count(self, states):
+        return sum(self.state_counts[s]() for s in states if s in self.state_counts)
+
+    def next_number(self, series, year):
+        """Take the next number of `series` in `year` (1, 2, 3 ... without gaps)."""
+        key = (series, year)
+        number = self.counters.get(key, 0) + 1
+        self.counters[key] = number
+        return number
+
+    def in_state(self, states, start=0, size=25):
+        """Items in any of `states`, newest first, from `start`; returns (items, total).
+        Costs O(start + size), not O(folder)."""
+        streams = [self.by_state[s].keys() for s in states if s in self.by_state]
+        items = []
+        for index, (_when, name) in enumerate(heapq.merge(*streams)):
+            if index < start:
+                continue
+            if len(items) >= size:
+                break
+            items.append(self[name])
+        return items, self.count(states)

@@ -1,0 +1,100 @@
+"""The signature gate: is this PDF a letter signed exactly once, intact, by a trusted, valid,
+unrevoked certificate of the expected organisation?
+
+    gate = Gate.from_settings(settings)
+    verdict = gate.verify(pdf_bytes_or_path, expected_regno="2034567")
+
+The only way the registry checks signatures. The checks run in a worker process under a time
+and memory budget (see worker.py); the decision is made in checks.py from pyHanko's findings.
+"""
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyramid.settings import asbool
+
+from registry.paths import shipped
+from registry.signatures.trust import Trust, TrustCache, TrustError, load_trust  # noqa: F401
+from registry.signatures.verdict import REASON_MESSAGES, REASONS, Verdict  # noqa: F401
+from registry.signatures.worker import run_checks
+
+MIB = 1024 * 1024
+
+
+def default_trust_dir(settings=None):
+    """REGISTRY_TRUST_DIR, else the `registry.trust_dir` setting, else the shipped etc/trust."""
+    settings = settings or {}
+    return (os.environ.get("REGISTRY_TRUST_DIR") or settings.get("registry.trust_dir")
+            or str(shipped("etc") / "trust"))
+
+
+@dataclass
+class GateConfig:
+    trust_dir: str = None
+    max_size: int = 25 * MIB
+    timeout: float = 4.5
+    memory_limit: int = 1024 * MIB
+    pades_only: bool = False
+    fetch_revocation: bool = False
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(
+            trust_dir=default_trust_dir(settings),
+            max_size=int(float(settings.get("registry.signature.max_size_mb", 25)) * MIB),
+            timeout=float(settings.get("registry.signature.timeout", 4.5)),
+            memory_limit=int(float(settings.get("registry.signature.memory_mb", 1024)) * MIB),
+            pades_only=asbool(settings.get("registry.signature.pades_only", False)),
+            fetch_revocation=asbool(settings.get("registry.signature.fetch_revocation", False)),
+        )
+
+
+class Gate:
+    def __init__(self, config, trust=None):
+        self.config = config
+        self._fixed_trust = trust
+        self._cache = TrustCache(config.trust_dir) if trust is None else None
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(GateConfig.from_settings(settings))
+
+    def trust(self):
+        return self._fixed_trust if self._fixed_trust is not None else self._cache.get()
+
+    def verify(self, source, expected_regno=None):
+        """Check a PDF given as bytes or as a file path; return a Verdict (never raises for
+        bad input; raises TrustError if the trust directory itself is unreadable)."""
+        if isinstance(source, (str, Path)):
+            size = os.path.getsize(source)
+            digest = _file_sha256(source) if size <= self.config.max_size else ""
+            payload = str(source)
+        else:
+            size, payload = len(source), bytes(source)
+            digest = hashlib.sha256(payload).hexdigest()
+        from registry.signatures.checks import now_iso
+
+        base = {"checked_at": now_iso(), "sha256": digest, "size": size,
+                "expected_org": expected_regno}
+        if size > self.config.max_size:
+            return Verdict.refused("TOO_LARGE", evidence={"max_size": self.config.max_size},
+                                   **base)
+        options = {"max_size": self.config.max_size, "pades_only": self.config.pades_only,
+                   "fetch": self.config.fetch_revocation}
+        return run_checks(payload, expected_regno, self.trust().as_payload(), options,
+                          self.config.timeout, self.config.memory_limit, base)
+
+
+def _file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def includeme(config):
+    """Make the gate available as `request.signature_gate` (one per application)."""
+    gate = Gate.from_settings(config.get_settings())
+    config.add_request_method(lambda request: gate, "signature_gate", reify=True)

@@ -1,0 +1,103 @@
+"""The closed set of guards a workflow definition may name.
+
+A guard is `guard(obj, ctx) -> GuardResult(ok, reason, message, evidence)`: pure (it reads,
+never writes), safe to run again when a request is retried, and it explains a refusal with a
+stable reason code and a message for people.
+"""
+from registry.i18n import _
+from registry.signatures import REASON_MESSAGES
+from registry.workflow.engine import GuardResult
+
+OK = GuardResult(True)
+
+
+def has_subject(letter, ctx):
+    if letter.subject.strip():
+        return OK
+    return GuardResult(False, reason="SUBJECT_REQUIRED", message=_("The letter has no subject."))
+
+
+def has_recipients(letter, ctx):
+    if not letter.recipients:
+        return GuardResult(False, reason="RECIPIENTS_REQUIRED",
+                           message=_("The letter has no recipient."))
+    orgs = ctx.site.orgs
+    missing = [r for r in letter.recipients if r not in orgs or not orgs[r].active]
+    if missing:
+        return GuardResult(False, reason="RECIPIENT_INACTIVE",
+                           message=_("recipient-inactive", default="These recipients are not "
+                                     "active organisations of the directory: ${regnos}.",
+                                     mapping={"regnos": ", ".join(missing)}),
+                           evidence={"recipients": missing})
+    if letter.org in letter.recipients:
+        return GuardResult(False, reason="RECIPIENT_IS_SENDER",
+                           message=_("An organisation does not send a letter to itself."))
+    return OK
+
+
+def has_pdf(letter, ctx):
+    if letter.pdf is not None:
+        return OK
+    return GuardResult(False, reason="PDF_REQUIRED", message=_("The letter has no PDF file."))
+
+
+def _gate(letter, expected_regno, ctx):
+    if letter.pdf is None:
+        return GuardResult(False, reason="PDF_REQUIRED", message=_("The letter has no PDF file."))
+    verdict = ctx.verify(letter.pdf, expected_regno)
+    evidence = {"verdict": verdict.as_json()}
+    if verdict.accepted:
+        return GuardResult(True, evidence=evidence)
+    reason = verdict.reasons[0]
+    return GuardResult(False, reason=reason, message=REASON_MESSAGES[reason], evidence=evidence)
+
+
+def signature_gate(letter, ctx):
+    """The letter's PDF passes the signature gate, signed by the sending organisation."""
+    return _gate(letter, letter.org, ctx)
+
+
+def sender_signature_gate(delivery, ctx):
+    """At receipt: the delivered PDF still passes the gate, signed by the sender."""
+    return _gate(delivery.letter, delivery.sender, ctx)
+
+
+def none_registered(letter, ctx):
+    done = [regno for regno, delivery in letter.deliveries.items()
+            if delivery.state != "delivered"]
+    if not done:
+        return OK
+    return GuardResult(False, reason="ALREADY_REGISTERED",
+                       message=_("already-registered", default="Recipients have registered or "
+                                 "answered the letter already: ${regnos}.",
+                                 mapping={"regnos": ", ".join(done)}),
+                       evidence={"recipients": done})
+
+
+def all_registered(letter, ctx):
+    waiting = [regno for regno, delivery in letter.deliveries.items()
+               if delivery.state != "registered"]
+    if letter.deliveries and not waiting:
+        return OK
+    return GuardResult(False, reason="NOT_ALL_REGISTERED",
+                       message=_("Not every recipient has registered the letter."),
+                       evidence={"waiting": waiting})
+
+
+def letter_not_withdrawn(delivery, ctx):
+    if delivery.letter.state != "withdrawn":
+        return OK
+    return GuardResult(False, reason="LETTER_WITHDRAWN",
+                       message=_("The sender has withdrawn this letter."))
+
+
+GUARDS = {
+    "has_subject": has_subject,
+    "has_recipients": has_recipients,
+    "has_pdf": has_pdf,
+    "signature_gate": signature_gate,
+    "sender_signature_gate": sender_signature_gate,
+    "none_registered": none_registered,
+    "all_registered": all_registered,
+    "letter_not_withdrawn": letter_not_withdrawn,
+}
