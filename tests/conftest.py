@@ -3,9 +3,15 @@
 Hashing passwords with argon2 is slow on purpose, so the standard accounts are created once per
 session in a template store; each test gets its own copy of that store's files.
 """
+import os
 import re
 import shutil
+import tempfile
 from contextlib import contextmanager
+
+# Every test builds a fresh application, and each would compile every template again: keep the
+# compiled templates on disk for the session (set before Chameleon is imported).
+os.environ.setdefault("CHAMELEON_CACHE", tempfile.mkdtemp(prefix="registry-chameleon-"))
 
 import pytest
 import transaction
@@ -64,10 +70,11 @@ def template_store(tmp_path_factory):
 
 
 @pytest.fixture
-def settings(tmp_path, template_store):
+def settings(tmp_path, template_store, trust_dir):
     store = tmp_path / "store"
     shutil.copytree(template_store, store)
     return {
+        "registry.trust_dir": str(trust_dir),
         "zodbconn.uri": f"file://{store}/Data.fs?blobstorage_dir={store}/blobs",
         "registry.data_dir": str(tmp_path / "var"),
         "registry.session_secret": "test-session-secret-not-for-production-use",
@@ -134,3 +141,23 @@ def login_as(testapp):
 
 
 JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture(scope="session")
+def pki():
+    """The test PKI (root, issuing CA, organisation certificates, CRLs), made once."""
+    from pki import TestPKI
+
+    return TestPKI()
+
+
+@pytest.fixture(scope="session")
+def trust_dir(pki, tmp_path_factory):
+    """A trust directory for the test PKI. Every certificate the samples use is made first,
+    so that the CRL in it lists the revoked ones."""
+    import pdfs
+
+    for sample in pdfs.SAMPLES:
+        if sample.group == "cert":
+            sample.build(pki, "1000001")
+    return pki.write_trust_dir(tmp_path_factory.mktemp("trust"))

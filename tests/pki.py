@@ -374,14 +374,20 @@ class TestPKI:
 
     # ---------------------------------------------------------------------------- helpers
     def validation_context(self, *, crls=None, revocation_mode: str = "hard-fail",
-                           trust_issuing: bool = True, **kwargs):
+                           trust_issuing: bool = False, **kwargs):
         """A pyhanko_certvalidator.ValidationContext for this PKI, strictly offline.
 
-        Trust roots: root (+ issuing unless trust_issuing=False); CRLs: issuing + root CRL unless
-        `crls` is given."""
+        Trust anchor: the root only; the issuing CA is passed as an intermediate (other_certs).
+        CRLs: issuing + root CRL unless `crls` is given.
+
+        trust_issuing=True also makes the issuing CA a trust anchor -- beware: with
+        pyhanko-certvalidator 0.33 that BREAKS CRL checking for its leaves ("The chain of trust
+        for the CRL issuer that was identified could not be determined"), see SAMPLES.md.
+        """
         from pyhanko_certvalidator import ValidationContext
         roots = [self.root.asn1_cert] + ([self.issuing.asn1_cert] if trust_issuing else [])
         if crls is None:
             crls = [self.crl_der(), self.root_crl_der()]
+        kwargs.setdefault("other_certs", [self.issuing.asn1_cert])
         return ValidationContext(trust_roots=roots, crls=list(crls), allow_fetching=False,
                                  revocation_mode=revocation_mode, **kwargs)

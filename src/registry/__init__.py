@@ -34,5 +34,7 @@ def main(global_config, **settings):
         config.include("registry.store")
         config.include("registry.i18n")
         config.include("registry.security")
+        config.include("registry.workflow")
+        config.include("registry.signatures")
         config.include("registry.views")
     return config.make_wsgi_app()

@@ -345,6 +345,58 @@ def token_create(ctx, login, label):
     click.echo(secret)
 
 
+# signatures --------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--trust-root", "roots", multiple=True, metavar="PEM",
+              type=click.Path(exists=True, dir_okay=False),
+              help="A trusted CA certificate (repeatable); default: the trust directory's.")
+@click.option("--crl", "crls", multiple=True, metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False),
+              help="A CRL, PEM or DER (repeatable); default: the trust directory's.")
+@click.option("--org", "regno", default=None, metavar="REGNO",
+              help="The organisation that must have signed.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of verdicts.")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False))
+@pass_ctx
+def verify(ctx, roots, crls, regno, as_json, files):
+    """Check the signature of each PDF FILE. Exit 0 if all are accepted, 1 if any is not."""
+    from registry.signatures import Gate, GateConfig, Trust, TrustError, load_trust
+    from registry.signatures.verdict import REASON_MESSAGES
+
+    config = GateConfig.from_settings(ctx.settings)
+    try:
+        configured = load_trust(config.trust_dir) if not (roots and crls) else None
+        given = load_trust(None, extra_roots=roots, extra_crls=crls)
+    except TrustError as exc:
+        fail(str(exc))
+    source = given if roots else configured
+    trust = Trust(roots=source.roots, intermediates=source.intermediates,
+                  crls=given.crls if crls else configured.crls,
+                  files=given.files + (configured.files if configured else ()))
+    if not trust.roots:
+        fail(f"no trusted certificate: give --trust-root or put CA certificates in "
+             f"{config.trust_dir}")
+    gate = Gate(config, trust=trust)
+    results = []
+    for path in files:
+        verdict = gate.verify(path, regno)
+        results.append({"file": path, **verdict.as_json()})
+        if not as_json:
+            signer = verdict.signer or {}
+            if verdict.accepted:
+                click.echo(f"{path}: ACCEPTED  signed by {signer.get('subject')} "
+                           f"(regno {signer.get('regno')}, serial {signer.get('serial')})")
+            else:
+                click.echo(f"{path}: REFUSED  {', '.join(verdict.reasons)}")
+                for reason in verdict.reasons:
+                    click.echo(f"    {reason}: {translate(REASON_MESSAGES[reason])}")
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=1, default=str))
+    sys.exit(0 if all(r["accepted"] for r in results) else 1)
+
+
 # audit -------------------------------------------------------------------------------------
 
 @main.group()

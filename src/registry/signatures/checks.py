@@ -38,6 +38,15 @@ def now_iso():
     return datetime.now(timezone.utc).isoformat()
 
 
+def inspect_payload(payload, expected_regno=None, trust=None, options=None):
+    """Worker entry point: `payload` is the PDF's bytes or a file path; returns the Verdict as
+    plain data (to cross the process boundary)."""
+    if isinstance(payload, str):
+        with open(payload, "rb") as handle:
+            payload = handle.read()
+    return inspect(payload, expected_regno, trust, options).as_json()
+
+
 def inspect(data, expected_regno=None, trust=None, options=None):
     """Check `data` (the PDF's bytes); return a Verdict. Never raises for bad input."""
     options = options or {}
@@ -84,10 +93,12 @@ def _inspect_pdf(data, expected_regno, trust, options, base):
     field = fields[0]
     subfilter = SUPPORTED_SUBFILTERS.get(field["subfilter"])
     if subfilter is None:
+        # Not a format the registry verifies (and not PAdES either).
         evidence["error"] = f"unsupported SubFilter {field['subfilter']}"
-        return Verdict.refused("SIGNATURE_INVALID", subfilter=field["subfilter"],
-                               evidence=evidence, **base)
-    return _validate(reader, field, subfilter, expected_regno, trust, options, evidence, base)
+        return Verdict(accepted=False, reasons=("SIGNATURE_INVALID", "NOT_PADES"),
+                       subfilter=field["subfilter"], evidence=evidence, **base)
+    return _validate(reader, data, field, subfilter, expected_regno, trust, options, evidence,
+                     base)
 
 
 def _describe(exc):
@@ -196,9 +207,9 @@ def _ref_key(ref):
     return None
 
 
-def _validate(reader, field, subfilter, expected_regno, trust, options, evidence, base):
+def _validate(reader, data, field, subfilter, expected_regno, trust, options, evidence, base):
     from pyhanko.pdf_utils.misc import PdfError
-    from pyhanko.sign.general import SignatureValidationError
+    from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
 
@@ -235,6 +246,9 @@ def _validate(reader, field, subfilter, expected_regno, trust, options, evidence
         evidence["error"] = "the signature does not cover its whole revision"
         reasons.insert(0, "SIGNATURE_INVALID")
 
+    if "MODIFIED_AFTER_SIGNING" not in reasons and _appended_after_end(data):
+        evidence["modification"] = "bytes appended after the end of the last revision"
+        reasons.append("MODIFIED_AFTER_SIGNING")
     reasons.extend(_certificate_reasons(status, signer))
     if expected_regno is not None and signer.get("regno") != expected_regno:
         reasons.append("SIGNER_ORG_MISMATCH")
@@ -244,16 +258,24 @@ def _validate(reader, field, subfilter, expected_regno, trust, options, evidence
                    evidence=evidence, **base)
 
 
+def _appended_after_end(data):
+    """True if anything but white space follows the file's last %%EOF (bytes no signature and
+    no revision covers)."""
+    end = data.rfind(b"%%EOF")
+    return end >= 0 and bool(data[end + 5:].strip(b"\r\n\t \x00\x0c"))
+
+
 def _validation_context(trust, options):
     from asn1crypto import crl as asn1_crl
     from asn1crypto import x509 as asn1_x509
     from pyhanko_certvalidator import ValidationContext
 
     roots = [asn1_x509.Certificate.load(der) for der in trust.get("roots", ())]
+    others = [asn1_x509.Certificate.load(der) for der in trust.get("intermediates", ())]
     crls = [asn1_crl.CertificateList.load(der) for der in trust.get("crls", ())]
     return ValidationContext(
-        trust_roots=roots, crls=crls, allow_fetching=bool(options.get("fetch")),
-        revocation_mode="hard-fail")
+        trust_roots=roots, other_certs=others, crls=crls,
+        allow_fetching=bool(options.get("fetch")), revocation_mode="hard-fail")
 
 
 def _status_evidence(status):
@@ -306,6 +328,11 @@ def _certificate_reasons(status, signer):
             or (signer.get("not_before") and signer["not_before"] > now.isoformat()):
         return ["CERT_EXPIRED"]
     if indication in unknown:
+        return ["REVOCATION_UNKNOWN"]
+    if indication == AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE and \
+            status.validation_path is not None:
+        # A chain to a trust anchor was built, yet it failed: with hard-fail revocation
+        # checking, that is missing (or unusable) revocation information.
         return ["REVOCATION_UNKNOWN"]
     return ["UNTRUSTED_SIGNER"]
 
@@ -363,6 +390,15 @@ def later_revisions_problem(reader, signed_revision):
         root = resolver.root
         allowed = _reachable([root.raw_get(key) for key in ("/DSS", "/Extensions")
                               if key in root])
+        explicit = {(r.idnum, r.generation) for r in xrefs.explicit_refs_in_revision(revision)}
+        dss = root.raw_get("/DSS") if "/DSS" in root else None
+        previous_dss = previous.root.raw_get("/DSS") if "/DSS" in previous.root else None
+        if dss is not None and (dss != previous_dss or _ref_key(dss) in explicit):
+            # A validation-data update may also refresh the document's metadata (producer,
+            # modification date), as signing software does with every save.
+            for holder, key in ((resolver.trailer_view, "/Info"), (root, "/Metadata")):
+                if key in holder and _ref_key(holder.raw_get(key)):
+                    allowed.add(_ref_key(holder.raw_get(key)))
         for ref in xrefs.explicit_refs_in_revision(revision):
             key = (ref.idnum, ref.generation)
             if key == root_key:

@@ -1,8 +1,11 @@
 """The trust directory: one flat folder of trusted CA certificates and CRLs.
 
 Files ending `.crl` or `.crl.pem` are CRLs (PEM or DER); every other `.pem`, `.crt` or `.cer`
-file is a trusted certificate (PEM, possibly several, or DER). Never the operating system's
-trust store. Loaded again when the folder's contents change.
+file is a trusted certificate (PEM, possibly several, or DER). Self-signed certificates are the
+trust anchors; the others (issuing CAs) complete chains up to them. An issuing CA is not made an
+anchor itself: with an issuing CA as anchor, pyhanko-certvalidator cannot establish the chain of
+its own CRL, and so could not check its certificates for revocation. Never the operating
+system's trust store. Loaded again when the folder's contents change.
 """
 import os
 from dataclasses import dataclass
@@ -20,12 +23,14 @@ class TrustError(ValueError):
 
 @dataclass(frozen=True)
 class Trust:
-    roots: tuple  # DER certificates
+    roots: tuple  # DER self-signed certificates: the anchors
     crls: tuple  # DER CRLs
     files: tuple  # the file names read
+    intermediates: tuple = ()  # DER CA certificates that chain up to an anchor
 
     def as_payload(self):
-        return {"roots": list(self.roots), "crls": list(self.crls)}
+        return {"roots": list(self.roots), "intermediates": list(self.intermediates),
+                "crls": list(self.crls)}
 
 
 def _is_crl(name):
@@ -37,7 +42,7 @@ def _certificates(data, name):
         certs = x509.load_pem_x509_certificates(data)
     else:
         certs = [x509.load_der_x509_certificate(data)]
-    return [cert.public_bytes(Encoding.DER) for cert in certs]
+    return certs
 
 
 def _crl(data, name):
@@ -48,9 +53,19 @@ def _crl(data, name):
     return crl.public_bytes(Encoding.DER)
 
 
+def _self_signed(cert):
+    if cert.subject != cert.issuer:
+        return False
+    try:
+        cert.verify_directly_issued_by(cert)
+    except (ValueError, TypeError, Exception):  # InvalidSignature and unsupported keys
+        return False
+    return True
+
+
 def load_trust(folder, extra_roots=(), extra_crls=()):
     """Read `folder` (may be None) plus extra files; return a Trust. Raises TrustError."""
-    roots, crls, files = [], [], []
+    roots, intermediates, crls, files = [], [], [], []
     paths = []
     if folder is not None:
         folder = Path(folder)
@@ -67,12 +82,14 @@ def load_trust(folder, extra_roots=(), extra_crls=()):
             if _is_crl(name) or is_extra_crl:
                 crls.append(_crl(data, name))
             else:
-                roots.extend(_certificates(data, name))
+                for cert in _certificates(data, name):
+                    target = roots if _self_signed(cert) else intermediates
+                    target.append(cert.public_bytes(Encoding.DER))
         except ValueError as exc:
             raise TrustError(f"{path}: not a readable {'CRL' if _is_crl(name) else 'certificate'}"
                              f" ({exc})") from None
         files.append(path.name)
-    return Trust(tuple(roots), tuple(crls), tuple(files))
+    return Trust(tuple(roots), tuple(crls), tuple(files), tuple(intermediates))
 
 
 class TrustCache:

@@ -32,6 +32,7 @@ class Layout:
             items += [
                 (_("Inbox"), request.resource_url(self.org["inbox"])),
                 (_("Outbox"), request.resource_url(self.org["outbox"])),
+                (_("Drafts"), request.resource_url(self.org["outbox"], query={"state": "draft"})),
                 (_("Handover"), request.resource_url(self.org["handovers"])),
             ]
         if request.has_permission(P.VIEW_DIRECTORY, site.orgs):

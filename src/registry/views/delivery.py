@@ -1,0 +1,101 @@
+"""Views on deliveries (the recipient's side): the inbox, a delivered letter, its PDF."""
+from pyramid.view import view_config
+
+from registry import exchange
+from registry.i18n import _
+from registry.resources.letter import Delivery
+from registry.resources.organisation import Inbox
+from registry.security import permissions as P
+from registry.signatures import REASON_MESSAGES
+from registry.views.api import batch_params, batching
+from registry.views.letter import STATE_TITLES, TRANSITION_TITLES, pdf_response, workflow_context
+
+INBOX_TABS = [
+    ("delivered", _("To register"), ("delivered",)),
+    ("registered", _("Registered"), ("registered",)),
+    ("rejected", _("Rejected"), ("rejected",)),
+]
+
+
+def _tab(request):
+    chosen = request.params.get("state")
+    for key, title, states in INBOX_TABS:
+        if key == chosen:
+            return key, states
+    return INBOX_TABS[0][0], INBOX_TABS[0][2]
+
+
+@view_config(context=Inbox, renderer="registry:templates/inbox.pt", permission=P.VIEW_MAILBOX,
+             accept="text/html")
+def inbox(request):
+    key, states = _tab(request)
+    start, size = batch_params(request)
+    deliveries, total = request.context.in_state(states, start, size)
+    orgs = request.root.orgs
+    return {"org": request.context.__parent__, "tabs": INBOX_TABS, "tab": key,
+            "deliveries": deliveries, "total": total, "start": start, "size": size,
+            "more": start + size < total, "state_titles": STATE_TITLES,
+            "sender_name": lambda regno: orgs[regno].name if regno in orgs else regno,
+            "counts": {k: request.context.count(states) for k, _t, states in INBOX_TABS}}
+
+
+@view_config(context=Inbox, renderer="json", permission=P.VIEW_MAILBOX,
+             accept="application/json", request_method="GET")
+def inbox_json(request):
+    states = [s for s in request.params.getall("state") if s] or \
+        ["delivered", "registered", "rejected"]
+    start, size = batch_params(request)
+    deliveries, total = request.context.in_state(states, start, size)
+    return {"@id": request.url, "@type": "Inbox",
+            "items": [{"@id": request.resource_url(d), "id": d.__name__, "state": d.state,
+                       "sender": d.sender, "subject": d.letter.subject,
+                       "outgoing_number": d.letter.outgoing_number,
+                       "incoming_number": d.incoming_number,
+                       "delivered_at": d.delivered_at.isoformat()} for d in deliveries],
+            "items_total": total,
+            "batching": batching(request, start, size, total, start + size < total)}
+
+
+def delivery_page(request, refusals=None, **extra):
+    delivery = request.context
+    ctx = workflow_context(request)
+    orgs = request.root.orgs
+    members = [u for u in request.root.users.for_org(delivery.recipient) if u.active]
+    values = {
+        "delivery": delivery,
+        "letter": delivery.letter,
+        "sender": orgs.get(delivery.sender),
+        "recipient": orgs.get(delivery.recipient),
+        "state_titles": STATE_TITLES,
+        "transition_titles": TRANSITION_TITLES,
+        "transitions": exchange.offered(delivery, ctx),
+        "reason_messages": REASON_MESSAGES,
+        "refusals": refusals or [],
+        "members": members,
+        "can_reply": delivery.state == "registered" and bool(
+            request.has_permission(P.DRAFT_LETTER, orgs[delivery.recipient]["outbox"])),
+    }
+    values.update(extra)
+    return values
+
+
+@view_config(context=Delivery, renderer="registry:templates/delivery.pt",
+             permission=P.VIEW_DELIVERY, accept="text/html")
+def delivery_view(request):
+    return delivery_page(request)
+
+
+@view_config(context=Delivery, renderer="json", permission=P.VIEW_DELIVERY,
+             accept="application/json", request_method="GET")
+def delivery_json(request):
+    data = request.context.as_json(request)
+    data["transitions"] = [t.name for t in exchange.offered(request.context,
+                                                            workflow_context(request))]
+    return data
+
+
+@view_config(context=Delivery, name="pdf", permission=P.VIEW_DELIVERY)
+@view_config(context=Delivery, name="@pdf", permission=P.VIEW_DELIVERY, request_method="GET")
+def delivery_pdf(request):
+    """The delivered letter's PDF: the sender's stored file itself, byte for byte."""
+    return pdf_response(request, request.context.letter)

@@ -1,0 +1,420 @@
+"""Views on letters (the sender's side): drafting, the PDF, transitions; HTML and JSON."""
+import colander
+import deform
+from pyramid.httpexceptions import HTTPFound
+from pyramid.response import FileResponse, Response
+from pyramid.view import view_config
+
+from registry import exchange
+from registry.errors import RegistryError
+from registry.i18n import _
+from registry.resources.letter import Delivery, Letter
+from registry.resources.organisation import Outbox
+from registry.security import permissions as P
+from registry.signatures import GateConfig, REASON_MESSAGES
+from registry.views.api import batch_params, batching
+from registry.views.forms import CSRFSchema, make_form, run_form
+from registry.workflow import TransitionRefused
+
+STATE_TITLES = {
+    "draft": _("state-draft", default="Draft"),
+    "signed": _("state-signed", default="Signed"),
+    "sent": _("state-sent", default="Sent"),
+    "received": _("state-received", default="Received"),
+    "withdrawn": _("state-withdrawn", default="Withdrawn"),
+    "delivered": _("state-delivered", default="Delivered"),
+    "registered": _("state-registered", default="Registered"),
+    "rejected": _("state-rejected", default="Rejected"),
+}
+TRANSITION_TITLES = {
+    "sign": _("transition-sign", default="Sign"),
+    "retract": _("transition-retract", default="Back to draft"),
+    "send": _("transition-send", default="Send"),
+    "withdraw": _("transition-withdraw", default="Withdraw"),
+    "register": _("transition-register", default="Register"),
+    "reject": _("transition-reject", default="Reject"),
+}
+OUTBOX_TABS = [
+    ("draft", _("Drafts"), ("draft",)),
+    ("signed", _("Signed"), ("signed",)),
+    ("sent", _("Sent"), ("sent", "received", "withdrawn")),
+]
+
+
+class MemoryTempStore(dict):
+    """Deform's upload store for one request: an upload is not kept across requests."""
+
+    def preview_url(self, uid):
+        return None
+
+
+@colander.deferred
+def _pdf_widget(node, kw):
+    return deform.widget.FileUploadWidget(MemoryTempStore(), accept="application/pdf,.pdf")
+
+
+def _split_regnos(value):
+    return [part for part in value.replace(",", " ").replace(";", " ").split() if part]
+
+
+class DraftSchema(CSRFSchema):
+    subject = colander.SchemaNode(colander.String(), title=_("Subject"),
+                                  validator=colander.Length(max=exchange.SUBJECT_MAX))
+    recipients = colander.SchemaNode(
+        colander.String(), title=_("Recipients"),
+        description=_("Registration numbers of the recipient organisations, separated by "
+                      "spaces or commas. Find them in the box below."),
+        widget=deform.widget.TextAreaWidget(rows=2, css_class="recipients-input"))
+    response_due = colander.SchemaNode(colander.Date(), title=_("Answer due by"),
+                                       missing=None, widget=deform.widget.DateInputWidget())
+    in_reply_to = colander.SchemaNode(colander.String(), title=_("In reply to"), missing="",
+                                      widget=deform.widget.HiddenWidget())
+    series = colander.SchemaNode(colander.String(), title=_("File-plan series"), missing="01",
+                                 validator=colander.Length(min=1, max=exchange.SERIES_MAX))
+
+
+class PDFSchema(CSRFSchema):
+    pdf = colander.SchemaNode(deform.FileData(), title=_("PDF file"), widget=_pdf_widget)
+
+
+def workflow_context(request, comment="", options=None):
+    return exchange.context(
+        request.root, request.account.login,
+        permits=lambda permission, obj: bool(request.has_permission(permission, obj)),
+        gate=request.signature_gate, settings=request.registry.settings, comment=comment,
+        options=options, notify=request.registry.notify)
+
+
+def max_pdf_size(request):
+    return GateConfig.from_settings(request.registry.settings).max_size
+
+
+def _recipient_names(request, regnos):
+    orgs = request.root.orgs
+    return [(regno, orgs[regno].name if regno in orgs else regno) for regno in regnos]
+
+
+# The outbox --------------------------------------------------------------------------------
+
+def _tab(request, tabs):
+    chosen = request.params.get("state")
+    for key, title, states in tabs:
+        if key == chosen:
+            return key, states
+    return tabs[0][0], tabs[0][2]
+
+
+@view_config(context=Outbox, renderer="registry:templates/outbox.pt", permission=P.VIEW_MAILBOX,
+             accept="text/html")
+def outbox(request):
+    key, states = _tab(request, OUTBOX_TABS)
+    start, size = batch_params(request)
+    letters, total = request.context.in_state(states, start, size)
+    return {"org": request.context.__parent__, "tabs": OUTBOX_TABS, "tab": key,
+            "letters": letters, "total": total, "start": start, "size": size,
+            "more": start + size < total, "state_titles": STATE_TITLES,
+            "names": lambda regnos: _recipient_names(request, regnos),
+            "can_draft": bool(request.has_permission(P.DRAFT_LETTER, request.context))}
+
+
+@view_config(context=Outbox, renderer="json", permission=P.VIEW_MAILBOX,
+             accept="application/json", request_method="GET")
+def outbox_json(request):
+    states = [s for s in request.params.getall("state") if s] or \
+        ["draft", "signed", "sent", "received", "withdrawn"]
+    start, size = batch_params(request)
+    letters, total = request.context.in_state(states, start, size)
+    return {"@id": request.url, "@type": "Outbox",
+            "items": [_letter_summary(request, letter) for letter in letters],
+            "items_total": total,
+            "batching": batching(request, start, size, total, start + size < total)}
+
+
+def _letter_summary(request, letter):
+    return {"@id": request.resource_url(letter), "id": letter.__name__, "state": letter.state,
+            "subject": letter.subject, "recipients": list(letter.recipients),
+            "outgoing_number": letter.outgoing_number, "created": letter.created.isoformat()}
+
+
+@view_config(context=Outbox, name="new", renderer="registry:templates/new_letter.pt",
+             permission=P.DRAFT_LETTER)
+def new_letter(request):
+    org = request.context.__parent__
+    form = make_form(request, DraftSchema(), buttons=(deform.Button("save", _("Create draft")),),
+                     formid="draft-form")
+
+    def create(values):
+        return exchange.create_draft(
+            request.root, request.account.login, org, subject=values["subject"],
+            recipients=_split_regnos(values["recipients"]), in_reply_to=values["in_reply_to"],
+            response_due=values["response_due"], series=values["series"])
+
+    reply = request.params.get("in_reply_to", "")
+    outcome, result = run_form(request, form, create, appstruct={"in_reply_to": reply,
+                                                                 "series": "01"})
+    if outcome == "ok":
+        request.session.flash(_("The draft is created. Attach its PDF."))
+        return HTTPFound(location=request.resource_url(result))
+    return {"title": _("New letter"), "form": result}
+
+
+@view_config(context=Outbox, renderer="json", permission=P.DRAFT_LETTER,
+             accept="application/json", request_method="POST")
+def new_letter_json(request):
+    body = json_body(request)
+    recipients = body.get("recipients") or []
+    if not isinstance(recipients, list):
+        raise RegistryError("INVALID_JSON", _("'recipients' is a list of registration numbers."),
+                            field="recipients")
+    letter = exchange.create_draft(
+        request.root, request.account.login, request.context.__parent__,
+        subject=str(body.get("subject") or ""), recipients=[str(r) for r in recipients],
+        in_reply_to=body.get("in_reply_to"), response_due=body.get("response_due"),
+        series=str(body.get("series") or "01"))
+    request.response.status = 201
+    request.response.location = request.resource_url(letter)
+    return letter.as_json(request)
+
+
+def json_body(request):
+    try:
+        body = request.json_body
+    except ValueError:
+        raise RegistryError("INVALID_JSON", _("The request body is not valid JSON.")) from None
+    if not isinstance(body, dict):
+        raise RegistryError("INVALID_JSON", _("The request body must be a JSON object."))
+    return body
+
+
+# One letter --------------------------------------------------------------------------------
+
+def letter_page(request, refusals=None, **extra):
+    letter = request.context
+    ctx = workflow_context(request)
+    values = {
+        "letter": letter,
+        "sender": request.root.orgs[letter.org],
+        "recipients": _recipient_names(request, letter.recipients),
+        "state_titles": STATE_TITLES,
+        "transition_titles": TRANSITION_TITLES,
+        "transitions": exchange.offered(letter, ctx),
+        "reason_messages": REASON_MESSAGES,
+        "refusals": refusals or [],
+        "can_edit": letter.state == "draft" and bool(request.has_permission(P.EDIT_LETTER,
+                                                                            letter)),
+        "edit_form": None,
+        "pdf_form": None,
+        "reply_to": _reply_to(request, letter),
+    }
+    if values["can_edit"]:
+        values["edit_form"] = make_form(
+            request, DraftSchema(), buttons=(deform.Button("save", _("Save")),),
+            formid="draft-form", action=request.resource_url(letter, "@@edit"),
+        ).render({"subject": letter.subject, "recipients": " ".join(letter.recipients),
+                  "response_due": letter.response_due, "in_reply_to": letter.in_reply_to or "",
+                  "series": letter.series})
+        values["pdf_form"] = make_form(
+            request, PDFSchema(), buttons=(deform.Button("attach", _("Upload PDF")),),
+            formid="pdf-form", action=request.resource_url(letter, "@@pdf-upload"),
+        ).render()
+    values.update(extra)
+    return values
+
+
+def _reply_to(request, letter):
+    if not letter.in_reply_to:
+        return None
+    return request.root.orgs[letter.org]["inbox"].get(letter.in_reply_to)
+
+
+@view_config(context=Letter, renderer="registry:templates/letter.pt", permission=P.VIEW_LETTER,
+             accept="text/html")
+def letter_view(request):
+    return letter_page(request)
+
+
+@view_config(context=Letter, renderer="json", permission=P.VIEW_LETTER,
+             accept="application/json", request_method="GET")
+def letter_json(request):
+    data = request.context.as_json(request)
+    data["transitions"] = [t.name for t in exchange.offered(request.context,
+                                                            workflow_context(request))]
+    return data
+
+
+@view_config(context=Letter, renderer="json", permission=P.EDIT_LETTER,
+             accept="application/json", request_method="PATCH")
+def letter_patch_json(request):
+    body = json_body(request)
+    allowed = {"subject", "recipients", "in_reply_to", "response_due", "series"}
+    unknown = set(body) - allowed
+    if unknown:
+        raise RegistryError("UNKNOWN_FIELD", _("unknown-fields", default="Unknown fields: "
+                            "${fields}.", mapping={"fields": ", ".join(sorted(unknown))}))
+    exchange.update_draft(request.root, request.account.login, request.context, **body)
+    return request.context.as_json(request)
+
+
+@view_config(context=Letter, name="edit", renderer="registry:templates/letter.pt",
+             permission=P.EDIT_LETTER, request_method="POST")
+def edit_letter(request):
+    letter = request.context
+    form = make_form(request, DraftSchema(), buttons=(deform.Button("save", _("Save")),),
+                     formid="draft-form")
+    outcome, result = run_form(request, form, lambda values: exchange.update_draft(
+        request.root, request.account.login, letter, subject=values["subject"],
+        recipients=_split_regnos(values["recipients"]), in_reply_to=values["in_reply_to"],
+        response_due=values["response_due"], series=values["series"]))
+    if outcome == "ok":
+        request.session.flash(_("Changes saved."))
+        return HTTPFound(location=request.resource_url(letter))
+    return letter_page(request, edit_form=result)
+
+
+@view_config(context=Letter, name="pdf-upload", renderer="registry:templates/letter.pt",
+             permission=P.EDIT_LETTER, request_method="POST")
+def upload_pdf(request):
+    letter = request.context
+    form = make_form(request, PDFSchema(), buttons=(deform.Button("attach", _("Upload PDF")),),
+                     formid="pdf-form")
+
+    def store(values):
+        upload = values["pdf"]
+        data = upload["fp"].read(max_pdf_size(request) + 1)
+        return exchange.attach_pdf(request.root, request.account.login, letter, data,
+                                   upload.get("filename"), max_pdf_size(request))
+
+    outcome, result = run_form(request, form, store)
+    if outcome == "ok":
+        request.session.flash(_("The PDF is attached."))
+        return HTTPFound(location=request.resource_url(letter))
+    return letter_page(request, pdf_form=result)
+
+
+@view_config(context=Letter, name="@pdf", permission=P.EDIT_LETTER, request_method="PUT",
+             renderer="json")
+def put_pdf_json(request):
+    limit = max_pdf_size(request)
+    data = request.body_file.read(limit + 1)
+    name = request.params.get("filename") or "letter.pdf"
+    stored = exchange.attach_pdf(request.root, request.account.login, request.context, data,
+                                 name, limit)
+    return stored.as_json()
+
+
+def pdf_response(request, letter):
+    stored = letter.pdf
+    if stored is None:
+        raise RegistryError("PDF_REQUIRED", _("The letter has no PDF file."), status=404)
+    path = stored.path()
+    if path:
+        response = FileResponse(path, request=request, content_type="application/pdf")
+    else:
+        response = Response(body=stored.read(), content_type="application/pdf")
+    response.content_disposition = _attachment(stored.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.etag = stored.sha256
+    return response
+
+
+def _attachment(filename):
+    from urllib.parse import quote
+
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+@view_config(context=Letter, name="pdf", permission=P.VIEW_LETTER)
+@view_config(context=Letter, name="@pdf", permission=P.VIEW_LETTER, request_method="GET")
+def download_pdf(request):
+    return pdf_response(request, request.context)
+
+
+# Transitions -------------------------------------------------------------------------------
+
+def _fire(request, obj, name, comment, options):
+    return exchange.transition(obj, name, workflow_context(request, comment, options))
+
+
+@view_config(context=Letter, name="workflow", renderer="registry:templates/letter.pt",
+             permission=P.VIEW_LETTER, request_method="POST")
+@view_config(context=Delivery, name="workflow", renderer="registry:templates/delivery.pt",
+             permission=P.VIEW_DELIVERY, request_method="POST")
+def workflow_form(request):
+    """The transition buttons: fire the named transition; on refusal show every reason."""
+    obj = request.context
+    name = request.POST.get("transition", "")
+    options = {key: request.POST.get(key, "") for key in ("executor", "response_due", "series")
+               if request.POST.get(key)}
+    try:
+        entry = _fire(request, obj, name, request.POST.get("comment", ""), options)
+    except TransitionRefused as refused:
+        request.tm.doom()
+        request.response.status = refused.status
+        results = refused.results or [_as_result(refused)]
+        page = letter_page if isinstance(obj, Letter) else _delivery_page()
+        return page(request, refusals=results, transition=name)
+    except RegistryError as exc:
+        request.tm.doom()
+        request.response.status = exc.status
+        page = letter_page if isinstance(obj, Letter) else _delivery_page()
+        return page(request, refusals=[_as_result(exc)], transition=name)
+    request.session.flash(_("transition-done", default="Done: ${transition}.",
+                            mapping={"transition": TRANSITION_TITLES.get(entry.transition,
+                                                                         entry.transition)}))
+    return HTTPFound(location=request.resource_url(obj))
+
+
+def _delivery_page():
+    from registry.views.delivery import delivery_page
+
+    return delivery_page
+
+
+def _as_result(exc):
+    from registry.workflow import GuardResult
+
+    return GuardResult(False, "", exc.code, exc.message)
+
+
+@view_config(context=Letter, name="@workflow", renderer="json", permission=P.VIEW_LETTER,
+             request_method="GET")
+@view_config(context=Delivery, name="@workflow", renderer="json", permission=P.VIEW_DELIVERY,
+             request_method="GET")
+def workflow_json(request):
+    obj = request.context
+    ctx = workflow_context(request)
+    return {"@id": request.resource_url(obj, "@workflow"), "state": obj.state,
+            "transitions": [{"@id": request.resource_url(obj, "@workflow", t.name),
+                             "name": t.name, "title": request.localizer.translate(
+                                 TRANSITION_TITLES.get(t.name, t.title)),
+                             "comment_required": t.comment_required}
+                            for t in exchange.offered(obj, ctx)],
+            "history": [entry.__dict__ for entry in obj.history]}
+
+
+@view_config(context=Letter, name="@workflow", renderer="json", permission=P.VIEW_LETTER,
+             request_method="POST")
+@view_config(context=Delivery, name="@workflow", renderer="json", permission=P.VIEW_DELIVERY,
+             request_method="POST")
+def workflow_fire_json(request):
+    """POST .../@workflow/<transition> {"comment": ..., "executor": ..., "response_due": ...}"""
+    obj = request.context
+    if len(request.subpath) != 1:
+        raise RegistryError("TRANSITION_REQUIRED", _("Name the transition: @workflow/<name>."),
+                            status=404)
+    body = json_body(request) if request.body else {}
+    options = {k: body[k] for k in ("executor", "response_due", "series") if body.get(k)}
+    try:
+        entry = _fire(request, obj, request.subpath[0], str(body.get("comment") or ""), options)
+    except TransitionRefused as refused:
+        request.tm.doom()
+        request.response.status = refused.status
+        translate = request.localizer.translate
+        return {"error": {
+            "code": refused.code, "message": translate(refused.message),
+            "refusals": [{"guard": r.guard, "reason": r.reason, "message": translate(r.message),
+                          "evidence": r.evidence} for r in refused.results]}}
+    return {"@id": request.resource_url(obj), "state": obj.state, "entry": entry.__dict__,
+            "item": obj.as_json(request)}

@@ -1,0 +1,178 @@
+"""The signature gate against real PDFs signed by a generated test PKI: good letters, every
+refusal, the public attack classes (incremental saving, signature wrapping, universal signature
+forgery, shadow attacks), certificate problems, and hostile files under the time budget."""
+import json
+import time
+
+import pytest
+from click.testing import CliRunner
+
+import pdfs
+from registry.cli import main as cli
+from registry.signatures import REASONS, Gate, GateConfig
+from registry.signatures.trust import TrustError, load_trust
+
+REGNO = "1000001"
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def gate(trust_dir):
+    return Gate(GateConfig(trust_dir=str(trust_dir), max_size=MIB))
+
+
+def answer(verdict):
+    return "ACCEPTED" if verdict.accepted else verdict.reasons[0]
+
+
+FAST = [s for s in pdfs.SAMPLES if not s.slow]
+SLOW = [s for s in pdfs.SAMPLES if s.slow]
+
+
+@pytest.mark.parametrize("sample", FAST, ids=[s.name for s in FAST])
+def test_sample(gate, pki, sample):
+    verdict = gate.verify(sample.build(pki, REGNO), REGNO)
+    assert answer(verdict) in sample.accepted_answers, (verdict.reasons, verdict.evidence)
+    assert set(verdict.reasons) <= set(REASONS)
+    assert verdict.accepted is (not verdict.reasons)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sample", SLOW, ids=[s.name for s in SLOW])
+def test_hostile_sample_is_answered_within_five_seconds(gate, pki, sample):
+    data = sample.build(pki, REGNO)
+    started = time.monotonic()
+    verdict = gate.verify(data, REGNO)
+    assert time.monotonic() - started < 5
+    assert answer(verdict) in sample.accepted_answers + ("TIMEOUT", "MALFORMED_PDF")
+
+
+def test_accepted_verdict_names_the_signer(gate, pki):
+    verdict = gate.verify(pdfs.signed_letter(pki, REGNO), REGNO)
+    assert verdict.accepted and verdict.subfilter == "ETSI.CAdES.detached"
+    assert verdict.signer["regno"] == REGNO
+    assert "Registry Test Issuing CA" in verdict.signer["issuer"]
+    assert verdict.signer["serial"] == format(pki.org(REGNO).cert.serial_number, "x")
+    assert verdict.signing_time and verdict.evidence["intact"] and verdict.evidence["trusted"]
+    assert verdict.evidence["coverage"] == "ENTIRE_FILE"
+
+
+def test_without_an_expected_org_any_trusted_signer_passes(gate, pki):
+    assert gate.verify(pdfs.signed_by_other_org(pki, REGNO), None).accepted
+
+
+def test_a_file_path_is_checked_like_bytes(gate, pki, tmp_path):
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(pdfs.signed_letter(pki, REGNO))
+    verdict = gate.verify(str(path), REGNO)
+    assert verdict.accepted and verdict.size == path.stat().st_size
+
+
+def test_pades_only_setting_refuses_adbe_signatures(trust_dir, pki):
+    strict = Gate(GateConfig(trust_dir=str(trust_dir), pades_only=True))
+    assert strict.verify(pdfs.signed_letter_adbe(pki, REGNO), REGNO).reasons == ("NOT_PADES",)
+    assert strict.verify(pdfs.signed_letter(pki, REGNO), REGNO).accepted
+
+
+def test_without_a_crl_revocation_is_unknown(pki, tmp_path):
+    folder = pki.write_trust_dir(tmp_path / "trust", include_crls=False)
+    verdict = Gate(GateConfig(trust_dir=str(folder))).verify(pdfs.signed_letter(pki, REGNO),
+                                                             REGNO)
+    assert verdict.reasons == ("REVOCATION_UNKNOWN",)
+
+
+def test_an_expired_crl_gives_unknown_revocation(pki, tmp_path):
+    folder = pki.write_trust_dir(tmp_path / "trust")
+    (folder / "issuing.crl").write_bytes(pki.expired_crl_der())
+    verdict = Gate(GateConfig(trust_dir=str(folder))).verify(pdfs.signed_letter(pki, REGNO),
+                                                             REGNO)
+    assert verdict.reasons == ("REVOCATION_UNKNOWN",)
+
+
+def test_pem_crls_and_reloading_the_trust_directory(pki, tmp_path):
+    folder = pki.write_trust_dir(tmp_path / "trust", crl_format="pem")
+    gate = Gate(GateConfig(trust_dir=str(folder)))
+    assert gate.verify(pdfs.signed_letter(pki, REGNO), REGNO).accepted
+    (folder / "root.pem").unlink()  # the anchor goes: nothing is trusted any more
+    assert gate.verify(pdfs.signed_letter(pki, REGNO), REGNO).reasons == ("UNTRUSTED_SIGNER",)
+
+
+def test_an_unreadable_trust_file_is_an_error_not_a_silent_gap(tmp_path):
+    (tmp_path / "broken.pem").write_text("-----BEGIN CERTIFICATE-----\nnot base64\n")
+    with pytest.raises(TrustError):
+        load_trust(tmp_path)
+
+
+def test_the_time_budget_stops_a_slow_check(trust_dir, pki):
+    impatient = Gate(GateConfig(trust_dir=str(trust_dir), timeout=0.001))
+    started = time.monotonic()
+    verdict = impatient.verify(pdfs.signed_letter(pki, REGNO), REGNO)
+    assert verdict.reasons == ("TIMEOUT",) and time.monotonic() - started < 2
+
+
+def test_the_memory_budget_turns_exhaustion_into_a_refusal(trust_dir, pki):
+    starved = Gate(GateConfig(trust_dir=str(trust_dir), memory_limit=80 * MIB))
+    verdict = starved.verify(pdfs.signed_letter(pki, REGNO), REGNO)
+    assert verdict.reasons == ("MALFORMED_PDF",)
+    assert "memory" in json.dumps(verdict.evidence) or "checker" in json.dumps(verdict.evidence)
+
+
+# registry verify ---------------------------------------------------------------------------
+
+@pytest.fixture
+def files(pki, tmp_path):
+    good = tmp_path / "good.pdf"
+    good.write_bytes(pdfs.signed_letter(pki, REGNO))
+    bad = tmp_path / "modified.pdf"
+    bad.write_bytes(pdfs.sample("page_content_replaced").build(pki, REGNO))
+    return good, bad
+
+
+def run_verify(*args, trust=None):
+    env = {"REGISTRY_TRUST_DIR": str(trust)} if trust else {}
+    return CliRunner(env=env).invoke(cli, ["verify", *args], catch_exceptions=False)
+
+
+def test_cli_verify_accepts_and_refuses_with_exit_codes(files, trust_dir):
+    good, bad = files
+    ok = run_verify("--org", REGNO, str(good), trust=trust_dir)
+    assert ok.exit_code == 0 and "ACCEPTED" in ok.output
+    refused = run_verify("--org", REGNO, str(good), str(bad), trust=trust_dir)
+    assert refused.exit_code == 1 and "MODIFIED_AFTER_SIGNING" in refused.output
+
+
+def test_cli_verify_json(files, trust_dir):
+    good, bad = files
+    result = run_verify("--json", "--org", "7654321", str(good), str(bad), trust=trust_dir)
+    body = json.loads(result.output)
+    assert [item["file"] for item in body] == [str(good), str(bad)]
+    assert body[0]["reasons"] == ["SIGNER_ORG_MISMATCH"] and body[0]["signer"]["regno"] == REGNO
+    assert body[1]["accepted"] is False and result.exit_code == 1
+
+
+def test_cli_verify_with_explicit_roots_and_crls(files, pki, tmp_path):
+    good, _bad = files
+    (tmp_path / "root.pem").write_bytes(pki.root.cert_pem)
+    (tmp_path / "issuing.pem").write_bytes(pki.issuing.cert_pem)
+    (tmp_path / "issuing.crl").write_bytes(pki.crl_der())
+    (tmp_path / "root.crl").write_bytes(pki.root_crl_der())
+    empty = tmp_path / "empty-trust"
+    empty.mkdir()
+    result = run_verify("--trust-root", str(tmp_path / "root.pem"), "--trust-root",
+                        str(tmp_path / "issuing.pem"), "--crl", str(tmp_path / "issuing.crl"),
+                        "--crl", str(tmp_path / "root.crl"), str(good), trust=empty)
+    assert result.exit_code == 0, result.output
+    no_roots = run_verify(str(good), trust=empty)
+    assert no_roots.exit_code == 1 and "no trusted certificate" in no_roots.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["--nope", "x.pdf"], ["/no/such/file.pdf"]])
+def test_cli_verify_usage_errors_exit_2(args, trust_dir):
+    assert run_verify(*args, trust=trust_dir).exit_code == 2
+
+
+def test_shipped_trust_directory_is_empty_of_test_material():
+    from registry.paths import shipped
+
+    assert not any(p.suffix in (".pem", ".crt", ".cer", ".crl")
+                   for p in (shipped("etc") / "trust").iterdir())
