@@ -2,25 +2,35 @@
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 LOCALE := src/registry/locale
-DEBIAN_TEST_PACKAGES := chromium fonts-noto-core gettext
+DEBIAN_RUN_PACKAGES := fonts-dejavu-core softhsm2
+DEBIAN_TEST_PACKAGES := $(DEBIAN_RUN_PACKAGES) chromium fonts-noto-core gettext
 
-.PHONY: install install-test debian-test-packages run test test-fast pot catalogs bench
+.PHONY: install install-test debian-packages debian-run-packages debian-test-packages run test \
+	test-fast pot catalogs bench
 
-install:
+install: debian-run-packages
 	$(PIP) install -e .
 
 install-test: debian-test-packages
 	$(PIP) install -e '.[test]'
 
-# Chromium for the browser tests (Playwright drives /usr/bin/chromium; it cannot download one),
-# gettext for the catalog checks. Installed only when missing.
-debian-test-packages:
-	@missing=""; for p in $(DEBIAN_TEST_PACKAGES); do \
+# The demo's letters need a font with Cyrillic; SoftHSM lets the demo sign with e-Tokens.
+debian-run-packages:
+	@$(MAKE) --no-print-directory debian-packages PACKAGES="$(DEBIAN_RUN_PACKAGES)"
+
+debian-packages:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
+
+# Chromium for the browser tests (Playwright drives /usr/bin/chromium; it cannot download one),
+# gettext for the catalog checks, SoftHSM as the e-Token, DejaVu for the demo letters' Cyrillic.
+# Installed only when missing.
+debian-test-packages:
+	@$(MAKE) --no-print-directory debian-packages PACKAGES="$(DEBIAN_TEST_PACKAGES)"
 
 # Set up and run the registry on the embedded default, with demo data.
 run: install

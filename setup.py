@@ -51,6 +51,11 @@ INSTALL_REQUIRES = [
     "PasteDeploy>=3.0",
     "plaster_pastedeploy>=1.0",
     "translationstring>=1.4",
+    "pyHanko[pkcs11]>=0.38,<0.39",
+    "pyhanko-certvalidator>=0.33",
+    "cryptography>=43",
+    "asn1crypto>=1.5",
+    "reportlab>=4.0",
 ]
 
 TESTS_REQUIRE = [

@@ -117,6 +117,23 @@ def in_site(db):
     return lambda: site_transaction(db)
 
 
+@pytest.fixture
+def in_site_for():
+    """Build an app from given settings: returns (TestApp, in_site)."""
+    made = []
+
+    def build(settings):
+        app = main({}, **settings)
+        made.append(app)
+        db = app.registry.getUtility(IDatabase)
+        return (TestApp(app, extra_environ={"HTTP_HOST": "registry.test"}),
+                lambda: site_transaction(db))
+
+    yield build
+    for app in made:
+        app.registry.getUtility(IDatabase).close()
+
+
 def csrf_token(response):
     match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
     assert match, "page has no CSRF token"

@@ -60,7 +60,7 @@ __all__ = [
     "shadow_hide_and_replace", "catalog_changed_with_dss", "signed_with_trailing_bytes",
     "new_page_added",
     # wrapping / forgery
-    "signature_wrapping", "byterange_gap_moved", "usf_contents_empty", "usf_contents_zeros",
+    "signature_wrapping", "byterange_gap_moved", "byterange_overlaps_contents", "usf_contents_empty", "usf_contents_zeros",
     "usf_byterange_missing", "usf_byterange_zero", "usf_contents_not_cms",
     "usf_cert_without_contents", "cms_over_other_document",
     # certificates
@@ -371,7 +371,8 @@ _BR_PLACEHOLDER = b"[0 9999999999 9999999999 9999999999]"
 def _manual_sig_update(pdf: bytes, identity, *, subfilter: bytes = b"/ETSI.CAdES.detached",
                        sig_type: bytes = b"/Sig", field_name: bytes = b"Signature2",
                        in_acroform: bool = True, with_name: bool = True,
-                       contents_size: int = 16384, new_objects_extra=None) -> bytes:
+                       contents_size: int = 16384, new_objects_extra=None,
+                       fill: bool = True) -> bytes:
     """Append an incremental update adding a *filled* signature field whose signature dictionary
     is written by hand (any /SubFilter), then sign it for real: ByteRange over the whole new
     file, CMS by `identity`. Returns the complete file.
@@ -425,6 +426,8 @@ def _manual_sig_update(pdf: bytes, identity, *, subfilter: bytes = b"/ETSI.CAdES
     if new_objects_extra:
         objects.update(new_objects_extra)
     data = bytearray(_raw_update(pdf, objects))
+    if not fill:
+        return bytes(data)
     return _fill_signature(data, len(pdf), identity)
 
 
@@ -737,7 +740,8 @@ def sole_signature_unusual_subfilter(pki, regno: str,
     /adbe.pkcs7.sha1); /Contents is a real detached CMS by `regno` over a standard ByteRange.
 
     Gate: NOT_PADES (a signature is present, in a format the registry does not accept) -- NOT
-    NO_SIGNATURE.
+    NO_SIGNATURE. SIGNATURE_INVALID is acceptable too (the detached CMS does not even match what
+    /adbe.pkcs7.sha1 prescribes).
     pyHanko: embedded_signatures == [] (skipped, log warning only): pyHanko says
     "unsigned".
     """
@@ -1190,6 +1194,43 @@ def byterange_gap_moved(pki, regno: str) -> bytes:
     return _fill_signature(data, len(base), pki.org(regno), byte_range=br)
 
 
+def byterange_overlaps_contents(pki, regno: str) -> bytes:
+    """A signature whose /ByteRange was crafted AT SIGNING TIME so that its second range starts
+    L bytes early, inside the (zero-padded) /Contents hex string, and therefore ends L bytes
+    before the end of the file: [0 a b-L c+L]. The arithmetic a + (c+L) + len(/Contents)
+    still equals the file size. The uncovered last L bytes are an incremental update that
+    replaces page 1's content -- appended after signing, invisible to the signature.
+    (Needs the signer's cooperation, e.g. a letter prepared to be "changed later".)
+
+    Gate: SIGNATURE_INVALID (the ByteRange gap is not exactly the /Contents string);
+    MODIFIED_AFTER_SIGNING is acceptable.
+    pyHanko: intact=True valid=True trusted=True coverage=ENTIRE_FILE modification_level=NONE
+    docmdp_ok=True bottom_line=True  <-- pyHanko ACCEPTS a modified file: ENTIRE_FILE is decided
+    by length arithmetic only (it never checks that ByteRange[2] == ByteRange[1] + len(/Contents)).
+    """
+    ident = pki.org(regno)
+    base = letter_pdf()
+    data = bytearray(_manual_sig_update(base, ident, field_name=b"Signature1", fill=False))
+    br_at = data.index(_BR_PLACEHOLDER, len(base))
+    m = re.compile(rb"/Contents <(0+)>").search(bytes(data), br_at)
+    a, b = m.start(1) - 1, m.end(1) + 1          # the hex string token spans [a, b)
+    c0 = len(data) - b
+    # the later "update": page 1 gets other content (written now, appended after signing)
+    r = _reader(bytes(data))
+    size = int(r.trailer["/Size"])
+    page = _raw_object_bytes(bytes(data), 10)
+    tail = _raw_update(bytes(data), {
+        size: _stream(b"", _text_content(["Registry test letter No. 42/2025",
+                                          "FORGED after signing: pay 1 000 000 MNT."])),
+        10: page.replace(b"/Contents 11 0 R", b"/Contents %d 0 R" % size),
+    })[len(data):]
+    n = len(tail)
+    br = [0, a, b - n, c0 + n]
+    signed = _fill_signature(data, len(base), ident, byte_range=br)
+    assert signed[b - n:b - 1] == b"0" * (n - 1)  # the CMS did not reach the covered zeros
+    return signed + tail
+
+
 def _usf(sig_dict: bytes, pki=None, regno=None) -> bytes:
     """A letter with one filled /Sig field whose signature dictionary is `sig_dict` (no real
     signing), in the same (only) revision."""
@@ -1426,8 +1467,8 @@ def deflate_bomb() -> bytes:
     TOO_LARGE is acceptable.
     pyHanko: reads fine, embedded_signatures == [] in ~0 s (nothing decodes the stream).
     Decoding the page content (`.data`) raises PdfDecodeLimitError("Decoded stream data exceeds
-    the limit of 1985500 bytes.") within 0.01 s: the 0.38 default per-stream cap is
-    max(1 MiB, 1100 x encoded length), 256 MiB absolute.
+    the limit of 2713700 bytes.") within 0.01 s: the 0.38 default per-stream cap is
+    max(1 MiB, 1100 x encoded length over the whole filter chain), 256 MiB absolute.
     """
     objs = _letter_objects()
     objs[11] = _bomb_stream()
@@ -1598,7 +1639,7 @@ class Sample:
     expected: str
     also: tuple[str, ...] = ()
     group: str = ""
-    slow: bool = False  # builds take > 1 s (resource attacks)
+    slow: bool = False  # a decompression bomb: meant for the time/memory budget tests
 
     @property
     def accepted_answers(self) -> tuple[str, ...]:
@@ -1659,9 +1700,9 @@ SAMPLES: list[Sample] = [
     _s("second_signature_without_name", second_signature_without_name,
        "MULTIPLE_SIGNATURES", ("MODIFIED_AFTER_SIGNING",), group="count"),
     _s("sole_signature_adbe_pkcs7_sha1", sole_signature_unusual_subfilter, "NOT_PADES",
-       group="count", subfilter="/adbe.pkcs7.sha1"),
+       ("SIGNATURE_INVALID",), group="count", subfilter="/adbe.pkcs7.sha1"),
     _s("sole_signature_made_up_subfilter", sole_signature_unusual_subfilter, "NOT_PADES",
-       group="count", subfilter="/Registry.Made.Up"),
+       ("SIGNATURE_INVALID",), group="count", subfilter="/Registry.Made.Up"),
     # incremental
     _s("page_content_replaced", page_content_replaced, "MODIFIED_AFTER_SIGNING", group="update"),
     _s("new_page_added", new_page_added, "MODIFIED_AFTER_SIGNING", group="update"),
@@ -1690,6 +1731,8 @@ SAMPLES: list[Sample] = [
     _s("signature_wrapping", signature_wrapping, "SIGNATURE_INVALID",
        ("MODIFIED_AFTER_SIGNING",), group="forgery"),
     _s("byterange_gap_moved", byterange_gap_moved, "SIGNATURE_INVALID",
+       ("MODIFIED_AFTER_SIGNING",), group="forgery"),
+    _s("byterange_overlaps_contents", byterange_overlaps_contents, "SIGNATURE_INVALID",
        ("MODIFIED_AFTER_SIGNING",), group="forgery"),
     _s("usf_contents_empty", usf_contents_empty, "SIGNATURE_INVALID", group="forgery"),
     _s("usf_contents_zeros", usf_contents_zeros, "SIGNATURE_INVALID", group="forgery"),

@@ -164,9 +164,9 @@ def test_audit_verify_names_the_first_broken_record(initialised, data_dir):
 def test_demo_is_idempotent(run):
     first = run("demo")
     assert first.exit_code == 0 and "admin" in first.output
-    counts = re.search(r"(\d+) organisations and (\d+) accounts", first.output).groups()
+    counts = re.search(r"(\d+) organisations, (\d+) accounts and (\d+) letters", first.output).groups()
     assert int(counts[0]) > 1000 and int(counts[1]) >= 5
-    assert "0 organisations and 0 accounts" in run("demo").output
+    assert "0 organisations, 0 accounts and 0 letters" in run("demo").output
 
 
 @pytest.mark.parametrize("args", [["nosuch"], ["user", "add"], ["serve", "--port", "0"],

@@ -272,6 +272,7 @@ PYHANKO = {
     "signed_with_long_trailing_bytes": "read:PdfReadError",
     "signature_wrapping": "n=1 [ivt CONTIGUOUS_BLOCK_FROM_START OTHER]",
     "byterange_gap_moved": "n=1 [ivt UNCLEAR OTHER]",
+    "byterange_overlaps_contents": f"n=1 [{FULL}]",  # modified after signing, yet ENTIRE_FILE
     "usf_contents_empty": "sigs:ValueError",
     "usf_contents_zeros": "sigs:ValueError",
     "usf_byterange_missing": "sigs:PdfReadError",

@@ -148,35 +148,50 @@ def init(ctx):
     click.echo(f"Registry {state} in {ctx.data_dir}{evolved}")
 
 
-def _seed_demo(db, settings):
-    from registry.demo import seed
+def _seed_demo(db, settings, pki):
+    """Seed the demo directory, accounts and letters (each part once)."""
+    from registry.demo import seed, seed_letters
+    from registry.signatures import Gate, GateConfig
 
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
+    gate = Gate(GateConfig(**{**GateConfig.from_settings(settings).__dict__,
+                              "trust_dir": str(pki.trust_dir)}))
     try:
         for attempt in tm.attempts(3):
             with attempt:
-                added = seed(site_of(conn), limits=registry_settings.account_limits(settings))
+                site = site_of(conn)
+                added = seed(site, limits=registry_settings.account_limits(settings))
+                added["letters"] = seed_letters(site, gate, pki, settings)
     finally:
         conn.close()
     return added
 
 
-def _print_demo_logins(out=click.echo):
+def _print_demo(added, conf, out=click.echo):
     from registry.demo import DEMO_PASSWORD, demo_accounts
+    from registry.demo_pki import DEMO_PIN
 
+    out(f"Demo data: {added['orgs']} organisations, {added['accounts']} accounts and "
+        f"{added['letters']} letters added.")
     out(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for login, regno, roles, _name in demo_accounts():
         out(f"  {login:<10} {','.join(roles):<28} organisation {regno}")
+    if conf:
+        out(f"Demo e-Tokens (SoftHSM) of these organisations have the PIN {DEMO_PIN}.")
+    else:
+        out("SoftHSM is not installed: signing on the server with an e-Token is off "
+            "(apt-get install softhsm2 turns it on).")
 
 
 @main.command()
 @pass_ctx
 def demo(ctx):
-    """Seed the demo directory and accounts (idempotent)."""
-    added = _seed_demo(ctx.db(create=True), ctx.settings)
-    click.echo(f"Demo data: {added['orgs']} organisations and {added['accounts']} accounts added.")
-    _print_demo_logins()
+    """Seed the demo directory, accounts, PKI, e-Tokens and letters (idempotent)."""
+    from registry.demo import prepare_pki
+
+    pki, conf = prepare_pki(ctx.data_dir)
+    _print_demo(_seed_demo(ctx.db(create=True), ctx.settings, pki), conf)
 
 
 @main.command()
@@ -206,15 +221,17 @@ def serve(ctx, host, port, with_demo, threads):
     setup_logging(str(ctx.config_path))
     # main() reads the data directory from the environment as well: make it this one.
     os.environ["REGISTRY_DATA_DIR"] = ctx.data_dir
+    if with_demo:
+        # The demo's trust directory must exist before the application chooses its trust.
+        from registry.demo import prepare_pki
+
+        pki, conf = prepare_pki(ctx.data_dir)
     try:
         app = make_app({"__file__": str(ctx.config_path)}, **ctx.settings)
     except StoreBusy as exc:
         fail(str(exc))
     if with_demo:
-        added = _seed_demo(app.registry.getUtility(IDatabase), ctx.settings)
-        click.echo(f"Demo data: {added['orgs']} organisations and {added['accounts']} "
-                   "accounts added.")
-        _print_demo_logins()
+        _print_demo(_seed_demo(app.registry.getUtility(IDatabase), ctx.settings, pki), conf)
     # SIGTERM stops like Ctrl+C: waitress closes, then atexit closes the store and its socket.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     click.echo(f"Registry is serving {ctx.data_dir} at http://{host}:{port}/  (Ctrl+C stops)")

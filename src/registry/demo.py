@@ -5,6 +5,10 @@ The names are generated, in the patterns of the capital's real bodies (district 
 offices, khoroo offices, city departments, schools, kindergartens, health centres); the
 registration numbers are fictional. Seeding is idempotent: it adds what is missing only.
 """
+from datetime import date, timedelta
+from io import BytesIO
+from pathlib import Path
+
 from registry.accounts import create_account
 from registry.directory import register_organisation
 
@@ -170,7 +174,8 @@ def demo_accounts():
 
 def seed(site, limits=None):
     """Add whatever of the demo directory and accounts `site` lacks. Returns
-    {"orgs": added, "accounts": added}. Runs in the caller's transaction."""
+    {"orgs": added, "accounts": added}. Runs in the caller's transaction (see also
+    `seed_letters`)."""
     added_orgs = 0
     for number, name, name_en, kind, parent in directory():
         if number not in site.orgs:
@@ -183,3 +188,154 @@ def seed(site, limits=None):
                            limits=limits, may_grant_admin=True)
             added_accounts += 1
     return {"orgs": added_orgs, "accounts": added_accounts}
+
+
+# Letters -----------------------------------------------------------------------------------
+
+FONT_CANDIDATES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                   "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+                   "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf")
+
+LETTERS = [
+    # (sender login, recipient regno key, subject, body, what happens)
+    ("records", "district", "2027 оны төсвийн төслийн тухай",
+     "Нийслэлийн 2027 оны төсвийн төслийг боловсруулахтай холбогдуулан дүүргийн төсвийн "
+     "саналыг 2026 оны 12 дугаар сарын 15-ны дотор ирүүлнэ үү.", "received"),
+    ("bzd", "city", "Хорооны Засаг даргын Тамгын газрын барилгын засварын тухай",
+     "Баянзүрх дүүргийн 3 дугаар хорооны Засаг даргын Тамгын газрын барилгын дээврийн "
+     "засварт шаардагдах хөрөнгийн асуудлыг шийдвэрлэж өгнө үү.", "sent"),
+    ("khukh", "city", "Тендерийн баримт бичгийн тодруулгын тухай",
+     "Нийслэлийн авто замын засварын тендерийн баримт бичгийн 4.2 дахь заалтын тодруулгыг "
+     "хүргүүлж байна.", "sent"),
+    ("school1", "city", "Сургуулийн дулааны системийн тухай",
+     "Манай сургуулийн дулааны системийн засварын ажлыг өвлийн улирлаас өмнө хийж гүйцэтгэх "
+     "талаар дэмжлэг үзүүлнэ үү.", "signed"),
+    ("records", "district", "Агаарын бохирдлыг бууруулах арга хэмжээний тухай",
+     "Агаарын бохирдлыг бууруулах 2026-2027 оны өвлийн арга хэмжээний төлөвлөгөөг "
+     "хүргүүлж байна. Хэрэгжилтийг сар бүр мэдээлнэ үү.", "draft"),
+]
+
+
+def _font():
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    for path in FONT_CANDIDATES:
+        if Path(path).exists():
+            if "RegistryDemo" not in pdfmetrics.getRegisteredFontNames():
+                pdfmetrics.registerFont(TTFont("RegistryDemo", path))
+            return "RegistryDemo"
+    raise RuntimeError("no font with Cyrillic letters found (install fonts-dejavu-core)")
+
+
+def render_letter(sender, recipient, subject, body, signatory, when=None):
+    """An official letter as a PDF (A4): letterhead, date, addressee, subject, text, signature
+    line. Returns its bytes."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    font = _font()
+    when = when or date.today()
+    out = BytesIO()
+    page = canvas.Canvas(out, pagesize=A4, invariant=1)
+    page.setTitle(subject)
+    page.setAuthor(sender)
+    width, height = A4
+    page.setFont(font, 13)
+    page.drawCentredString(width / 2, height - 30 * mm, sender.upper())
+    page.line(25 * mm, height - 34 * mm, width - 25 * mm, height - 34 * mm)
+    page.setFont(font, 10)
+    page.drawString(25 * mm, height - 42 * mm, when.strftime("%Y.%m.%d"))
+    page.drawRightString(width - 25 * mm, height - 50 * mm, recipient)
+    page.setFont(font, 11)
+    page.drawString(25 * mm, height - 64 * mm, subject)
+    text = page.beginText(25 * mm, height - 80 * mm)
+    text.setFont(font, 11)
+    text.setLeading(16)
+    for paragraph in body.split("\n"):
+        line = ""
+        for word in paragraph.split():
+            if page.stringWidth(f"{line} {word}", font, 11) > width - 50 * mm:
+                text.textLine(line)
+                line = word
+            else:
+                line = f"{line} {word}".strip()
+        text.textLine(line)
+    page.drawText(text)
+    page.drawString(25 * mm, 60 * mm, signatory)
+    page.showPage()
+    page.save()
+    return out.getvalue()
+
+
+def _sign_with_demo_key(pdf, demo_pki, regno):
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    meta = signers.PdfSignatureMetadata(field_name="Signature",
+                                        subfilter=fields.SigSeedSubFilter.PADES)
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    return signers.sign_pdf(writer, meta, signer=demo_pki.signer(regno)).getvalue()
+
+
+def prepare_pki(data_dir):
+    """Make the demo PKI (and SoftHSM tokens, when SoftHSM is installed) for the demo
+    organisations that have accounts. Returns (DemoPKI, softhsm conf path or None)."""
+    from registry.demo_pki import DemoPKI
+
+    names = {number: name for number, name, _en, _kind, _parent in directory()}
+    pki = DemoPKI(data_dir)
+    conf = pki.ensure([(regno, names[regno]) for regno in demo_org_regnos().values()])
+    return pki, conf
+
+
+def demo_org_regnos():
+    """{"city": regno, "district": ..., "school": ..., "business": ...} of the demo accounts."""
+    accounts = {login: regno for login, regno, _r, _n in demo_accounts()}
+    return {"city": accounts["records"], "district": accounts["bzd"],
+            "school": accounts["school1"], "business": accounts["khukh"]}
+
+
+def seed_letters(site, gate, demo_pki, settings=None):
+    """Exchange a few demo letters between the demo organisations (once): received, awaiting
+    registration, signed and not sent, a draft. Returns how many were made."""
+    from pyramid.authorization import ACLHelper
+
+    from registry import exchange
+    from registry.security.principals import principals_for
+
+    regnos = demo_org_regnos()
+    if len(site.orgs[regnos["city"]]["outbox"]) or len(site.orgs[regnos["city"]]["inbox"]):
+        return 0
+
+    def ctx(login, **kw):
+        user = site.users[login]
+        return exchange.context(
+            site, login, lambda perm, obj: bool(ACLHelper().permits(
+                obj, principals_for(user), perm)), gate=gate, settings=settings or {}, **kw)
+
+    made = 0
+    for login, to, subject, body, outcome in LETTERS:
+        user = site.users[login]
+        sender = site.orgs[user.org]
+        recipient = site.orgs[regnos[to]]
+        letter = exchange.create_draft(site, login, sender, subject=subject,
+                                       recipients=[recipient.regno],
+                                       response_due=date.today() + timedelta(days=14))
+        pdf = render_letter(sender.name, recipient.name, subject, body, user.fullname)
+        if outcome != "draft":
+            pdf = _sign_with_demo_key(pdf, demo_pki, sender.regno)
+        exchange.attach_pdf(site, login, letter, pdf, "letter.pdf", 25 * 1024 * 1024)
+        made += 1
+        if outcome == "draft":
+            continue
+        exchange.transition(letter, "sign", ctx(login))
+        if outcome == "signed":
+            continue
+        exchange.transition(letter, "send", ctx(login))
+        if outcome == "received":
+            receiver = "bzd" if to == "district" else "records"
+            exchange.transition(letter.deliveries[recipient.regno], "register",
+                                ctx(receiver, options={"executor": receiver}))
+    return made

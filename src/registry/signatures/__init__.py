@@ -23,10 +23,16 @@ MIB = 1024 * 1024
 
 
 def default_trust_dir(settings=None):
-    """REGISTRY_TRUST_DIR, else the `registry.trust_dir` setting, else the shipped etc/trust."""
+    """REGISTRY_TRUST_DIR, else the `registry.trust_dir` setting, else `trust/` in the data
+    directory when there is one (the demo makes it), else the shipped etc/trust."""
     settings = settings or {}
-    return (os.environ.get("REGISTRY_TRUST_DIR") or settings.get("registry.trust_dir")
-            or str(shipped("etc") / "trust"))
+    configured = os.environ.get("REGISTRY_TRUST_DIR") or settings.get("registry.trust_dir")
+    if configured:
+        return configured
+    data_dir = settings.get("registry.data_dir")
+    if data_dir and (Path(data_dir) / "trust").is_dir():
+        return str(Path(data_dir) / "trust")
+    return str(shipped("etc") / "trust")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from registry.resources.letter import Delivery, Letter
 from registry.resources.organisation import Outbox
 from registry.security import permissions as P
 from registry.signatures import GateConfig, REASON_MESSAGES
+from registry.signatures.token import TokenConfig
 from registry.views.api import batch_params, batching
 from registry.views.forms import CSRFSchema, make_form, run_form
 from registry.workflow import TransitionRefused
@@ -205,6 +206,9 @@ def letter_page(request, refusals=None, **extra):
         "edit_form": None,
         "pdf_form": None,
         "reply_to": _reply_to(request, letter),
+        "can_token_sign": (letter.state == "draft" and letter.pdf is not None
+                           and TokenConfig.from_settings(request.registry.settings) is not None
+                           and bool(request.has_permission(P.SIGN_LETTER, letter))),
     }
     if values["can_edit"]:
         values["edit_form"] = make_form(
@@ -364,6 +368,33 @@ def workflow_form(request):
                             mapping={"transition": TRANSITION_TITLES.get(entry.transition,
                                                                          entry.transition)}))
     return HTTPFound(location=request.resource_url(obj))
+
+
+@view_config(context=Letter, name="sign-with-token", renderer="registry:templates/letter.pt",
+             permission=P.SIGN_LETTER, request_method="POST")
+def sign_with_token(request):
+    """Sign the draft's PDF on the server with the organisation's e-Token (PIN typed by the
+    signatory, used once, never kept), then fire `sign` through the gate."""
+    letter = request.context
+    config = TokenConfig.from_settings(request.registry.settings)
+    if config is None:
+        raise RegistryError("NO_TOKEN", _("No e-Token is connected to the registry."),
+                            status=409)
+    try:
+        exchange.sign_on_server(letter, request.POST.get("pin", ""), config,
+                                workflow_context(request),
+                                ca_chain=request.signature_gate.trust().intermediates,
+                                max_size=max_pdf_size(request))
+    except TransitionRefused as refused:
+        request.tm.doom()
+        request.response.status = refused.status
+        return letter_page(request, refusals=refused.results or [_as_result(refused)])
+    except RegistryError as exc:
+        request.tm.doom()
+        request.response.status = exc.status
+        return letter_page(request, refusals=[_as_result(exc)])
+    request.session.flash(_("The letter is signed with your organisation's e-Token."))
+    return HTTPFound(location=request.resource_url(letter))
 
 
 def _delivery_page():

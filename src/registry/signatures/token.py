@@ -1,0 +1,116 @@
+"""Signing on the server with an organisation's PKCS#11 token (its e-Token, or its slot in an
+HSM; SoftHSM stands in for it in the tests and the demo).
+
+The signatory types the token's PIN; it is used for that one signature, in a worker process,
+and is never stored or logged. The token is found by its label (by default the organisation's
+registration number) and the key and certificate by their label.
+"""
+from dataclasses import dataclass
+
+from registry.errors import RegistryError
+from registry.i18n import _
+from registry.signatures.worker import call
+
+PIN_MAX = 64
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    module: str
+    token_label: str = "{regno}"
+    key_label: str = "signing"
+    softhsm2_conf: str = None
+    timeout: float = 15.0
+
+    @classmethod
+    def from_settings(cls, settings):
+        """The configured token access, or None when server-side signing is not set up.
+        Without a configured module, the demo's SoftHSM tokens in the data directory are used
+        when they exist."""
+        module = settings.get("registry.pkcs11.module")
+        if not module:
+            from pathlib import Path
+
+            from registry.demo_pki import softhsm_module
+
+            demo_conf = Path(settings.get("registry.data_dir", "var")) / "softhsm" / \
+                "softhsm2.conf"
+            if demo_conf.exists() and softhsm_module():
+                return cls(module=softhsm_module(), softhsm2_conf=str(demo_conf))
+            return None
+        return cls(module=module,
+                   token_label=settings.get("registry.pkcs11.token_label", "{regno}"),
+                   key_label=settings.get("registry.pkcs11.key_label", "signing"),
+                   softhsm2_conf=settings.get("registry.pkcs11.softhsm2_conf") or None,
+                   timeout=float(settings.get("registry.pkcs11.timeout", 15)))
+
+
+def sign_pdf(data, regno, pin, config, ca_chain=()):
+    """Return `data` signed (PAdES) with `regno`'s token. Raises RegistryError with
+    TOKEN_NOT_FOUND, WRONG_PIN, SIGNING_FAILED or TIMEOUT; the PIN never appears in it."""
+    if not pin or len(pin) > PIN_MAX:
+        raise RegistryError("WRONG_PIN", _("Type the e-Token's PIN."), field="pin")
+    env = {"SOFTHSM2_CONF": config.softhsm2_conf} if config.softhsm2_conf else None
+    outcome = call("registry.signatures.token:_sign_in_worker",
+                   (data, config.module, config.token_label.format(regno=regno),
+                    config.key_label, pin, list(ca_chain)),
+                   timeout=config.timeout, memory_limit=1024 * 1024 * 1024, env=env)
+    if outcome.kind == "ok":
+        return outcome.value
+    if outcome.kind == "timeout":
+        raise RegistryError("TIMEOUT", _("Signing with the e-Token took too long."),
+                            status=504)
+    if outcome.kind == "error":
+        name, message, _trace = outcome.value
+        if name == "TokenNotFound":
+            raise RegistryError("TOKEN_NOT_FOUND",
+                                _("token-not-found", default="No e-Token of organisation "
+                                  "${regno} is connected to the registry.",
+                                  mapping={"regno": regno}), status=409)
+        if name in ("PinIncorrect", "PinInvalid", "PinLenRange", "PinLocked"):
+            raise RegistryError("WRONG_PIN", _("The e-Token refused the PIN."), field="pin",
+                                status=403)
+    raise RegistryError("SIGNING_FAILED", _("The e-Token could not sign this PDF."),
+                        status=422)
+
+
+class TokenNotFound(Exception):
+    pass
+
+
+def _sign_in_worker(data, module, token_label, key_label, pin, ca_chain):
+    """Runs in a worker process: open the token, sign, close. Returns the signed bytes."""
+    from io import BytesIO
+
+    from asn1crypto import x509 as asn1_x509
+    from pkcs11 import exceptions as p11_errors
+    from pyhanko.config.pkcs11 import TokenCriteria
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.general import SigningError
+    from pyhanko.sign.pkcs11 import PKCS11Error, PKCS11Signer, open_pkcs11_session
+
+    try:
+        session = open_pkcs11_session(module, token_criteria=TokenCriteria(label=token_label),
+                                      user_pin=pin)
+    except (p11_errors.PinIncorrect, p11_errors.PinInvalid, p11_errors.PinLenRange,
+            p11_errors.PinLocked) as exc:
+        raise type(exc)() from None  # no PIN in the message
+    except PKCS11Error as exc:
+        if "No token" in str(exc):
+            raise TokenNotFound(token_label) from None
+        raise
+    try:
+        chain = [asn1_x509.Certificate.load(der) for der in ca_chain]
+        signer = PKCS11Signer(session, key_label=key_label, cert_label=key_label,
+                              ca_chain=chain)
+        writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
+        meta = signers.PdfSignatureMetadata(field_name="Signature",
+                                            subfilter=fields.SigSeedSubFilter.PADES,
+                                            md_algorithm="sha256")
+        output = signers.sign_pdf(writer, meta, signer=signer)
+        return output.getvalue()
+    except SigningError as exc:
+        raise RuntimeError(str(exc).replace(pin, "***")) from None
+    finally:
+        session.close()

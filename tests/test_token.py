@@ -1,0 +1,100 @@
+"""Signing on the server with an organisation's e-Token: SoftHSM stands in for the token."""
+import pytest
+
+import pdfs
+from conftest import csrf_token, login
+from registry.demo_pki import provision_softhsm_token, softhsm_module
+from registry.errors import RegistryError
+from registry.signatures import Gate, GateConfig
+from registry.signatures.token import TokenConfig, sign_pdf
+
+PIN = "246810"
+SENDER = "1000001"
+
+
+@pytest.fixture(scope="session")
+def token(pki, tmp_path_factory):
+    module = softhsm_module()
+    if module is None:
+        pytest.fail("SoftHSM is missing: install Debian's softhsm2 (make install-test)")
+    conf = tmp_path_factory.mktemp("softhsm") / "softhsm2.conf"
+    identity = pki.org(SENDER)
+    provision_softhsm_token(conf, SENDER, PIN, "87654321", identity.key_pem, identity.cert_pem,
+                            module)
+    return TokenConfig(module=module, softhsm2_conf=str(conf))
+
+
+@pytest.fixture
+def chain(pki):
+    return [pki.issuing.cert_der]
+
+
+def test_the_token_signs_and_the_gate_accepts(token, chain, trust_dir):
+    signed = sign_pdf(pdfs.letter_pdf(), SENDER, PIN, token, chain)
+    verdict = Gate(GateConfig(trust_dir=str(trust_dir))).verify(signed, SENDER)
+    assert verdict.accepted and verdict.subfilter == "ETSI.CAdES.detached"
+    assert verdict.signer["regno"] == SENDER
+
+
+@pytest.mark.parametrize("pin, regno, code", [("135791", SENDER, "WRONG_PIN"),
+                                             ("", SENDER, "WRONG_PIN"),
+                                             (PIN, "1000002", "TOKEN_NOT_FOUND")])
+def test_token_refusals_say_why_and_never_repeat_the_pin(token, chain, pin, regno, code):
+    with pytest.raises(RegistryError) as info:
+        sign_pdf(pdfs.letter_pdf(), regno, pin, token, chain)
+    assert info.value.code == code
+    assert not pin or pin not in repr(info.value.__dict__)
+
+
+def test_a_broken_pdf_is_not_signed(token, chain):
+    with pytest.raises(RegistryError) as info:
+        sign_pdf(b"%PDF-1.7\n garbage", SENDER, PIN, token, chain)
+    assert info.value.code == "SIGNING_FAILED"
+
+
+@pytest.fixture
+def token_settings(settings, token):
+    settings["registry.pkcs11.module"] = token.module
+    settings["registry.pkcs11.softhsm2_conf"] = token.softhsm2_conf
+    return settings
+
+
+def test_signatory_signs_a_draft_with_the_token_in_the_browser_form(token_settings, in_site_for):
+    app, in_site = in_site_for(token_settings)
+    login(app, "sign_a")
+    with in_site() as site:
+        from registry import exchange
+
+        letter = exchange.create_draft(site, "clerk_a", site.orgs[SENDER], subject="Токеноор",
+                                       recipients=["1000002"])
+        exchange.attach_pdf(site, "clerk_a", letter, pdfs.letter_pdf(), "a.pdf", 1 << 20)
+        path = f"/orgs/{SENDER}/outbox/{letter.__name__}/"
+    page = app.get(path)
+    assert page.html.find(id="token-sign") is not None
+    wrong = app.post(path + "@@sign-with-token", {"csrf_token": csrf_token(page), "pin": "0000"},
+                     status=403)
+    assert wrong.html.find(id="refusals").find("li")["data-reason"] == "WRONG_PIN"
+    app.post(path + "@@sign-with-token", {"csrf_token": csrf_token(page), "pin": PIN},
+             status=302)
+    with in_site() as site:
+        letter = site.orgs[SENDER]["outbox"][path.split("/")[-2]]
+        assert letter.state == "signed" and letter.verdicts[-1]["accepted"]
+        actions = [r.action for r in site.audit.newest(0, 4)[0]]
+        assert actions[:3] == ["letter.sign", "letter.token_signed", "letter.pdf"]
+        assert PIN not in str([vars(r) for r in site.audit.newest(0, 10)[0]])
+
+
+def test_a_clerk_gets_no_token_form(token_settings, in_site_for):
+    app, in_site = in_site_for(token_settings)
+    login(app, "clerk_a")
+    with in_site() as site:
+        from registry import exchange
+
+        letter = exchange.create_draft(site, "clerk_a", site.orgs[SENDER], subject="x",
+                                       recipients=["1000002"])
+        exchange.attach_pdf(site, "clerk_a", letter, pdfs.letter_pdf(), "a.pdf", 1 << 20)
+        path = f"/orgs/{SENDER}/outbox/{letter.__name__}/"
+    page = app.get(path)
+    assert page.html.find(id="token-sign") is None
+    app.post(path + "@@sign-with-token", {"csrf_token": csrf_token(page), "pin": PIN},
+             status=403)
