@@ -74,6 +74,7 @@ class Identity:
     key_pem: bytes
     regno: str | None = None
     issuer: "Identity | None" = field(default=None, repr=False)
+    pki: "TestPKI | None" = field(default=None, repr=False, compare=False)  # set for org leaves
 
     @property
     def cert_der(self) -> bytes:
@@ -262,6 +263,7 @@ class TestPKI:
                 .add_extension(_crl_dp(CRL_BASE_URL + crl_file), critical=False)
                 .sign(issuer.key, hashes.SHA256()))
         ident = _identity(cert, key, regno=None if id_form == "none" else regno, issuer=issuer)
+        ident.pki = self
         if revoked:
             if untrusted:
                 raise ValueError("revoked+untrusted is not supported")
@@ -307,7 +309,7 @@ class TestPKI:
     # ---------------------------------------------------------------------------- CRLs
     def _make_crl(self, ca: Identity, revoked, last_update, next_update
                   ) -> x509.CertificateRevocationList:
-        self._crl_number = getattr(self, "_crl_number", 1) + 1
+        self._crl_number += 1
         b = (x509.CertificateRevocationListBuilder()
              .issuer_name(ca.cert.subject)
              .last_update(last_update).next_update(next_update)

@@ -75,3 +75,44 @@ def test_wrong_password_shows_a_message_and_english_is_available(page, server):
     page.goto(server + "/orgs/")
     assert page.locator("h1").inner_text() == "Directory of organisations"
     page.screenshot(path=str(ARTIFACTS / "directory-en.png"))
+
+
+@pytest.fixture
+def signed_file(pki, tmp_path):
+    """Made before the browser starts (pyHanko and Playwright each want the event loop)."""
+    import pdfs
+
+    path = tmp_path / "захидал.pdf"
+    path.write_bytes(pdfs.signed_letter(pki, "1000001"))
+    return path
+
+
+def test_a_letter_goes_from_draft_to_registered_in_the_browser(signed_file, page, server):
+    signed = signed_file
+    sign_in(page, server, "rm_a")
+    page.goto(server + "/orgs/1000001/outbox/")
+    page.click("#new-letter")
+    page.fill("input[name=subject]", "Хамтын ажиллагааны тухай")
+    page.fill("#recipient-q", "баянзүрх засаг")
+    hit = page.locator("#recipient-hits button").filter(has_text="1000002")
+    hit.click()
+    expect(page.locator("textarea[name=recipients]")).to_have_value("1000002")
+    page.click("#draft-formsave")
+    page.set_input_files("input[type=file]", str(signed))
+    page.click("#pdf-formattach")
+    expect(page.locator("#pdf a")).to_have_text("захидал.pdf")
+    page.click("#transitions button[value=sign]")
+    expect(page.locator("#letter-state")).to_have_attribute("data-state", "signed")
+    page.click("#transitions button[value=send]")
+    expect(page.locator("#outgoing-number")).to_have_text("№ 01/1")
+    page.screenshot(path=str(ARTIFACTS / "letter-sent.png"), full_page=True)
+    page.click("form[action$='@@logout'] button")
+
+    sign_in(page, server, "rm_b")
+    page.goto(server + "/orgs/1000002/inbox/")
+    page.locator("#deliveries a").filter(has_text="Хамтын ажиллагааны тухай").click()
+    page.select_option("#executor", "rm_b")
+    page.click("#transitions button[value=register]")
+    expect(page.locator("#incoming-number")).to_have_text("№ 01/1")
+    expect(page.locator("#signature .badge.text-bg-success")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "delivery-registered.png"), full_page=True)

@@ -232,7 +232,13 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
     if status.timestamp_validity is not None and status.timestamp_validity.valid:
         timestamp = status.timestamp_validity.timestamp.isoformat()
 
-    if not (status.intact and status.valid):
+    gap_problem = _byte_range_problem(data, field["sig"])
+    if gap_problem:
+        # pyHanko decides coverage from length arithmetic; the gap must also be exactly the
+        # signature's own /Contents string, or bytes outside it pass as "covered".
+        evidence["error"] = gap_problem
+        reasons.insert(0, "SIGNATURE_INVALID")
+    elif not (status.intact and status.valid):
         reasons.insert(0, "SIGNATURE_INVALID")
     elif status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
         pass
@@ -256,6 +262,26 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
     return Verdict(accepted=not reasons, reasons=reasons, signer=signer,
                    signing_time=signing_time, timestamp=timestamp, subfilter=subfilter,
                    evidence=evidence, **base)
+
+
+_HEX = frozenset(b"0123456789abcdefABCDEF \r\n\t")
+
+
+def _byte_range_problem(data, sig):
+    """Check that /ByteRange is [0 a b c] where data[a:b] is exactly the `<hex>` string of
+    /Contents. Returns a description of what is wrong, or None."""
+    try:
+        start, first_len, second, second_len = (int(v) for v in sig["/ByteRange"])
+    except (KeyError, TypeError, ValueError):
+        return "the /ByteRange is missing or not four numbers"
+    gap_start, gap_end = start + first_len, second
+    if start != 0 or first_len <= 0 or second_len < 0 or gap_end <= gap_start + 1 \
+            or second + second_len > len(data):
+        return "the /ByteRange does not frame the signature in the file"
+    if data[gap_start:gap_start + 1] != b"<" or data[gap_end - 1:gap_end] != b">" or \
+            not _HEX.issuperset(data[gap_start + 1:gap_end - 1]):
+        return "the bytes left out by /ByteRange are not exactly the signature's /Contents"
+    return None
 
 
 def _appended_after_end(data):

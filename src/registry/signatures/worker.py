@@ -15,13 +15,17 @@ import traceback
 from dataclasses import dataclass
 
 _context = None
+PRELOAD = ["registry.signatures.checks", "pyhanko.pdf_utils.reader",
+           "pyhanko.sign.validation", "pyhanko.sign.signers", "pyhanko_certvalidator",
+           "asn1crypto.cms"]
 
 
 def _mp_context():
     global _context
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(["registry.signatures.checks"])
+        # Imported once in the forkserver, so that each worker starts with them loaded.
+        _context.set_forkserver_preload(PRELOAD)
     return _context
 
 

@@ -11,9 +11,9 @@ from registry.views.api import batch_params, batching
 from registry.views.letter import STATE_TITLES, TRANSITION_TITLES, pdf_response, workflow_context
 
 INBOX_TABS = [
-    ("delivered", _("To register"), ("delivered",)),
-    ("registered", _("Registered"), ("registered",)),
-    ("rejected", _("Rejected"), ("rejected",)),
+    ("delivered", _("tab-to-register", default="To register"), ("delivered",)),
+    ("registered", _("tab-registered", default="Registered"), ("registered",)),
+    ("rejected", _("tab-rejected", default="Rejected"), ("rejected",)),
 ]
 
 

@@ -90,3 +90,8 @@ def checked_by(check):
             raise colander.Invalid(node, exc.message) from None
 
     return validator
+
+
+def flash(request, message):
+    """Queue a message for the next page, translated now: the session keeps plain text."""
+    request.session.flash(request.localizer.translate(message))

@@ -14,7 +14,7 @@ from registry.security import permissions as P
 from registry.signatures import GateConfig, REASON_MESSAGES
 from registry.signatures.token import TokenConfig
 from registry.views.api import batch_params, batching
-from registry.views.forms import CSRFSchema, make_form, run_form
+from registry.views.forms import CSRFSchema, flash, make_form, run_form
 from registry.workflow import TransitionRefused
 
 STATE_TITLES = {
@@ -36,9 +36,9 @@ TRANSITION_TITLES = {
     "reject": _("transition-reject", default="Reject"),
 }
 OUTBOX_TABS = [
-    ("draft", _("Drafts"), ("draft",)),
-    ("signed", _("Signed"), ("signed",)),
-    ("sent", _("Sent"), ("sent", "received", "withdrawn")),
+    ("draft", _("tab-drafts", default="Drafts"), ("draft",)),
+    ("signed", _("tab-signed", default="Signed"), ("signed",)),
+    ("sent", _("tab-sent", default="Sent"), ("sent", "received", "withdrawn")),
 ]
 
 
@@ -154,7 +154,7 @@ def new_letter(request):
     outcome, result = run_form(request, form, create, appstruct={"in_reply_to": reply,
                                                                  "series": "01"})
     if outcome == "ok":
-        request.session.flash(_("The draft is created. Attach its PDF."))
+        flash(request, _("The draft is created. Attach its PDF."))
         return HTTPFound(location=request.resource_url(result))
     return {"title": _("New letter"), "form": result}
 
@@ -270,7 +270,7 @@ def edit_letter(request):
         recipients=_split_regnos(values["recipients"]), in_reply_to=values["in_reply_to"],
         response_due=values["response_due"], series=values["series"]))
     if outcome == "ok":
-        request.session.flash(_("Changes saved."))
+        flash(request, _("Changes saved."))
         return HTTPFound(location=request.resource_url(letter))
     return letter_page(request, edit_form=result)
 
@@ -290,7 +290,7 @@ def upload_pdf(request):
 
     outcome, result = run_form(request, form, store)
     if outcome == "ok":
-        request.session.flash(_("The PDF is attached."))
+        flash(request, _("The PDF is attached."))
         return HTTPFound(location=request.resource_url(letter))
     return letter_page(request, pdf_form=result)
 
@@ -364,7 +364,7 @@ def workflow_form(request):
         request.response.status = exc.status
         page = letter_page if isinstance(obj, Letter) else _delivery_page()
         return page(request, refusals=[_as_result(exc)], transition=name)
-    request.session.flash(_("transition-done", default="Done: ${transition}.",
+    flash(request, _("transition-done", default="Done: ${transition}.",
                             mapping={"transition": TRANSITION_TITLES.get(entry.transition,
                                                                          entry.transition)}))
     return HTTPFound(location=request.resource_url(obj))
@@ -393,7 +393,7 @@ def sign_with_token(request):
         request.tm.doom()
         request.response.status = exc.status
         return letter_page(request, refusals=[_as_result(exc)])
-    request.session.flash(_("The letter is signed with your organisation's e-Token."))
+    flash(request, _("The letter is signed with your organisation's e-Token."))
     return HTTPFound(location=request.resource_url(letter))
 
 

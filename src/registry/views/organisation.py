@@ -20,7 +20,7 @@ from registry.resources.user import validate_login
 from registry.security import permissions as P
 from registry.settings import account_limits
 from registry.views.api import batch_params, batching
-from registry.views.forms import CSRFSchema, checked_by, make_form, run_form
+from registry.views.forms import CSRFSchema, checked_by, flash, make_form, run_form
 from registry.views.labels import KIND_TITLES, ROLE_TITLES
 from registry.views.user import NewPasswordSchema, roles_widget
 
@@ -148,7 +148,7 @@ def add_organisation(request):
 
     outcome, result = run_form(request, form, save)
     if outcome == "ok":
-        request.session.flash(_("org-registered", default="${name} is registered.",
+        flash(request, _("org-registered", default="${name} is registered.",
                                 mapping={"name": result.name}))
         return HTTPFound(location=request.resource_url(result))
     return {"title": _("Register an organisation"), "form": result}
@@ -196,7 +196,7 @@ def edit_organisation(request):
     outcome, result = run_form(request, form, save, appstruct=current)
     if outcome == "ok":
         if result:
-            request.session.flash(_("Changes saved."))
+            flash(request, _("Changes saved."))
         return HTTPFound(location=request.resource_url(org))
     return {"title": _("edit-org-title", default="Edit ${name}", mapping={"name": org.name}),
             "form": result}
@@ -226,7 +226,7 @@ def accounts(request):
 
         outcome, result = run_form(request, form, create)
         if outcome == "ok":
-            request.session.flash(_("account-created", default="Account ${login} created.",
+            flash(request, _("account-created", default="Account ${login} created.",
                                     mapping={"login": result.login}))
             return HTTPFound(location=request.resource_url(org, "@@accounts"))
         form_html = result

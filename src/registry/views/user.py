@@ -13,7 +13,7 @@ from registry.security import permissions as P
 from registry.security.passwords import validate_password
 from registry.security.principals import ORG_ROLES, ROLES
 from registry.views.api import batch_params, batching
-from registry.views.forms import CSRFSchema, checked_by, make_form, run_form
+from registry.views.forms import CSRFSchema, checked_by, flash, make_form, run_form
 from registry.views.labels import ROLE_TITLES
 
 
@@ -160,7 +160,7 @@ def edit_account(request):
 
     outcome, result = run_form(request, form, save)
     if outcome == "ok":
-        request.session.flash(_("Changes saved."))
+        flash(request, _("Changes saved."))
         return HTTPFound(location=request.resource_url(user))
     return _account_page(request, edit_form=result)
 
@@ -184,7 +184,7 @@ def own_password(request):
     if outcome == "ok":
         # The change voided every session of the account, this one too: start a new one.
         headers = remember(request, user.login)
-        request.session.flash(_("Your password is changed; your other sessions are signed out."))
+        flash(request, _("Your password is changed; your other sessions are signed out."))
         return HTTPFound(location=request.resource_url(user), headers=headers)
     return {"title": _("Change your password"), "form": result}
 
@@ -203,7 +203,7 @@ def reset_password(request):
         request, form,
         lambda values: set_password(request.root, request.account.login, user, values["password"]))
     if outcome == "ok":
-        request.session.flash(_("password-set", default="The password of ${login} is set; its "
+        flash(request, _("password-set", default="The password of ${login} is set; its "
                                 "sessions are signed out.", mapping={"login": user.login}))
         return HTTPFound(location=request.resource_url(user))
     return {"title": _("set-password-title", default="Set the password of ${login}",
@@ -229,5 +229,5 @@ def create_token(request):
 def revoke(request):
     user = request.context
     revoke_token(request.root, user.login, user, request.POST.get("token", ""))
-    request.session.flash(_("The token is revoked."))
+    flash(request, _("The token is revoked."))
     return HTTPFound(location=request.resource_url(user))
