@@ -110,11 +110,14 @@ def test_the_time_budget_stops_a_slow_check(trust_dir, pki):
     assert verdict.reasons == ("TIMEOUT",) and time.monotonic() - started < 2
 
 
-def test_the_memory_budget_turns_exhaustion_into_a_refusal(trust_dir, pki):
-    starved = Gate(GateConfig(trust_dir=str(trust_dir), memory_limit=80 * MIB))
-    verdict = starved.verify(pdfs.signed_letter(pki, REGNO), REGNO)
-    assert verdict.reasons == ("MALFORMED_PDF",)
-    assert "memory" in json.dumps(verdict.evidence) or "checker" in json.dumps(verdict.evidence)
+def test_the_memory_budget_stops_a_worker_that_grows_too_much():
+    """A worker may not grow its address space past the budget: an allocation beyond it fails
+    in the worker (which answers "memory", a refusal), never in the web process."""
+    from registry.signatures.worker import call
+
+    outcome = call("builtins:bytearray", (512 * MIB,), timeout=10, memory_limit=256 * MIB)
+    assert outcome.kind == "memory"
+    assert call("builtins:len", (b"fits",), timeout=10, memory_limit=256 * MIB).value == 4
 
 
 # registry verify ---------------------------------------------------------------------------

@@ -4,6 +4,10 @@ A hostile PDF may try to hang the parser or exhaust memory. Each job runs in a c
 (forked from a forkserver that has pyHanko imported already, so a job costs milliseconds to
 start), with an address-space limit; the parent waits at most `timeout` seconds and kills it.
 The web process itself never parses a PDF.
+
+As with any multiprocessing start method but fork, a worker imports the program's main module
+again (as `__mp_main__`): entry points must keep their work behind `if __name__ == "__main__"`
+(the `registry` console script, pserve and `python -m pytest` do).
 """
 import importlib
 import logging
