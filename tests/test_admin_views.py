@@ -2,7 +2,7 @@
 mailboxes — one test per role and action that matters."""
 import pytest
 
-from conftest import JSON, PASSWORD, csrf_token, login
+from conftest import JSON, csrf_token, login
 
 
 # Registering and editing organisations ------------------------------------------------------

@@ -2,7 +2,6 @@
 import pytest
 import transaction
 import ZODB
-from pyramid import testing
 from pyramid.authorization import ACLHelper
 from ZODB.MappingStorage import MappingStorage
 

@@ -108,3 +108,14 @@ def test_a_failing_step_leaves_the_generation_where_it_was(fresh_site):
     with pytest.raises(ValueError):
         evolve(fresh_site, [(1, None), (2, broken)])
     assert fresh_site.generation == 1
+
+
+def test_generation_2_gives_existing_mailboxes_their_indexes(fresh_site):
+    org = fresh_site.orgs.register("1000001", "Хуучин", "government")
+    for name in ("outbox", "inbox"):
+        for attr in ("by_state", "state_counts", "journal", "counters"):
+            delattr(org[name], attr)  # as the folders were before letters existed
+    fresh_site.generation = 1
+    assert evolve(fresh_site) == [2]
+    assert org["outbox"].in_state(["draft"]) == ([], 0)
+    assert org["inbox"].next_number("01", 2026) == 1

@@ -173,7 +173,7 @@ class DemoPKI:
         module = softhsm_module()
         if module is None:
             return None
-        for regno, _name_ in orgs:
+        for regno, _org_name in orgs:
             marker = self.softhsm_dir / f"{regno}.token"
             if regno in made or not marker.exists():
                 cert_path, key_path = self.org_files(regno)

@@ -110,7 +110,8 @@ class EmbeddedStore:
         try:
             storage = FileStorage(str(self.data_fs), blob_dir=str(self.blob_dir))
         except zc.lockfile.LockError:
-            raise StoreBusy(f"the registry store {self.data_fs} is in use by another process")
+            raise StoreBusy(f"the registry store {self.data_fs} is in use by another process"
+                            ) from None
         try:
             os.unlink(self.socket_path)
         except FileNotFoundError:

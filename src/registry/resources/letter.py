@@ -66,7 +66,20 @@ class StoredPDF(Persistent):
                 "uploaded_by": self.uploaded_by, "uploaded_at": self.uploaded_at.isoformat()}
 
 
-class Letter(Workflowed, Persistent):
+class Checked:
+    """Keeps every signature check of its PDF: `verdicts`, a tuple of Verdict.as_json()."""
+
+    verdicts = ()
+
+    def record_verdict(self, verdict_json):
+        self.verdicts = self.verdicts + (verdict_json,)
+
+    @property
+    def last_verdict(self):
+        return self.verdicts[-1] if self.verdicts else None
+
+
+class Letter(Checked, Workflowed, Persistent):
     workflow_name = "letter"
     __parent__ = None
     __name__ = None
@@ -96,13 +109,6 @@ class Letter(Workflowed, Persistent):
     def owner_regno(self):
         return self.org
 
-    def record_verdict(self, verdict_json):
-        self.verdicts = self.verdicts + (verdict_json,)
-
-    @property
-    def last_verdict(self):
-        return self.verdicts[-1] if self.verdicts else None
-
     def as_json(self, request=None):
         data = {
             "id": self.__name__,
@@ -127,7 +133,7 @@ class Letter(Workflowed, Persistent):
         return data
 
 
-class Delivery(Workflowed, Persistent):
+class Delivery(Checked, Workflowed, Persistent):
     workflow_name = "delivery"
     __parent__ = None
     __name__ = None
@@ -150,13 +156,6 @@ class Delivery(Workflowed, Persistent):
 
     def owner_regno(self):
         return self.recipient
-
-    def record_verdict(self, verdict_json):
-        self.verdicts = self.verdicts + (verdict_json,)
-
-    @property
-    def last_verdict(self):
-        return self.verdicts[-1] if self.verdicts else None
 
     def as_json(self, request=None):
         letter = self.letter

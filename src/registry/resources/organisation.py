@@ -14,7 +14,7 @@ from registry.errors import Conflict, NotFound, RegistryError
 from registry.i18n import _
 from registry.resources.folder import Folder
 from registry.resources.letter import Mailbox
-from registry.search.mongolian import fold, has_cyrillic, latin, loose_latin, words
+from registry.search.mongolian import has_cyrillic, latin, loose_latin, words
 from registry.security import permissions as P
 from registry.security.principals import org_principal, org_role_principal
 

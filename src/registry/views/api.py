@@ -1,5 +1,8 @@
-"""JSON API conventions (after plone.restapi): batching and errors."""
+"""JSON API conventions (after plone.restapi): batching, request bodies and errors."""
 from urllib.parse import urlencode
+
+from registry.errors import RegistryError
+from registry.i18n import _
 
 DEFAULT_BATCH = 25
 MAX_BATCH = 200
@@ -44,3 +47,14 @@ def wants_json(request):
     """True if the client asked for JSON rather than HTML (the Accept header decides)."""
     offers = request.accept.acceptable_offers(["text/html", "application/json"])
     return bool(offers) and offers[0][0] == "application/json"
+
+
+def json_body(request):
+    """The request's JSON object; raises RegistryError(INVALID_JSON) for anything else."""
+    try:
+        body = request.json_body
+    except ValueError:
+        raise RegistryError("INVALID_JSON", _("The request body is not valid JSON.")) from None
+    if not isinstance(body, dict):
+        raise RegistryError("INVALID_JSON", _("The request body must be a JSON object."))
+    return body

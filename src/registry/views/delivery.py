@@ -8,7 +8,13 @@ from registry.resources.organisation import Inbox
 from registry.security import permissions as P
 from registry.signatures import REASON_MESSAGES
 from registry.views.api import batch_params, batching
-from registry.views.letter import STATE_TITLES, TRANSITION_TITLES, pdf_response, workflow_context
+from registry.views.letter import (
+    STATE_TITLES,
+    TRANSITION_TITLES,
+    chosen_tab,
+    pdf_response,
+    workflow_context,
+)
 
 INBOX_TABS = [
     ("delivered", _("tab-to-register", default="To register"), ("delivered",)),
@@ -17,18 +23,10 @@ INBOX_TABS = [
 ]
 
 
-def _tab(request):
-    chosen = request.params.get("state")
-    for key, title, states in INBOX_TABS:
-        if key == chosen:
-            return key, states
-    return INBOX_TABS[0][0], INBOX_TABS[0][2]
-
-
 @view_config(context=Inbox, renderer="registry:templates/inbox.pt", permission=P.VIEW_MAILBOX,
              accept="text/html")
 def inbox(request):
-    key, states = _tab(request)
+    key, states = chosen_tab(request, INBOX_TABS)
     start, size = batch_params(request)
     deliveries, total = request.context.in_state(states, start, size)
     orgs = request.root.orgs
@@ -83,15 +81,6 @@ def delivery_page(request, refusals=None, **extra):
              permission=P.VIEW_DELIVERY, accept="text/html")
 def delivery_view(request):
     return delivery_page(request)
-
-
-@view_config(context=Delivery, renderer="json", permission=P.VIEW_DELIVERY,
-             accept="application/json", request_method="GET")
-def delivery_json(request):
-    data = request.context.as_json(request)
-    data["transitions"] = [t.name for t in exchange.offered(request.context,
-                                                            workflow_context(request))]
-    return data
 
 
 @view_config(context=Delivery, name="pdf", permission=P.VIEW_DELIVERY)

@@ -13,7 +13,7 @@ from registry.resources.organisation import Outbox
 from registry.security import permissions as P
 from registry.signatures import GateConfig, REASON_MESSAGES
 from registry.signatures.token import TokenConfig
-from registry.views.api import batch_params, batching
+from registry.views.api import batch_params, batching, json_body
 from registry.views.forms import CSRFSchema, flash, make_form, run_form
 from registry.workflow import TransitionRefused
 
@@ -97,9 +97,10 @@ def _recipient_names(request, regnos):
 
 # The outbox --------------------------------------------------------------------------------
 
-def _tab(request, tabs):
+def chosen_tab(request, tabs):
+    """The (key, states) of the tab the `state` parameter names, else of the first tab."""
     chosen = request.params.get("state")
-    for key, title, states in tabs:
+    for key, _title, states in tabs:
         if key == chosen:
             return key, states
     return tabs[0][0], tabs[0][2]
@@ -108,7 +109,7 @@ def _tab(request, tabs):
 @view_config(context=Outbox, renderer="registry:templates/outbox.pt", permission=P.VIEW_MAILBOX,
              accept="text/html")
 def outbox(request):
-    key, states = _tab(request, OUTBOX_TABS)
+    key, states = chosen_tab(request, OUTBOX_TABS)
     start, size = batch_params(request)
     letters, total = request.context.in_state(states, start, size)
     return {"org": request.context.__parent__, "tabs": OUTBOX_TABS, "tab": key,
@@ -177,16 +178,6 @@ def new_letter_json(request):
     return letter.as_json(request)
 
 
-def json_body(request):
-    try:
-        body = request.json_body
-    except ValueError:
-        raise RegistryError("INVALID_JSON", _("The request body is not valid JSON.")) from None
-    if not isinstance(body, dict):
-        raise RegistryError("INVALID_JSON", _("The request body must be a JSON object."))
-    return body
-
-
 # One letter --------------------------------------------------------------------------------
 
 def letter_page(request, refusals=None, **extra):
@@ -239,7 +230,10 @@ def letter_view(request):
 
 @view_config(context=Letter, renderer="json", permission=P.VIEW_LETTER,
              accept="application/json", request_method="GET")
-def letter_json(request):
+@view_config(context=Delivery, renderer="json", permission=P.VIEW_DELIVERY,
+             accept="application/json", request_method="GET")
+def item_json(request):
+    """A letter or a delivery as JSON, with the transitions the caller may fire."""
     data = request.context.as_json(request)
     data["transitions"] = [t.name for t in exchange.offered(request.context,
                                                             workflow_context(request))]

@@ -6,7 +6,6 @@ from pyramid.view import view_config
 
 from registry.accounts import create_account
 from registry.directory import register_organisation, update_organisation
-from registry.errors import RegistryError
 from registry.i18n import _
 from registry.resources.organisation import (
     KINDS,
@@ -19,7 +18,7 @@ from registry.resources.organisation import (
 from registry.resources.user import validate_login
 from registry.security import permissions as P
 from registry.settings import account_limits
-from registry.views.api import batch_params, batching
+from registry.views.api import batch_params, batching, json_body
 from registry.views.forms import CSRFSchema, checked_by, flash, make_form, run_form
 from registry.views.labels import KIND_TITLES, ROLE_TITLES
 from registry.views.user import NewPasswordSchema, roles_widget
@@ -122,12 +121,7 @@ def directory_json(request):
 @view_config(context=Organisations, renderer="json", permission=P.MANAGE_ORGS,
              accept="application/json", request_method="POST")
 def directory_create_json(request):
-    try:
-        body = request.json_body
-    except ValueError:
-        raise RegistryError("INVALID_JSON", _("The request body is not valid JSON.")) from None
-    if not isinstance(body, dict):
-        raise RegistryError("INVALID_JSON", _("The request body must be a JSON object."))
+    body = json_body(request)
     org = register_organisation(
         request.root, request.account.login, body.get("regno"), body.get("name"),
         body.get("kind"), name_en=body.get("name_en") or "", parent=body.get("parent"))
