@@ -116,3 +116,62 @@ def test_a_letter_goes_from_draft_to_registered_in_the_browser(signed_file, page
     expect(page.locator("#incoming-number")).to_have_text("№ 01/1")
     expect(page.locator("#signature .badge.text-bg-success")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "delivery-registered.png"), full_page=True)
+
+
+@pytest.fixture
+def demo_server(tmp_path):
+    """The demo as `registry demo` makes it (directory, accounts, CA, SoftHSM e-Tokens,
+    letters), served to the browser."""
+    from click.testing import CliRunner
+    from ZODB.interfaces import IDatabase
+
+    from registry import main
+    from registry.cli import main as cli
+    from registry.demo import render_letter
+
+    data_dir = tmp_path / "var"
+    result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "demo"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0 and "PIN 123456" in result.output, result.output
+    unsigned = tmp_path / "ноорог.pdf"
+    unsigned.write_bytes(render_letter("Нийслэлийн Засаг даргын Тамгын газар",
+                                       "Баянзүрх дүүргийн Засаг даргын Тамгын газар",
+                                       "Хаврын бүх нийтийн их цэвэрлэгээний тухай",
+                                       "Их цэвэрлэгээг 4 дүгээр сарын 20-нд зохион байгуулна.",
+                                       "Бат-Эрдэнэ Оюунчимэг"))
+    app = main({}, **{"registry.data_dir": str(data_dir),
+                      "registry.session_secret": "demo-journey-test-secret"})
+    server = StopableWSGIServer.create(app)
+    server.wait()
+    yield server.application_url.rstrip("/"), unsigned
+    server.shutdown()
+    app.registry.getUtility(IDatabase).close()
+
+
+def test_the_demo_journey_draft_sign_with_the_e_token_send_register(demo_server, page):
+    base, unsigned = demo_server
+    sign_in(page, base, "records", "registry-demo")
+    page.goto(base + "/orgs/2000000/outbox/")
+    page.click("#new-letter")
+    page.fill("input[name=subject]", "Хаврын бүх нийтийн их цэвэрлэгээний тухай")
+    page.fill("#recipient-q", "bayanzurh zasag")
+    page.locator("#recipient-hits button").filter(has_text="3000149").click()
+    page.click("#draft-formsave")
+    page.set_input_files("input[type=file]", str(unsigned))
+    page.click("#pdf-formattach")
+    page.fill("#pin", "123456")
+    page.click("#token-sign button")
+    expect(page.locator("#letter-state")).to_have_attribute("data-state", "signed")
+    expect(page.locator("#checks li[data-ok=yes]")).to_have_count(8)
+    page.click("#transitions button[value=send]")
+    expect(page.locator("#letter-state")).to_have_attribute("data-state", "sent")
+    page.screenshot(path=str(ARTIFACTS / "demo-sent.png"), full_page=True)
+    page.click("form[action$='@@logout'] button")
+
+    sign_in(page, base, "bzd", "registry-demo")
+    page.goto(base + "/orgs/3000149/inbox/")
+    page.locator("#deliveries a").filter(has_text="Хаврын бүх нийтийн").click()
+    page.click("#transitions button[value=register]")
+    expect(page.locator("#delivery-state")).to_have_attribute("data-state", "registered")
+    expect(page.locator("#incoming-number")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "demo-registered.png"), full_page=True)

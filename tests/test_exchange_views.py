@@ -114,7 +114,7 @@ def test_unsigned_letter_cannot_be_signed_and_shows_every_missing_thing(testapp)
     assert page.status_int == 200  # subject is required by the form
 
 
-@pytest.mark.parametrize("who, status", [("rm_b", 403), ("admin", 403), ("aud_a", 200),
+@pytest.mark.parametrize("who, status", [("rm_b", 404), ("admin", 404), ("aud_a", 200),
                                          ("clerk_a", 200)])
 def test_who_sees_a_draft(testapp, who, status, signed_pdf):
     login(testapp, "clerk_a")
@@ -155,12 +155,12 @@ def test_recipients_see_only_their_own_copy(testapp, signed_pdf):
     login(testapp, "rm_b")
     mine = delivery_path(testapp, RECIPIENT)
     testapp.get(mine, status=200)
-    testapp.get(path, status=403)  # the sender's letter itself
+    testapp.get(path, status=404)  # the sender's letter itself: not theirs, not there
     testapp.get(f"/orgs/{OTHER}/inbox/", status=403)
     testapp.post("/@@logout", {"csrf_token": csrf_token(testapp.get("/"))})
     login(testapp, "biz_c")
-    testapp.get(mine, status=403)
-    testapp.get(mine + "@@pdf", status=403)
+    testapp.get(mine, status=404)
+    testapp.get(mine + "@@pdf", status=404)
 
 
 def test_reject_needs_a_reason_and_is_shown_to_the_sender(testapp, signed_pdf, in_site):
@@ -215,7 +215,7 @@ def test_json_api_journey(testapp, api, signed_pdf):
         headers=clerk, status=201)
     letter = created.json["@id"].replace("http://registry.test", "")
     assert created.json["state"] == "draft"
-    stored = testapp.put(letter + "@pdf?filename=api.pdf", signed_pdf,
+    stored = testapp.put(letter + "@file?filename=api.pdf", signed_pdf,
                          headers={**clerk, "Content-Type": "application/pdf"})
     assert stored.json["size"] == len(signed_pdf)
     offered = testapp.get(letter + "@workflow", headers=signer).json
@@ -228,7 +228,7 @@ def test_json_api_journey(testapp, api, signed_pdf):
     inbox = testapp.get(f"/orgs/{RECIPIENT}/inbox", headers=receiver).json
     assert inbox["items_total"] == 1
     delivery = inbox["items"][0]["@id"].replace("http://registry.test", "")
-    body = testapp.get(delivery + "@pdf", headers=receiver).body
+    body = testapp.get(delivery + "@file", headers=receiver).body
     assert body == signed_pdf
     registered = testapp.post_json(delivery + "@workflow/register", {"executor": "rm_b"},
                                    headers=receiver)
@@ -242,7 +242,7 @@ def test_json_refusal_lists_every_guard(testapp, api, pki):
                                headers=headers, status=201).json["@id"]
     refused = testapp.post_json(letter + "@workflow/sign", {}, headers=headers, status=409).json
     assert refused["error"]["code"] == "GUARD_REFUSED"
-    assert [r["reason"] for r in refused["error"]["refusals"]] == [
+    assert [r["code"] for r in refused["reasons"]] == [
         "SUBJECT_REQUIRED", "RECIPIENTS_REQUIRED", "PDF_REQUIRED", "PDF_REQUIRED"]
 
 
@@ -253,10 +253,15 @@ def test_json_errors_for_bad_input(testapp, api):
     assert bad["error"]["code"] == "UNKNOWN_RECIPIENT"
     letter = testapp.post_json(f"/orgs/{SENDER}/outbox", {"subject": "x"}, headers=headers,
                                status=201).json["@id"]
-    not_pdf = testapp.put(letter + "@pdf", b"GIF89a...", headers={
+    not_pdf = testapp.put(letter + "@file", b"GIF89a...", headers={
         **headers, "Content-Type": "application/pdf"}, status=415).json
     assert not_pdf["error"]["code"] == "NOT_PDF"
     unknown = testapp.post_json(letter + "@workflow/fly", {}, headers=headers, status=409).json
     assert unknown["error"]["code"] == "TRANSITION_NOT_AVAILABLE"
     other = api("rm_b")
-    testapp.post_json(letter + "@workflow/sign", {}, headers=other, status=403)
+    assert testapp.post_json(letter + "@workflow/sign", {}, headers=other,
+                             status=404).json["error"]["code"] == "NOT_FOUND"
+    # A member without the permission is told so, not misled.
+    assert testapp.post_json(letter + "@workflow/send", {}, headers=api("aud_a"),
+                             status=409).json["error"]["code"] in ("TRANSITION_NOT_AVAILABLE",
+                                                                  "FORBIDDEN")

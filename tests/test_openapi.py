@@ -5,14 +5,14 @@ from conftest import JSON
 
 
 def test_openapi_document_is_valid_and_public(testapp):
-    document = testapp.get("/@openapi").json
+    document = testapp.get("/@openapi.json").json
     validate(document)
     assert document["servers"] == [{"url": "http://registry.test"}]
-    assert {"/orgs", "/orgs/{regno}", "/@openapi"} <= set(document["paths"])
+    assert {"/orgs", "/orgs/{regno}", "/@openapi.json"} <= set(document["paths"])
 
 
 def test_documented_organisation_fields_are_what_the_api_returns(testapp, login_as):
-    schema = testapp.get("/@openapi").json["components"]["schemas"]["Organisation"]
+    schema = testapp.get("/@openapi.json").json["components"]["schemas"]["Organisation"]
     body = login_as("clerk_a").get("/orgs/1000001/", headers=JSON).json
     assert set(schema["required"]) <= set(body)
     assert set(body) - {"sub_units"} <= set(schema["properties"])

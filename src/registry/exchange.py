@@ -4,7 +4,7 @@ The UI, the JSON API and the CLI all go through these functions, so every change
 the same way and audited. The transitions' effects (numbering, delivering, registering) are the
 closed set `EFFECTS` that workflows/*.toml may name.
 """
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from registry.errors import NotFound, RegistryError
@@ -206,11 +206,62 @@ def offered(obj, ctx):
     return engine().offered(obj, ctx)
 
 
+# Advertising -------------------------------------------------------------------------------
+
+REASON_MAX = 1000
+
+
+def report_advertising(site, actor, delivery, reason):
+    """File a report that `delivery` is advertising, for the site administrators; audited.
+    One open report per delivery."""
+    from registry.resources.report import Report
+
+    reason = " ".join((reason or "").split())[:REASON_MAX]
+    if not reason:
+        raise RegistryError("COMMENT_REQUIRED", _("Give a reason."), field="reason")
+    for report in site.reports.open_reports():
+        if report.delivery is delivery:
+            raise RegistryError("ALREADY_REPORTED", _("This letter is reported already."),
+                                status=409)
+    report = site.reports.file(Report(delivery, actor, reason))
+    site.audit.append(actor, "report.file", target=_path(report), org=delivery.recipient,
+                      detail={"delivery": _path(delivery), "sender": delivery.sender,
+                              "reason": reason})
+    return report
+
+
+def decide_report(site, actor, report, decision):
+    """A site administrator's decision: "dismiss", or "suspend" the sender (its organisation
+    is deactivated). Audited."""
+    from registry.directory import update_organisation
+
+    if report.status != "open":
+        raise RegistryError("ALREADY_DECIDED", _("This report is decided already."), status=409)
+    if decision == "suspend":
+        update_organisation(site, actor, site.orgs[report.sender], active=False)
+        report.status = "sender_suspended"
+    elif decision == "dismiss":
+        report.status = "dismissed"
+    else:
+        raise RegistryError("UNKNOWN_DECISION", _("Decide 'dismiss' or 'suspend'."))
+    report.decided_by = actor
+    report.decided_at = datetime.now(timezone.utc)
+    site.reports.decided(report)
+    site.audit.append(actor, f"report.{decision}", target=_path(report), org=report.sender,
+                      detail={"sender": report.sender, "reporter_org": report.reporter_org})
+    return report
+
+
 # Effects ----------------------------------------------------------------------------------
 
-def local_year(ctx):
+def local_date(ctx):
+    """Today in the registry's time zone (Asia/Ulaanbaatar unless `registry.timezone`)."""
     zone = ZoneInfo(ctx.settings.get("registry.timezone", DEFAULT_TIMEZONE))
-    return ctx.now.astimezone(zone).year
+    return ctx.now.astimezone(zone).date()
+
+
+def local_year(ctx):
+    return local_date(ctx).year
 
 
 def keep_verdict(obj, ctx, evidence):
@@ -230,6 +281,8 @@ def number_outgoing(letter, ctx, evidence):
     letter.number_year, letter.number_seq = year, seq
     letter.sent_at = ctx.now
     outbox.journal[(year, letter.series, seq)] = letter.__name__
+    today = local_date(ctx).isoformat()
+    outbox.sent_on[today] = outbox.sent_on.get(today, 0) + 1
     return {"number": letter.outgoing_number}
 
 

@@ -81,8 +81,10 @@ class EmbeddedStore:
     def open_client(self):
         import ZEO
 
+        # server_sync: each transaction starts with a round trip to the server, so a change
+        # another process committed is seen at once (read-your-writes across processes).
         return ZEO.DB(str(self.socket_path), blob_dir=str(self.blob_dir), shared_blob_dir=True,
-                      wait_timeout=30)
+                      wait_timeout=30, server_sync=True)
 
     def open_direct(self):
         from ZODB.FileStorage import FileStorage

@@ -13,17 +13,21 @@ def _initial(site):
     """Generation 1: the first schema (site, orgs, users, audit). Nothing to convert."""
 
 
-def _mailbox_indexes(site):
-    """Generation 2: outboxes and inboxes keep state indexes, number journals and counters
-    (for letters and deliveries)."""
+def _exchange(site):
+    """Generation 2: the exchange of letters. Outboxes and inboxes keep state indexes, number
+    journals, counters and daily counts; the site keeps reports of advertising."""
+    from registry.resources.report import Reports
+
     for org in site.orgs.values():
         for name in ("outbox", "inbox"):
             org[name].ensure_indexes()
+    if "reports" not in site:
+        site.add("reports", Reports())
 
 
 STEPS = [
     (1, _initial),
-    (2, _mailbox_indexes),
+    (2, _exchange),
 ]
 
 

@@ -178,7 +178,8 @@ class Delivery(Checked, Workflowed, Persistent):
             "history": [entry.__dict__ for entry in self.history],
         }
         if request is not None:
-            data = {"@id": request.resource_url(self), "@type": "Delivery", **data}
+            data = {"@id": request.resource_url(self), "@type": "Delivery",
+                    "letter": request.resource_url(letter), **data}
         return data
 
 
@@ -190,7 +191,8 @@ class Mailbox(Folder):
     - `state_counts`: state -> Length (counts without walking the sets);
     - `journal`: (year, number) -> id, the register of numbers given;
     - `counters`: (series, year) -> last number given (gap-free: a number is taken in the
-      transaction that uses it, so an aborted transaction gives it back).
+      transaction that uses it, so an aborted transaction gives it back);
+    - `sent_on`: local date (ISO) -> letters sent that day (the daily limit).
     """
 
     def __init__(self):
@@ -204,6 +206,7 @@ class Mailbox(Folder):
             self.state_counts = OOBTree()
             self.journal = OOBTree()
             self.counters = OOBTree()
+            self.sent_on = OOBTree()
 
     @staticmethod
     def _sort_key(item):

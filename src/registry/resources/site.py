@@ -4,13 +4,14 @@ from pyramid.authorization import DENY_ALL, Allow, Authenticated
 from registry.resources.audit import AuditTrail
 from registry.resources.folder import Folder
 from registry.resources.organisation import Organisations
+from registry.resources.report import Reports
 from registry.resources.user import Users
 from registry.security import permissions as P
 from registry.security.principals import SITE_ADMIN, role_principal
 
 SITE_ADMIN_PERMISSIONS = (
     P.VIEW, P.VIEW_DIRECTORY, P.MANAGE_ORGS, P.MANAGE_ACCOUNTS, P.VIEW_ACCOUNT, P.LIST_ACCOUNTS,
-    P.VIEW_AUDIT,
+    P.VIEW_AUDIT, P.REVIEW_REPORTS,
 )
 
 
@@ -24,6 +25,7 @@ class Site(Folder):
         self.add("orgs", Organisations())
         self.add("users", Users())
         self.add("audit", AuditTrail())
+        self.add("reports", Reports())
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on
@@ -45,3 +47,7 @@ class Site(Folder):
     @property
     def audit(self):
         return self["audit"]
+
+    @property
+    def reports(self):
+        return self["reports"]

@@ -44,6 +44,10 @@ VIEW_DELIVERY = "delivery.view"
 REGISTER_DELIVERY = "delivery.register"
 #: Refuse a delivered letter, with a reason.
 REJECT_DELIVERY = "delivery.reject"
+#: Report a delivered letter as advertising (the recipient's records manager).
+REPORT_DELIVERY = "delivery.report"
+#: Review advertising reports and suspend senders (site administrators).
+REVIEW_REPORTS = "reports.review"
 #: Mark a transition the registry fires itself (never granted to a person).
 SYSTEM = "system"
 
@@ -51,5 +55,5 @@ ALL = (
     VIEW, VIEW_DIRECTORY, MANAGE_ORGS, MANAGE_ACCOUNTS, VIEW_ACCOUNT, MANAGE_OWN_ACCOUNT,
     LIST_ACCOUNTS, VIEW_MAILBOX, VIEW_AUDIT, DRAFT_LETTER, VIEW_LETTER, EDIT_LETTER,
     SIGN_LETTER, RETRACT_LETTER, SEND_LETTER, WITHDRAW_LETTER, VIEW_DELIVERY,
-    REGISTER_DELIVERY, REJECT_DELIVERY,
+    REGISTER_DELIVERY, REJECT_DELIVERY, REPORT_DELIVERY, REVIEW_REPORTS,
 )

@@ -13,6 +13,7 @@ from registry.views.letter import (
     TRANSITION_TITLES,
     chosen_tab,
     pdf_response,
+    verdict_checks,
     workflow_context,
 )
 
@@ -68,8 +69,10 @@ def delivery_page(request, refusals=None, **extra):
         "transition_titles": TRANSITION_TITLES,
         "transitions": exchange.offered(delivery, ctx),
         "reason_messages": REASON_MESSAGES,
+        "checks": verdict_checks,
         "refusals": refusals or [],
         "members": members,
+        "can_report": bool(request.has_permission(P.REPORT_DELIVERY, delivery)),
         "can_reply": delivery.state == "registered" and bool(
             request.has_permission(P.DRAFT_LETTER, orgs[delivery.recipient]["outbox"])),
     }
@@ -84,7 +87,7 @@ def delivery_view(request):
 
 
 @view_config(context=Delivery, name="pdf", permission=P.VIEW_DELIVERY)
-@view_config(context=Delivery, name="@pdf", permission=P.VIEW_DELIVERY, request_method="GET")
+@view_config(context=Delivery, name="@file", permission=P.VIEW_DELIVERY, request_method="GET")
 def delivery_pdf(request):
     """The delivered letter's PDF: the sender's stored file itself, byte for byte."""
     return pdf_response(request, request.context.letter)

@@ -5,6 +5,8 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 
 from registry.errors import RegistryError
 from registry.i18n import _
+from registry.resources.letter import Delivery, Letter
+from registry.security import permissions as P
 from registry.views.api import error_body, wants_json
 
 
@@ -17,8 +19,21 @@ def _error(request, status, code, message, field=None):
     return {"status": status, "message": message}
 
 
+def _not_a_party(request):
+    """True when the refused request is about a letter or delivery its organisation has no
+    part in: those answer 404, so that a URL tells an outsider nothing."""
+    context = getattr(request, "context", None)
+    if isinstance(context, Letter):
+        return not request.has_permission(P.VIEW_LETTER, context)
+    if isinstance(context, Delivery):
+        return not request.has_permission(P.VIEW_DELIVERY, context)
+    return False
+
+
 @forbidden_view_config(renderer="json")
 def forbidden(request):
+    if request.account is not None and _not_a_party(request):
+        return notfound(request)
     if request.account is None:
         if wants_json(request):
             request.response.headers["WWW-Authenticate"] = 'Bearer realm="registry"'

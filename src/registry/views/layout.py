@@ -41,6 +41,8 @@ class Layout:
             items.append((_("Accounts"), request.resource_url(self.org, "@@accounts")))
         if request.has_permission(P.LIST_ACCOUNTS, site.users):
             items.append((_("Admin"), request.resource_url(site.users)))
+        if request.has_permission(P.REVIEW_REPORTS, site.reports):
+            items.append((_("Reports"), request.resource_url(site.reports)))
         if request.has_permission(P.VIEW_AUDIT, site.audit):
             items.append((_("Audit"), request.resource_url(site.audit)))
         here = request.path_url

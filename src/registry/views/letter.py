@@ -78,6 +78,36 @@ class PDFSchema(CSRFSchema):
     pdf = colander.SchemaNode(deform.FileData(), title=_("PDF file"), widget=_pdf_widget)
 
 
+CHECKS = [
+    (_("check-one-signature", default="The file carries exactly one signature"),
+     {"NO_SIGNATURE", "MULTIPLE_SIGNATURES"}),
+    (_("check-integrity", default="The signed bytes match the signature"),
+     {"SIGNATURE_INVALID"}),
+    (_("check-unchanged", default="Nothing was changed after signing"),
+     {"MODIFIED_AFTER_SIGNING"}),
+    (_("check-trusted", default="The certificate was issued by a trusted authority"),
+     {"UNTRUSTED_SIGNER"}),
+    (_("check-dates", default="The certificate was valid at the check"), {"CERT_EXPIRED"}),
+    (_("check-revocation", default="The certificate is not revoked (checked against the CRL)"),
+     {"CERT_REVOKED", "REVOCATION_UNKNOWN"}),
+    (_("check-signer", default="The signer is the sending organisation"),
+     {"SIGNER_ORG_MISMATCH"}),
+    (_("check-format", default="The signature format is accepted"), {"NOT_PADES"}),
+]
+UNREADABLE = {"NOT_PDF", "MALFORMED_PDF", "ENCRYPTED_PDF", "TOO_LARGE", "TIMEOUT"}
+
+
+def verdict_checks(verdict):
+    """What the gate checked, in plain words, each with whether it passed; [] when the file
+    could not be read far enough to check a signature."""
+    if not verdict or UNREADABLE & set(verdict["reasons"]):
+        return []
+    reasons = set(verdict["reasons"])
+    if reasons & {"NO_SIGNATURE", "MULTIPLE_SIGNATURES"}:
+        return [(CHECKS[0][0], False)]
+    return [(label, not (reasons & failing)) for label, failing in CHECKS]
+
+
 def workflow_context(request, comment="", options=None):
     return exchange.context(
         request.root, request.account.login,
@@ -163,7 +193,19 @@ def new_letter(request):
 @view_config(context=Outbox, renderer="json", permission=P.DRAFT_LETTER,
              accept="application/json", request_method="POST")
 def new_letter_json(request):
-    body = json_body(request)
+    """Start a draft: a JSON object, or multipart/form-data with `file` (the PDF), `subject`,
+    `recipients` (repeatable), `in_reply_to`, `due_date` (or `response_due`), `series`."""
+    if request.content_type == "multipart/form-data":
+        fields = request.POST
+        body = {"subject": fields.get("subject", ""), "recipients": fields.getall("recipients"),
+                "in_reply_to": fields.get("in_reply_to"),
+                "response_due": fields.get("due_date") or fields.get("response_due"),
+                "series": fields.get("series")}
+        upload = fields.get("file")
+    else:
+        body = json_body(request)
+        body.setdefault("response_due", body.get("due_date"))
+        upload = None
     recipients = body.get("recipients") or []
     if not isinstance(recipients, list):
         raise RegistryError("INVALID_JSON", _("'recipients' is a list of registration numbers."),
@@ -173,6 +215,10 @@ def new_letter_json(request):
         subject=str(body.get("subject") or ""), recipients=[str(r) for r in recipients],
         in_reply_to=body.get("in_reply_to"), response_due=body.get("response_due"),
         series=str(body.get("series") or "01"))
+    if upload is not None and hasattr(upload, "file"):
+        limit = max_pdf_size(request)
+        exchange.attach_pdf(request.root, request.account.login, letter,
+                            upload.file.read(limit + 1), upload.filename, limit)
     request.response.status = 201
     request.response.location = request.resource_url(letter)
     return letter.as_json(request)
@@ -191,6 +237,7 @@ def letter_page(request, refusals=None, **extra):
         "transition_titles": TRANSITION_TITLES,
         "transitions": exchange.offered(letter, ctx),
         "reason_messages": REASON_MESSAGES,
+        "checks": verdict_checks,
         "refusals": refusals or [],
         "can_edit": letter.state == "draft" and bool(request.has_permission(P.EDIT_LETTER,
                                                                             letter)),
@@ -289,7 +336,7 @@ def upload_pdf(request):
     return letter_page(request, pdf_form=result)
 
 
-@view_config(context=Letter, name="@pdf", permission=P.EDIT_LETTER, request_method="PUT",
+@view_config(context=Letter, name="@file", permission=P.EDIT_LETTER, request_method="PUT",
              renderer="json")
 def put_pdf_json(request):
     limit = max_pdf_size(request)
@@ -309,22 +356,24 @@ def pdf_response(request, letter):
         response = FileResponse(path, request=request, content_type="application/pdf")
     else:
         response = Response(body=stored.read(), content_type="application/pdf")
-    response.content_disposition = _attachment(stored.filename)
+    inline = request.params.get("inline") == "1"
+    response.content_disposition = _disposition(stored.filename, inline)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.etag = stored.sha256
     return response
 
 
-def _attachment(filename):
+def _disposition(filename, inline=False):
     from urllib.parse import quote
 
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
 @view_config(context=Letter, name="pdf", permission=P.VIEW_LETTER)
-@view_config(context=Letter, name="@pdf", permission=P.VIEW_LETTER, request_method="GET")
+@view_config(context=Letter, name="@file", permission=P.VIEW_LETTER, request_method="GET")
 def download_pdf(request):
     return pdf_response(request, request.context)
 
@@ -424,22 +473,25 @@ def workflow_json(request):
 @view_config(context=Delivery, name="@workflow", renderer="json", permission=P.VIEW_DELIVERY,
              request_method="POST")
 def workflow_fire_json(request):
-    """POST .../@workflow/<transition> {"comment": ..., "executor": ..., "response_due": ...}"""
+    """POST .../@workflow/<transition> with an optional JSON body: {"comment" (or "reason"),
+    "executor", "response_due", "series"}. A refusal answers 4xx with
+    {"error": {"code", "message"}, "reasons": [{"code", "message", "guard", "evidence"}]}."""
     obj = request.context
     if len(request.subpath) != 1:
         raise RegistryError("TRANSITION_REQUIRED", _("Name the transition: @workflow/<name>."),
                             status=404)
     body = json_body(request) if request.body else {}
+    comment = str(body.get("comment") or body.get("reason") or "")
     options = {k: body[k] for k in ("executor", "response_due", "series") if body.get(k)}
     try:
-        entry = _fire(request, obj, request.subpath[0], str(body.get("comment") or ""), options)
+        entry = _fire(request, obj, request.subpath[0], comment, options)
     except TransitionRefused as refused:
         request.tm.doom()
         request.response.status = refused.status
         translate = request.localizer.translate
-        return {"error": {
-            "code": refused.code, "message": translate(refused.message),
-            "refusals": [{"guard": r.guard, "reason": r.reason, "message": translate(r.message),
-                          "evidence": r.evidence} for r in refused.results]}}
+        return {"error": {"code": refused.code, "message": translate(refused.message)},
+                "reasons": [{"code": r.reason, "message": translate(r.message),
+                             "guard": r.guard, "evidence": r.evidence}
+                            for r in refused.results]}
     return {"@id": request.resource_url(obj), "state": obj.state, "entry": entry.__dict__,
             "item": obj.as_json(request)}

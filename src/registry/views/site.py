@@ -58,7 +58,7 @@ def home_json(request):
         "organisation": site.orgs[account.org].as_json(request),
         "links": {
             "orgs": request.resource_url(site.orgs),
-            "openapi": request.resource_url(site, "@openapi"),
+            "openapi": request.resource_url(site, "@openapi.json"),
         },
     }
 
@@ -122,6 +122,7 @@ def set_language(request):
     return response
 
 
+@view_config(context=Site, name="@openapi.json", permission=NO_PERMISSION_REQUIRED)
 @view_config(context=Site, name="@openapi", permission=NO_PERMISSION_REQUIRED)
 def openapi(request):
     document = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))

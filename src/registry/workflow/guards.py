@@ -35,6 +35,34 @@ def has_recipients(letter, ctx):
     return OK
 
 
+DEFAULT_RECIPIENTS_PER_LETTER = 300
+DEFAULT_LETTERS_PER_DAY = 500
+
+
+def within_limits(letter, ctx):
+    """The registry is not for advertising: at most `registry.limits.recipients_per_letter`
+    recipients a letter and `registry.limits.letters_per_day` letters an organisation sends a
+    day (Ulaanbaatar time)."""
+    from registry.exchange import local_date
+
+    per_letter = int(ctx.settings.get("registry.limits.recipients_per_letter",
+                                      DEFAULT_RECIPIENTS_PER_LETTER))
+    if len(letter.recipients) > per_letter:
+        return GuardResult(False, reason="TOO_MANY_RECIPIENTS",
+                           message=_("too-many-recipients", default="A letter goes to at most "
+                                     "${limit} recipients.", mapping={"limit": per_letter}),
+                           evidence={"recipients": len(letter.recipients)})
+    per_day = int(ctx.settings.get("registry.limits.letters_per_day", DEFAULT_LETTERS_PER_DAY))
+    sent_today = letter.__parent__.sent_on.get(local_date(ctx).isoformat(), 0)
+    if sent_today >= per_day:
+        return GuardResult(False, reason="DAILY_LIMIT",
+                           message=_("daily-limit", default="Your organisation has sent "
+                                     "${limit} letters today, the most a day.",
+                                     mapping={"limit": per_day}),
+                           evidence={"sent_today": sent_today})
+    return OK
+
+
 def has_pdf(letter, ctx):
     if letter.pdf is not None:
         return OK
@@ -94,6 +122,7 @@ def letter_not_withdrawn(delivery, ctx):
 GUARDS = {
     "has_subject": has_subject,
     "has_recipients": has_recipients,
+    "within_limits": within_limits,
     "has_pdf": has_pdf,
     "signature_gate": signature_gate,
     "sender_signature_gate": sender_signature_gate,

@@ -1,0 +1,595 @@
+"""Benchmark: sending letters end to end through the JSON API, from one organisation at once.
+
+Each letter is what an organisation's own system does over HTTP (loopback only), with API
+tokens (`Authorization: Bearer`, `Accept: application/json`):
+
+    draft     POST /orgs/<sender>/outbox            {"subject", "recipients"}
+    upload    PUT  <letter>/@file (or @pdf)         a signed PDF, application/pdf
+    sign      POST <letter>/@workflow/sign          (gate run 1)
+    send      POST <letter>/@workflow/send          (gate run 2, outgoing number, delivery)
+    register  POST <delivery>/@workflow/register    (the recipient; gate run 3, incoming number)
+
+The delivery's address comes from the send answer's history evidence (`deliver`), else from the
+recipient's inbox listing. Every client thread sends its share of --letters, all from the same
+sending organisation (one records-manager account and token per client) to the same recipient.
+
+Two set-ups, with 1, 2 and 4 concurrent clients (--clients):
+
+1. in-process: the application (registry.main) on a FileStorage in a temporary directory,
+   served by waitress (--threads, default 4 as in etc/development.ini) on 127.0.0.1 in this
+   process; the clients are threads of this process too (they mostly wait on sockets).
+2. ZEO, 2 app processes: a ZEO server process (registry.store.EmbeddedStore(data_dir).serve(),
+   a unix socket) and two application processes, each `registry.main` with only
+   `registry.data_dir` (so each connects to the store as a ZEO client) under waitress; clients
+   are spread over the two processes round robin.
+
+Reports letters/s (fully registered letters / wall time), p50/p95 of each call and of the whole
+letter, refused or failed calls, and the ZODB conflict retries the servers made (pyramid_retry's
+BeforeRetry events). At the end of each set-up it reads the stores directly: the outbox and
+inbox journals must hold every number 1..N of their counter once, each naming the letter or
+delivery that carries it, and the audit chain must verify.
+
+Uses the test PKI and a signed PDF from tests/ (generated, nothing downloaded).
+
+    python bench/exchange_api.py                       # 80 letters per level, 1,2,4 clients
+    python bench/exchange_api.py --letters 20 --clients 1,2 --modes inprocess
+"""
+import argparse
+import http.client
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+# Only the standard library at module level: the gate's workers import the main module again.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+SENDER = "1000001"
+RECIPIENT = "1000002"
+STEPS = ("draft", "upload", "sign", "send", "register")
+SECRET = "bench-secret-bench-secret-bench"
+PASSWORD = "bench-password-1"
+
+
+# Statistics ---------------------------------------------------------------------------------
+
+def pct(samples, q):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def med(samples):
+    return statistics.median(samples) if samples else float("nan")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# The client ---------------------------------------------------------------------------------
+
+class StepFailed(Exception):
+    def __init__(self, step, status, body):
+        super().__init__(step, status, body)
+        self.step, self.status = step, status
+        try:
+            error = json.loads(body).get("error", {})
+            refusals = [r.get("reason") for r in error.get("refusals", ())]
+            self.code = error.get("code", "?") + (f" {refusals}" if refusals else "")
+        except (ValueError, AttributeError):
+            self.code = body[:80].decode("utf-8", "replace").splitlines()[0] if body else "-"
+
+
+class Client:
+    """One API client: a keep-alive connection, the sender's and the recipient's tokens."""
+
+    upload_name = None  # "@file" or "@pdf", found by the first upload
+    upload_lock = threading.Lock()
+
+    def __init__(self, port, sender_token, recipient_token, pdf):
+        self.port, self.pdf = port, pdf
+        self.sender_token, self.recipient_token = sender_token, recipient_token
+        self.conn = None
+
+    def call(self, method, path, token, body=None, content_type="application/json"):
+        headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+            if isinstance(body, dict):
+                body = json.dumps(body).encode()
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # A keep-alive connection the server closed before this request: only then
+                # is it safe to send again (nothing of the request reached the app).
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def step(self, timings, name, method, path, token, body=None, content_type=None,
+             expect=(200, 201)):
+        started = time.perf_counter()
+        status, data = self.call(method, path, token, body,
+                                 content_type or "application/json")
+        timings[name] = (time.perf_counter() - started) * 1000
+        if status not in expect:
+            raise StepFailed(name, status, data)
+        return json.loads(data) if data else {}
+
+    def upload(self, timings, letter):
+        names = [Client.upload_name] if Client.upload_name else ["@file", "@pdf"]
+        for name in names:
+            started = time.perf_counter()
+            status, data = self.call("PUT", f"{letter}/{name}?filename=letter.pdf",
+                                     self.sender_token, self.pdf, "application/pdf")
+            timings["upload"] = (time.perf_counter() - started) * 1000
+            if status == 404 and Client.upload_name is None and name == "@file":
+                continue  # an older application: the endpoint is still called @pdf
+            if status not in (200, 201):
+                raise StepFailed("upload", status, data)
+            with Client.upload_lock:
+                Client.upload_name = name
+            return
+        raise StepFailed("upload", 404, b'{"error": {"code": "NO_UPLOAD_ENDPOINT"}}')
+
+    def delivery_path(self, sent, letter_json):
+        deliveries = (sent.get("entry", {}).get("evidence", {}).get("deliver", {})
+                      .get("deliveries", {}))
+        if RECIPIENT in deliveries:
+            return f"/orgs/{RECIPIENT}/inbox/{deliveries[RECIPIENT]}"
+        # Else find it in the recipient's inbox by the outgoing number.
+        number = letter_json.get("outgoing_number")
+        query = urlencode({"state": "delivered", "b_size": 200})
+        status, data = self.call("GET", f"/orgs/{RECIPIENT}/inbox?{query}",
+                                 self.recipient_token)
+        for item in json.loads(data).get("items", ()) if status == 200 else ():
+            if item.get("sender") == SENDER and item.get("outgoing_number") == number:
+                return urlsplit(item["@id"]).path
+        raise StepFailed("send", status, b'{"error": {"code": "DELIVERY_NOT_FOUND"}}')
+
+    def send_letter(self, subject):
+        """Draft, upload, sign, send and register one letter; return {step: ms}."""
+        timings = {}
+        draft = self.step(timings, "draft", "POST", f"/orgs/{SENDER}/outbox", self.sender_token,
+                          {"subject": subject, "recipients": [RECIPIENT]})
+        letter = urlsplit(draft["@id"]).path.rstrip("/")
+        self.upload(timings, letter)
+        self.step(timings, "sign", "POST", f"{letter}/@workflow/sign", self.sender_token, {})
+        sent = self.step(timings, "send", "POST", f"{letter}/@workflow/send", self.sender_token,
+                         {})
+        delivery = self.delivery_path(sent, sent.get("item", {}))
+        registered = self.step(timings, "register", "POST", f"{delivery}/@workflow/register",
+                               self.recipient_token, {})
+        if registered.get("state") != "registered":
+            raise StepFailed("register", 200, json.dumps(registered).encode())
+        return timings
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+
+
+# One level of concurrency -------------------------------------------------------------------
+
+def run_level(ports, tokens, clients, letters, pdf, label, stats_of):
+    """Send `letters` letters with `clients` threads; print and return the figures."""
+    shares = [letters // clients + (1 if i < letters % clients else 0) for i in range(clients)]
+    results = [[] for _ in range(clients)]
+    failures = [[] for _ in range(clients)]
+    barrier = threading.Barrier(clients + 1)
+    before = stats_of()
+
+    def work(index):
+        client = Client(ports[index % len(ports)], *tokens[index], pdf)
+        barrier.wait()
+        for number in range(shares[index]):
+            try:
+                results[index].append(client.send_letter(f"Бенч {label} {index}-{number}"))
+            except StepFailed as failed:
+                failures[index].append((failed.step, failed.status, failed.code))
+            except OSError as exc:
+                failures[index].append(("connection", 0, type(exc).__name__))
+                client.close()
+                client = Client(ports[index % len(ports)], *tokens[index], pdf)
+        client.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    after = stats_of()
+    done = [t for per in results for t in per]
+    failed = [f for per in failures for f in per]
+    retries = {k: after.get(k, 0) - before.get(k, 0) for k in after
+               if after.get(k, 0) - before.get(k, 0)}
+    row = {"label": label, "clients": clients, "letters": len(done), "failed": len(failed),
+           "elapsed": elapsed, "rate": len(done) / elapsed,
+           "steps": {s: (med([t[s] for t in done]), pct([t[s] for t in done], 0.95))
+                     for s in STEPS},
+           "letter": (med([sum(t.values()) for t in done]),
+                      pct([sum(t.values()) for t in done], 0.95)),
+           "failures": Counter(failed), "retries": retries}
+    print_row(row)
+    return row
+
+
+def header():
+    cols = "".join(f"{s:>14}" for s in STEPS)
+    print(f"{'clients':<9}{'letters/s':>10}{'ok':>5}{'fail':>5}{'letter p50/p95':>16}{cols}"
+          f"   retries")
+    print(f"{'':<9}{'':>10}{'':>5}{'':>5}{'ms':>16}" + "".join(f"{'p50/p95 ms':>14}"
+                                                            for _ in STEPS))
+
+
+def print_row(row):
+    steps = "".join(f"{p50:>7.0f}/{p95:<6.0f}" for p50, p95 in row["steps"].values())
+    retries = ", ".join(f"{k} {v}" for k, v in sorted(row["retries"].items())) or "0"
+    print(f"{row['clients']:<9}{row['rate']:>10.1f}{row['letters']:>5}{row['failed']:>5}"
+          f"{row['letter'][0]:>9.0f}/{row['letter'][1]:<6.0f}{steps}   {retries}", flush=True)
+    for (step, status, code), n in sorted(row["failures"].items()):
+        print(f"{'':<9}  failed {n}x at {step}: HTTP {status} {code}", flush=True)
+
+
+# Store set-up and checks --------------------------------------------------------------------
+
+def seed(db, clients):
+    """The two organisations and, per client, a records manager at each with an API token.
+    Returns [(sender_token, recipient_token)]."""
+    from registry.accounts import create_account
+    from registry.directory import register_organisation
+    from registry.store import site_of
+
+    tokens = []
+    with db.transaction() as conn:
+        site = site_of(conn)
+        register_organisation(site, "bench", SENDER, "Илгээгч байгууллага", "government")
+        register_organisation(site, "bench", RECIPIENT, "Хүлээн авагч байгууллага",
+                              "government")
+        for index in range(clients):
+            sender = create_account(site, "bench", SENDER, f"sender{index}",
+                                    ["records_manager"], PASSWORD, limits={})
+            recipient = create_account(site, "bench", RECIPIENT, f"recipient{index}",
+                                       ["records_manager"], PASSWORD, limits={})
+            tokens.append((site.users.issue_token(sender, "bench")[0],
+                           site.users.issue_token(recipient, "bench")[0]))
+    return tokens
+
+
+def check_journal(folder, what):
+    """Numbers of `folder` (an Outbox or Inbox): every counter's 1..N in the journal once,
+    naming the item that carries that number. Returns (numbered, problems)."""
+    problems = []
+    numbered = 0
+    for (series, year), last in folder.counters.items():
+        seqs = [key[2] for key in folder.journal.keys(min=(year, series, 0),
+                                                      max=(year, series, 10**12))]
+        if seqs != list(range(1, last + 1)):
+            missing = sorted(set(range(1, last + 1)) - set(seqs))
+            extra = sorted(set(seqs) - set(range(1, last + 1)))
+            problems.append(f"{what} {series}/{year}: counter {last}, journal {len(seqs)} "
+                            f"(missing {missing[:5]}, beyond the counter {extra[:5]})")
+        names = set()
+        for seq in seqs:
+            name = folder.journal[(year, series, seq)]
+            item = folder.get(name)
+            if item is None or item.number_seq != seq or item.number_year != year:
+                problems.append(f"{what} {series}/{year} no. {seq} names {name}, which does "
+                                "not carry it")
+            if name in names:
+                problems.append(f"{what} {series}/{year}: {name} numbered twice")
+            names.add(name)
+        numbered += len(seqs)
+    carrying = sum(1 for item in folder.values() if item.number_seq is not None)
+    if carrying != numbered:
+        problems.append(f"{what}: {carrying} items carry a number, the journal has {numbered}")
+    return numbered, problems
+
+
+def verify(db, label):
+    from registry.store import site_of
+
+    conn = db.open()
+    try:
+        site = site_of(conn)
+        outbox = site.orgs[SENDER]["outbox"]
+        inbox = site.orgs[RECIPIENT]["inbox"]
+        sent, out_problems = check_journal(outbox, "outbox")
+        registered, in_problems = check_journal(inbox, "inbox")
+        states = Counter(letter.state for letter in outbox.values())
+        ok, checked, bad, problem = site.audit.verify()
+    finally:
+        conn.close()
+    counters = ", ".join(f"{s}/{y}: 1..{n}" for (s, y), n in outbox.counters.items())
+    print(f"\ncheck ({label}): outbox journal {sent} numbers ({counters}), inbox journal "
+          f"{registered} numbers; letters by state {dict(states)}; audit chain {checked} "
+          f"records {'intact' if ok else f'BROKEN at {bad}: {problem}'}")
+    problems = out_problems + in_problems
+    print("numbers unique and gap-free: " + ("yes" if not problems else "NO"))
+    for line in problems[:20]:
+        print("  " + line)
+    return not problems and ok
+
+
+# Set-up 1: in-process -----------------------------------------------------------------------
+
+class RetryCounter:
+    """Counts pyramid_retry's BeforeRetry events by exception class."""
+
+    def __init__(self):
+        self.counts = Counter()
+        self.lock = threading.Lock()
+
+    def __call__(self, event):
+        with self.lock:
+            self.counts[type(event.exception).__name__] += 1
+
+    def snapshot(self):
+        with self.lock:
+            return dict(self.counts)
+
+
+def count_retries(wsgi):
+    from pyramid_retry import IBeforeRetry
+
+    counter = RetryCounter()
+    wsgi.registry.registerHandler(counter, (IBeforeRetry,))
+    return counter
+
+
+def inprocess(args, pdf, trust_dir, tmp):
+    from webtest.http import StopableWSGIServer
+    from ZODB.interfaces import IDatabase
+
+    from registry import main as make_app
+
+    print(f"\n## In-process: one app process, waitress {args.threads} threads, FileStorage")
+    data = Path(tmp) / "inprocess"
+    data.mkdir()
+    wsgi = make_app({}, **{
+        "zodbconn.uri": f"file://{data}/Data.fs?blobstorage_dir={data}/blobs",
+        "registry.data_dir": str(data), "registry.trust_dir": str(trust_dir),
+        "registry.session_secret": SECRET})
+    retries = count_retries(wsgi)
+    db = wsgi.registry.getUtility(IDatabase)
+    tokens = seed(db, max(args.clients))
+    server = StopableWSGIServer.create(wsgi, host="127.0.0.1", port=free_port(),
+                                       threads=args.threads)
+    try:
+        server.wait()
+        port = server.adj.port
+        warm(port, tokens, pdf, args.warmup)
+        print(f"upload endpoint: {Client.upload_name}")
+        header()
+        rows = [run_level([port], tokens, clients, args.letters, pdf, "inprocess",
+                          retries.snapshot) for clients in args.clients]
+    finally:
+        server.shutdown()
+    ok = verify(db, "in-process")
+    db.close()
+    return rows, ok
+
+
+def warm(port, tokens, pdf, letters):
+    """Untimed letters first: the gate's forkserver, templates, caches."""
+    client = Client(port, *tokens[0], pdf)
+    for number in range(letters):
+        client.send_letter(f"Бенч warm-up {number}")
+    client.close()
+
+
+# Set-up 2: ZEO, two app processes -----------------------------------------------------------
+
+def child(argv, log):
+    process = subprocess.Popen([sys.executable, str(Path(__file__).resolve())] + argv,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                               text=True, bufsize=1, cwd=str(ROOT))
+    line = process.stdout.readline().strip()
+    if not line.startswith("READY"):
+        process.kill()
+        raise RuntimeError(f"{argv[0]} did not start (said {line!r}); see {log.name}")
+    return process, line.split()[1:]
+
+
+def ask(process, question):
+    process.stdin.write(question + "\n")
+    process.stdin.flush()
+    return json.loads(process.stdout.readline())
+
+
+def stop(process):
+    try:
+        process.stdin.close()
+    except OSError:
+        pass
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def zeo(args, pdf, trust_dir, tmp):
+    from registry.resources import bootstrap
+    from registry.store import EmbeddedStore
+
+    print(f"\n## ZEO: one ZEO server process, {args.processes} app processes (waitress "
+          f"{args.threads} threads each), clients round robin over the processes")
+    data = Path(tmp) / "zeo"
+    log = open(Path(tmp) / "zeo-children.log", "w")
+    processes = []
+    try:
+        server, _ = child(["--zeo-server", str(data)], log)
+        processes.append(server)
+        store = EmbeddedStore(data)
+        db = store.open_client()
+        bootstrap(db)
+        tokens = seed(db, max(args.clients))
+        ports = []
+        apps = []
+        for _ in range(args.processes):
+            app, said = child(["--app-server", str(data), "--trust-dir", str(trust_dir),
+                               "--threads", str(args.threads)], log)
+            processes.append(app)
+            apps.append(app)
+            ports.append(int(said[0]))
+        for port in ports:
+            warm(port, tokens, pdf, args.warmup)
+
+        def stats():
+            total = Counter()
+            for app in apps:
+                total.update(ask(app, "stats"))
+            return dict(total)
+
+        header()
+        rows = []
+        for clients in args.clients:
+            rows.append(run_level(ports[:clients], tokens, clients, args.letters, pdf, "zeo",
+                                  stats))
+        for app in apps:
+            stop(app)
+        ok = verify(db, "ZEO, after the app processes stopped")
+        db.close()
+    finally:
+        for process in reversed(processes):
+            stop(process)
+        log.close()
+    return rows, ok
+
+
+def serve_zeo(data_dir):
+    """Child: serve the store over ZEO until stdin closes."""
+    from registry.store import EmbeddedStore
+
+    server = EmbeddedStore(data_dir).serve()
+    print(f"READY {server.socket_path}", flush=True)
+    sys.stdin.read()
+    server.close()
+
+
+def serve_app(data_dir, trust_dir, threads):
+    """Child: the application as a ZEO client of the store, under waitress on a free port;
+    answers `stats` on stdin with its retry counts; stops when stdin closes."""
+    from webtest.http import StopableWSGIServer
+
+    from registry import main as make_app
+    from registry.store import EmbeddedStore
+
+    if not EmbeddedStore(data_dir).served():
+        raise SystemExit("no ZEO server answers for " + data_dir)
+    wsgi = make_app({}, **{"registry.data_dir": data_dir, "registry.trust_dir": trust_dir,
+                           "registry.session_secret": SECRET})
+    retries = count_retries(wsgi)
+    server = StopableWSGIServer.create(wsgi, host="127.0.0.1", port=free_port(),
+                                       threads=threads)
+    server.wait()
+    print(f"READY {server.adj.port}", flush=True)
+    for line in sys.stdin:
+        if line.strip() == "stats":
+            print(json.dumps(retries.snapshot()), flush=True)
+    server.shutdown()
+    from ZODB.interfaces import IDatabase
+
+    wsgi.registry.getUtility(IDatabase).close()
+
+
+# Main ---------------------------------------------------------------------------------------
+
+def summary(results):
+    print("\n## Summary: letters/s (fully registered letters per second of wall time)")
+    modes = list(results)
+    print(f"{'clients':<9}" + "".join(f"{m:>14}" for m in modes))
+    levels = sorted({row["clients"] for rows in results.values() for row in rows})
+    for clients in levels:
+        cells = []
+        for mode in modes:
+            row = next((r for r in results[mode] if r["clients"] == clients), None)
+            cells.append(f"{row['rate']:>14.1f}" if row else f"{'-':>14}")
+        print(f"{clients:<9}" + "".join(cells))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--letters", type=int, default=80,
+                        help="letters per concurrency level (default 80)")
+    parser.add_argument("--clients", default="1,2,4",
+                        help="concurrency levels: client threads (default 1,2,4)")
+    parser.add_argument("--modes", default="inprocess,zeo",
+                        help="set-ups to run: inprocess, zeo (default both)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="waitress threads per app process (default 4)")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="app processes sharing the ZEO server (default 2)")
+    parser.add_argument("--warmup", type=int, default=3,
+                        help="untimed letters per app process first (default 3)")
+    parser.add_argument("--zeo-server", help=argparse.SUPPRESS)
+    parser.add_argument("--app-server", help=argparse.SUPPRESS)
+    parser.add_argument("--trust-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.zeo_server:
+        return serve_zeo(args.zeo_server)
+    if args.app_server:
+        return serve_app(args.app_server, args.trust_dir, args.threads)
+    try:
+        args.clients = [int(c) for c in args.clients.split(",")]
+    except ValueError:
+        parser.error("--clients takes whole numbers, e.g. 1,2,4")
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not set(modes) <= {"inprocess", "zeo"}:
+        parser.error("--modes takes inprocess and/or zeo")
+    if args.letters < 1 or min(args.clients) < 1 or args.threads < 1 or args.processes < 1 \
+            or args.warmup < 0:
+        parser.error("--letters, --clients, --threads and --processes take positive numbers")
+
+    import pdfs
+    from pki import TestPKI
+
+    pki = TestPKI()
+    pdf = pdfs.signed_letter(pki, SENDER)
+    print(f"# Exchange through the JSON API (Python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} cores, loopback HTTP, {args.letters} letters per level, "
+          f"signed PDF {len(pdf):,} bytes)")
+    print("per letter: draft, upload, sign (gate), send (gate, number, deliver), "
+          "register (recipient; gate, number)")
+    results, checks = {}, {}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="xbench") as tmp:
+        trust_dir = pki.write_trust_dir(Path(tmp) / "trust")
+        if "inprocess" in modes:
+            results["in-process"], checks["in-process"] = inprocess(args, pdf, trust_dir, tmp)
+        if "zeo" in modes:
+            results[f"ZEO {args.processes} procs"], checks["ZEO"] = zeo(args, pdf, trust_dir,
+                                                                        tmp)
+    summary(results)
+    print("\nnumbers unique and gap-free, audit chain intact: " +
+          ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in checks.items()))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"total run time {time.perf_counter() - started:.0f} s; peak RSS of this process "
+          f"{peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
