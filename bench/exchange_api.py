@@ -343,8 +343,13 @@ class RetryCounter:
         self.lock = threading.Lock()
 
     def __call__(self, event):
+        exc = event.exception
+        name = type(exc).__name__
+        conflicting = getattr(exc, "class_name", None)  # ZODB's ConflictError names the class
+        if conflicting:
+            name += f"({conflicting.rsplit('.', 1)[-1]})"
         with self.lock:
-            self.counts[type(event.exception).__name__] += 1
+            self.counts[name] += 1
 
     def snapshot(self):
         with self.lock:
@@ -368,10 +373,11 @@ def inprocess(args, pdf, trust_dir, tmp):
     print(f"\n## In-process: one app process, waitress {args.threads} threads, FileStorage")
     data = Path(tmp) / "inprocess"
     data.mkdir()
+    quiet_server_log(Path(tmp) / "inprocess-server.log")
     wsgi = make_app({}, **{
         "zodbconn.uri": f"file://{data}/Data.fs?blobstorage_dir={data}/blobs",
         "registry.data_dir": str(data), "registry.trust_dir": str(trust_dir),
-        "registry.session_secret": SECRET})
+        "registry.session_secret": SECRET, **retry_setting(args.retry_attempts)})
     retries = count_retries(wsgi)
     db = wsgi.registry.getUtility(IDatabase)
     tokens = seed(db, max(args.clients))
@@ -390,6 +396,17 @@ def inprocess(args, pdf, trust_dir, tmp):
     ok = verify(db, "in-process")
     db.close()
     return rows, ok
+
+
+def quiet_server_log(path):
+    """Send waitress's log (a traceback per failed request) to a file, not the report."""
+    import logging
+
+    handler = logging.FileHandler(path)
+    for name in ("waitress", "waitress.queue"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.propagate = False
 
 
 def warm(port, tokens, pdf, letters):
@@ -432,51 +449,51 @@ def stop(process):
 
 
 def zeo(args, pdf, trust_dir, tmp):
+    print(f"\n## ZEO: one ZEO server process, {args.processes} app processes (waitress "
+          f"{args.threads} threads each), clients round robin over the processes")
+    processes = []
+    with open(Path(tmp) / "zeo-children.log", "w") as log:
+        try:
+            return zeo_run(args, pdf, Path(tmp) / "zeo", trust_dir, log, processes)
+        finally:
+            for process in reversed(processes):
+                stop(process)
+
+
+def zeo_run(args, pdf, data, trust_dir, log, processes):
     from registry.resources import bootstrap
     from registry.store import EmbeddedStore
 
-    print(f"\n## ZEO: one ZEO server process, {args.processes} app processes (waitress "
-          f"{args.threads} threads each), clients round robin over the processes")
-    data = Path(tmp) / "zeo"
-    log = open(Path(tmp) / "zeo-children.log", "w")
-    processes = []
-    try:
-        server, _ = child(["--zeo-server", str(data)], log)
-        processes.append(server)
-        store = EmbeddedStore(data)
-        db = store.open_client()
-        bootstrap(db)
-        tokens = seed(db, max(args.clients))
-        ports = []
-        apps = []
-        for _ in range(args.processes):
-            app, said = child(["--app-server", str(data), "--trust-dir", str(trust_dir),
-                               "--threads", str(args.threads)], log)
-            processes.append(app)
-            apps.append(app)
-            ports.append(int(said[0]))
-        for port in ports:
-            warm(port, tokens, pdf, args.warmup)
+    server, _ = child(["--zeo-server", str(data)], log)
+    processes.append(server)
+    db = EmbeddedStore(data).open_client()
+    bootstrap(db)
+    tokens = seed(db, max(args.clients))
+    ports, apps = [], []
+    for _ in range(args.processes):
+        app, said = child(["--app-server", str(data), "--trust-dir", str(trust_dir),
+                           "--threads", str(args.threads)] +
+                          (["--retry-attempts", str(args.retry_attempts)]
+                           if args.retry_attempts else []), log)
+        processes.append(app)
+        apps.append(app)
+        ports.append(int(said[0]))
+    for port in ports:
+        warm(port, tokens, pdf, args.warmup)
 
-        def stats():
-            total = Counter()
-            for app in apps:
-                total.update(ask(app, "stats"))
-            return dict(total)
-
-        header()
-        rows = []
-        for clients in args.clients:
-            rows.append(run_level(ports[:clients], tokens, clients, args.letters, pdf, "zeo",
-                                  stats))
+    def stats():
+        total = Counter()
         for app in apps:
-            stop(app)
-        ok = verify(db, "ZEO, after the app processes stopped")
-        db.close()
-    finally:
-        for process in reversed(processes):
-            stop(process)
-        log.close()
+            total.update(ask(app, "stats"))
+        return dict(total)
+
+    header()
+    rows = [run_level(ports[:clients], tokens, clients, args.letters, pdf, "zeo", stats)
+            for clients in args.clients]
+    for app in apps:
+        stop(app)
+    ok = verify(db, "ZEO, after the app processes stopped")
+    db.close()
     return rows, ok
 
 
@@ -490,7 +507,11 @@ def serve_zeo(data_dir):
     server.close()
 
 
-def serve_app(data_dir, trust_dir, threads):
+def retry_setting(attempts):
+    return {"retry.attempts": str(attempts)} if attempts else {}
+
+
+def serve_app(data_dir, trust_dir, threads, attempts):
     """Child: the application as a ZEO client of the store, under waitress on a free port;
     answers `stats` on stdin with its retry counts; stops when stdin closes."""
     from webtest.http import StopableWSGIServer
@@ -498,10 +519,11 @@ def serve_app(data_dir, trust_dir, threads):
     from registry import main as make_app
     from registry.store import EmbeddedStore
 
+    quiet_server_log(Path(data_dir).parent / f"app-{os.getpid()}-server.log")
     if not EmbeddedStore(data_dir).served():
         raise SystemExit("no ZEO server answers for " + data_dir)
     wsgi = make_app({}, **{"registry.data_dir": data_dir, "registry.trust_dir": trust_dir,
-                           "registry.session_secret": SECRET})
+                           "registry.session_secret": SECRET, **retry_setting(attempts)})
     retries = count_retries(wsgi)
     server = StopableWSGIServer.create(wsgi, host="127.0.0.1", port=free_port(),
                                        threads=threads)
@@ -545,6 +567,8 @@ def main():
                         help="app processes sharing the ZEO server (default 2)")
     parser.add_argument("--warmup", type=int, default=3,
                         help="untimed letters per app process first (default 3)")
+    parser.add_argument("--retry-attempts", type=int, default=None,
+                        help="the app's retry.attempts setting (default: the app's own, 3)")
     parser.add_argument("--zeo-server", help=argparse.SUPPRESS)
     parser.add_argument("--app-server", help=argparse.SUPPRESS)
     parser.add_argument("--trust-dir", help=argparse.SUPPRESS)
@@ -552,7 +576,7 @@ def main():
     if args.zeo_server:
         return serve_zeo(args.zeo_server)
     if args.app_server:
-        return serve_app(args.app_server, args.trust_dir, args.threads)
+        return serve_app(args.app_server, args.trust_dir, args.threads, args.retry_attempts)
     try:
         args.clients = [int(c) for c in args.clients.split(",")]
     except ValueError:
@@ -571,7 +595,9 @@ def main():
     pdf = pdfs.signed_letter(pki, SENDER)
     print(f"# Exchange through the JSON API (Python {sys.version.split()[0]}, "
           f"{os.cpu_count()} cores, loopback HTTP, {args.letters} letters per level, "
-          f"signed PDF {len(pdf):,} bytes)")
+          f"signed PDF {len(pdf):,} bytes, retry.attempts "
+          f"{args.retry_attempts or 'default (3)'})")
+    print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print("per letter: draft, upload, sign (gate), send (gate, number, deliver), "
           "register (recipient; gate, number)")
     results, checks = {}, {}
@@ -588,7 +614,8 @@ def main():
           ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in checks.items()))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"total run time {time.perf_counter() - started:.0f} s; peak RSS of this process "
-          f"{peak:.0f} MiB")
+          f"{peak:.0f} MiB; load average at end " +
+          " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -26,11 +26,13 @@ each, the index work alone (`Inbox.in_state`) and, with --profile, where a page'
     python bench/inbox.py --sizes 10000 --requests 30
 """
 import argparse
+import os
 import resource
 import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +75,7 @@ def sample_verdict():
 
     import pdfs
     from pki import TestPKI
+
     from registry.signatures import Gate, GateConfig
 
     pki = TestPKI()
@@ -197,7 +200,7 @@ class Maker:
 
 def build(path, count, batch, rng, verdict_json, pdf):
     """Build the store; return (seconds, states)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import transaction
     import ZODB
@@ -219,7 +222,7 @@ def build(path, count, batch, rng, verdict_json, pdf):
                           "government")
     maker = Maker(site, rng, verdict_json, pdf)
     transaction.commit()
-    end = datetime.now(timezone.utc).replace(microsecond=0)
+    end = datetime.now(UTC).replace(microsecond=0)
     span = timedelta(days=365).total_seconds()
     first = end - timedelta(days=365)
     report_every = max(batch, count // 10)
@@ -363,10 +366,12 @@ def bench_size(count, args, rng, verdict_json, pdf):
             for _ in range(args.warmup):  # warm the caches, as in a running server
                 app.get(url, query, headers=headers)
                 inbox.in_state(states_of, start, 25)
-            index_only = percentiles(timed(lambda: inbox.in_state(states_of, start, 25),
-                                           args.requests))
-            page = percentiles(timed(lambda: app.get(url, query, headers=headers),
-                                     args.requests))
+            index_only = percentiles(timed(
+                lambda states_of=states_of, start=start: inbox.in_state(states_of, start, 25),
+                args.requests))
+            page = percentiles(timed(
+                lambda query=query, headers=headers: app.get(url, query, headers=headers),
+                args.requests))
             rows.append((label, shown, index_only, page, first))
         print(f"\nwarm cache, {args.requests} requests each (ms); 'first' is the page's first "
               "request (cold cache for its rows; the very first also compiles templates)")
@@ -391,6 +396,7 @@ def bench_size(count, args, rng, verdict_json, pdf):
 
 
 def main():
+    sys.stdout.reconfigure(line_buffering=True)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,1000000",
                         help="comma-separated inbox sizes (default: 100000,1000000)")
@@ -421,6 +427,7 @@ def main():
 
     print(f"# Inbox page benchmark (Python {sys.version.split()[0]}, FileStorage, warm cache, "
           "WebTest through the whole WSGI app, cookie session, 25 rows a page)")
+    print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     verdict_json, pdf = sample_verdict()
     rng = random.Random(args.seed)
     results = {}
@@ -428,7 +435,8 @@ def main():
     for count in sizes:
         results[count] = bench_size(count, args, rng, verdict_json, pdf)
     print(f"\ntotal run time {time.perf_counter() - started:.0f} s; "
-          f"peak RSS {peak_rss_mib():.0f} MiB")
+          f"peak RSS {peak_rss_mib():.0f} MiB; load average at end " +
+          " ".join(f"{x:.2f}" for x in os.getloadavg()))
     big = [count for count in sizes if count >= TARGET_SIZE]
     if big:
         count = max(big)

@@ -100,7 +100,7 @@ def test_a_letter_goes_from_draft_to_registered_in_the_browser(signed_file, page
     page.click("#draft-formsave")
     page.set_input_files("input[type=file]", str(signed))
     page.click("#pdf-formattach")
-    expect(page.locator("#pdf a")).to_have_text("захидал.pdf")
+    expect(page.locator("#pdf a").first).to_have_text("захидал.pdf")
     page.click("#transitions button[value=sign]")
     expect(page.locator("#letter-state")).to_have_attribute("data-state", "signed")
     page.click("#transitions button[value=send]")
