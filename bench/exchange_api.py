@@ -11,7 +11,9 @@ tokens (`Authorization: Bearer`, `Accept: application/json`):
 
 The delivery's address comes from the send answer's history evidence (`deliver`), else from the
 recipient's inbox listing. Every client thread sends its share of --letters, all from the same
-sending organisation (one records-manager account and token per client) to the same recipient.
+sending organisation (one records-manager account and token per client) to the same recipient;
+with `--orgs distinct`, each client from its own organisation to its own (to tell what one
+organisation's objects cost from what every writer shares).
 
 Two set-ups, with 1, 2 and 4 concurrent clients (--clients):
 
@@ -29,10 +31,11 @@ BeforeRetry events). At the end of each set-up it reads the stores directly: the
 inbox journals must hold every number 1..N of their counter once, each naming the letter or
 delivery that carries it, and the audit chain must verify.
 
-Uses the test PKI and a signed PDF from tests/ (generated, nothing downloaded).
+Uses the test PKI and signed PDFs from tests/ (generated, nothing downloaded).
 
     python bench/exchange_api.py                       # 80 letters per level, 1,2,4 clients
     python bench/exchange_api.py --letters 20 --clients 1,2 --modes inprocess
+    python bench/exchange_api.py --orgs distinct --retry-attempts 10
 """
 import argparse
 import http.client
@@ -47,6 +50,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -92,15 +96,27 @@ class StepFailed(Exception):
             self.code = body[:80].decode("utf-8", "replace").splitlines()[0] if body else "-"
 
 
+@dataclass(frozen=True)
+class Party:
+    """Who one client sends as and to: the organisations, their tokens, a PDF the sender
+    signed."""
+
+    sender: str
+    recipient: str
+    sender_token: str
+    recipient_token: str
+    pdf: bytes
+
+
 class Client:
-    """One API client: a keep-alive connection, the sender's and the recipient's tokens."""
+    """One API client: a keep-alive connection, sending as `party`."""
 
     upload_name = None  # "@file" or "@pdf", found by the first upload
     upload_lock = threading.Lock()
 
-    def __init__(self, port, sender_token, recipient_token, pdf):
-        self.port, self.pdf = port, pdf
-        self.sender_token, self.recipient_token = sender_token, recipient_token
+    def __init__(self, port, party):
+        self.port, self.party, self.pdf = port, party, party.pdf
+        self.sender_token, self.recipient_token = party.sender_token, party.recipient_token
         self.conn = None
 
     def call(self, method, path, token, body=None, content_type="application/json"):
@@ -154,23 +170,25 @@ class Client:
     def delivery_path(self, sent, letter_json):
         deliveries = (sent.get("entry", {}).get("evidence", {}).get("deliver", {})
                       .get("deliveries", {}))
-        if RECIPIENT in deliveries:
-            return f"/orgs/{RECIPIENT}/inbox/{deliveries[RECIPIENT]}"
+        sender, recipient = self.party.sender, self.party.recipient
+        if recipient in deliveries:
+            return f"/orgs/{recipient}/inbox/{deliveries[recipient]}"
         # Else find it in the recipient's inbox by the outgoing number.
         number = letter_json.get("outgoing_number")
         query = urlencode({"state": "delivered", "b_size": 200})
-        status, data = self.call("GET", f"/orgs/{RECIPIENT}/inbox?{query}",
+        status, data = self.call("GET", f"/orgs/{recipient}/inbox?{query}",
                                  self.recipient_token)
         for item in json.loads(data).get("items", ()) if status == 200 else ():
-            if item.get("sender") == SENDER and item.get("outgoing_number") == number:
+            if item.get("sender") == sender and item.get("outgoing_number") == number:
                 return urlsplit(item["@id"]).path
         raise StepFailed("send", status, b'{"error": {"code": "DELIVERY_NOT_FOUND"}}')
 
     def send_letter(self, subject):
         """Draft, upload, sign, send and register one letter; return {step: ms}."""
         timings = {}
-        draft = self.step(timings, "draft", "POST", f"/orgs/{SENDER}/outbox", self.sender_token,
-                          {"subject": subject, "recipients": [RECIPIENT]})
+        draft = self.step(timings, "draft", "POST", f"/orgs/{self.party.sender}/outbox",
+                          self.sender_token,
+                          {"subject": subject, "recipients": [self.party.recipient]})
         letter = urlsplit(draft["@id"]).path.rstrip("/")
         self.upload(timings, letter)
         self.step(timings, "sign", "POST", f"{letter}/@workflow/sign", self.sender_token, {})
@@ -190,7 +208,7 @@ class Client:
 
 # One level of concurrency -------------------------------------------------------------------
 
-def run_level(ports, tokens, clients, letters, pdf, label, stats_of):
+def run_level(ports, parties, clients, letters, label, stats_of):
     """Send `letters` letters with `clients` threads; print and return the figures."""
     shares = [letters // clients + (1 if i < letters % clients else 0) for i in range(clients)]
     results = [[] for _ in range(clients)]
@@ -199,7 +217,7 @@ def run_level(ports, tokens, clients, letters, pdf, label, stats_of):
     before = stats_of()
 
     def work(index):
-        client = Client(ports[index % len(ports)], *tokens[index], pdf)
+        client = Client(ports[index % len(ports)], parties[index])
         barrier.wait()
         for number in range(shares[index]):
             try:
@@ -209,7 +227,7 @@ def run_level(ports, tokens, clients, letters, pdf, label, stats_of):
             except OSError as exc:
                 failures[index].append(("connection", 0, type(exc).__name__))
                 client.close()
-                client = Client(ports[index % len(ports)], *tokens[index], pdf)
+                client = Client(ports[index % len(ports)], parties[index])
         client.close()
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
@@ -255,27 +273,35 @@ def print_row(row):
 
 # Store set-up and checks --------------------------------------------------------------------
 
-def seed(db, clients):
-    """The two organisations and, per client, a records manager at each with an API token.
-    Returns [(sender_token, recipient_token)]."""
+def seed(db, clients, distinct, signed_by):
+    """The organisations and, per client, a records manager at its sender and at its
+    recipient, each with an API token. All clients send from SENDER to RECIPIENT, or with
+    `distinct` each from its own organisation to its own. Returns [Party]."""
     from registry.accounts import create_account
     from registry.directory import register_organisation
     from registry.store import site_of
 
-    tokens = []
+    parties = []
     with db.transaction() as conn:
         site = site_of(conn)
-        register_organisation(site, "bench", SENDER, "Илгээгч байгууллага", "government")
-        register_organisation(site, "bench", RECIPIENT, "Хүлээн авагч байгууллага",
-                              "government")
         for index in range(clients):
-            sender = create_account(site, "bench", SENDER, f"sender{index}",
-                                    ["records_manager"], PASSWORD, limits={})
-            recipient = create_account(site, "bench", RECIPIENT, f"recipient{index}",
-                                       ["records_manager"], PASSWORD, limits={})
-            tokens.append((site.users.issue_token(sender, "bench")[0],
-                           site.users.issue_token(recipient, "bench")[0]))
-    return tokens
+            if distinct:
+                sender, recipient = str(int(SENDER) + 2 * index), str(int(RECIPIENT) + 2 * index)
+            else:
+                sender, recipient = SENDER, RECIPIENT
+            for regno, name in ((sender, "Илгээгч"), (recipient, "Хүлээн авагч")):
+                if regno not in site.orgs:
+                    register_organisation(site, "bench", regno, f"{name} {regno}",
+                                          "government")
+            sender_user = create_account(site, "bench", sender, f"sender{index}",
+                                         ["records_manager"], PASSWORD, limits={})
+            recipient_user = create_account(site, "bench", recipient, f"recipient{index}",
+                                            ["records_manager"], PASSWORD, limits={})
+            parties.append(Party(sender, recipient,
+                                 site.users.issue_token(sender_user, "bench")[0],
+                                 site.users.issue_token(recipient_user, "bench")[0],
+                                 signed_by(sender)))
+    return parties
 
 
 def check_journal(folder, what):
@@ -308,25 +334,31 @@ def check_journal(folder, what):
     return numbered, problems
 
 
-def verify(db, label):
+def verify(db, label, parties):
     from registry.store import site_of
 
     conn = db.open()
+    problems, lines = [], []
+    states = Counter()
     try:
         site = site_of(conn)
-        outbox = site.orgs[SENDER]["outbox"]
-        inbox = site.orgs[RECIPIENT]["inbox"]
-        sent, out_problems = check_journal(outbox, "outbox")
-        registered, in_problems = check_journal(inbox, "inbox")
-        states = Counter(letter.state for letter in outbox.values())
+        for sender in sorted({p.sender for p in parties}):
+            outbox = site.orgs[sender]["outbox"]
+            sent, found = check_journal(outbox, f"{sender} outbox")
+            problems += found
+            states.update(letter.state for letter in outbox.values())
+            counters = ", ".join(f"{s}/{y}: 1..{n}" for (s, y), n in outbox.counters.items())
+            lines.append(f"{sender} outbox journal {sent} numbers ({counters})")
+        for recipient in sorted({p.recipient for p in parties}):
+            registered, found = check_journal(site.orgs[recipient]["inbox"],
+                                              f"{recipient} inbox")
+            problems += found
+            lines.append(f"{recipient} inbox journal {registered} numbers")
         ok, checked, bad, problem = site.audit.verify()
     finally:
         conn.close()
-    counters = ", ".join(f"{s}/{y}: 1..{n}" for (s, y), n in outbox.counters.items())
-    print(f"\ncheck ({label}): outbox journal {sent} numbers ({counters}), inbox journal "
-          f"{registered} numbers; letters by state {dict(states)}; audit chain {checked} "
-          f"records {'intact' if ok else f'BROKEN at {bad}: {problem}'}")
-    problems = out_problems + in_problems
+    print(f"\ncheck ({label}): " + "; ".join(lines) + f"; letters by state {dict(states)}; "
+          f"audit chain {checked} records {'intact' if ok else f'BROKEN at {bad}: {problem}'}")
     print("numbers unique and gap-free: " + ("yes" if not problems else "NO"))
     for line in problems[:20]:
         print("  " + line)
@@ -364,7 +396,7 @@ def count_retries(wsgi):
     return counter
 
 
-def inprocess(args, pdf, trust_dir, tmp):
+def inprocess(args, signed_by, trust_dir, tmp):
     from webtest.http import StopableWSGIServer
     from ZODB.interfaces import IDatabase
 
@@ -380,20 +412,20 @@ def inprocess(args, pdf, trust_dir, tmp):
         "registry.session_secret": SECRET, **retry_setting(args.retry_attempts)})
     retries = count_retries(wsgi)
     db = wsgi.registry.getUtility(IDatabase)
-    tokens = seed(db, max(args.clients))
+    parties = seed(db, max(args.clients), args.orgs == "distinct", signed_by)
     server = StopableWSGIServer.create(wsgi, host="127.0.0.1", port=free_port(),
                                        threads=args.threads)
     try:
         server.wait()
         port = server.adj.port
-        warm(port, tokens, pdf, args.warmup)
+        warm(port, parties, args.warmup)
         print(f"upload endpoint: {Client.upload_name}")
         header()
-        rows = [run_level([port], tokens, clients, args.letters, pdf, "inprocess",
+        rows = [run_level([port], parties, clients, args.letters, "inprocess",
                           retries.snapshot) for clients in args.clients]
     finally:
         server.shutdown()
-    ok = verify(db, "in-process")
+    ok = verify(db, "in-process", parties)
     db.close()
     return rows, ok
 
@@ -409,12 +441,14 @@ def quiet_server_log(path):
         logger.propagate = False
 
 
-def warm(port, tokens, pdf, letters):
-    """Untimed letters first: the gate's forkserver, templates, caches."""
-    client = Client(port, *tokens[0], pdf)
-    for number in range(letters):
-        client.send_letter(f"Бенч warm-up {number}")
-    client.close()
+def warm(port, parties, letters):
+    """Untimed letters first (from every sending organisation): the gate's forkserver,
+    templates, caches."""
+    for party in {p.sender: p for p in parties}.values():
+        client = Client(port, party)
+        for number in range(letters):
+            client.send_letter(f"Бенч warm-up {number}")
+        client.close()
 
 
 # Set-up 2: ZEO, two app processes -----------------------------------------------------------
@@ -448,19 +482,19 @@ def stop(process):
         process.wait()
 
 
-def zeo(args, pdf, trust_dir, tmp):
+def zeo(args, signed_by, trust_dir, tmp):
     print(f"\n## ZEO: one ZEO server process, {args.processes} app processes (waitress "
           f"{args.threads} threads each), clients round robin over the processes")
     processes = []
     with open(Path(tmp) / "zeo-children.log", "w") as log:
         try:
-            return zeo_run(args, pdf, Path(tmp) / "zeo", trust_dir, log, processes)
+            return zeo_run(args, signed_by, Path(tmp) / "zeo", trust_dir, log, processes)
         finally:
             for process in reversed(processes):
                 stop(process)
 
 
-def zeo_run(args, pdf, data, trust_dir, log, processes):
+def zeo_run(args, signed_by, data, trust_dir, log, processes):
     from registry.resources import bootstrap
     from registry.store import EmbeddedStore
 
@@ -468,7 +502,7 @@ def zeo_run(args, pdf, data, trust_dir, log, processes):
     processes.append(server)
     db = EmbeddedStore(data).open_client()
     bootstrap(db)
-    tokens = seed(db, max(args.clients))
+    parties = seed(db, max(args.clients), args.orgs == "distinct", signed_by)
     ports, apps = [], []
     for _ in range(args.processes):
         app, said = child(["--app-server", str(data), "--trust-dir", str(trust_dir),
@@ -479,7 +513,7 @@ def zeo_run(args, pdf, data, trust_dir, log, processes):
         apps.append(app)
         ports.append(int(said[0]))
     for port in ports:
-        warm(port, tokens, pdf, args.warmup)
+        warm(port, parties, args.warmup)
 
     def stats():
         total = Counter()
@@ -488,11 +522,11 @@ def zeo_run(args, pdf, data, trust_dir, log, processes):
         return dict(total)
 
     header()
-    rows = [run_level(ports[:clients], tokens, clients, args.letters, pdf, "zeo", stats)
+    rows = [run_level(ports[:clients], parties, clients, args.letters, "zeo", stats)
             for clients in args.clients]
     for app in apps:
         stop(app)
-    ok = verify(db, "ZEO, after the app processes stopped")
+    ok = verify(db, "ZEO, after the app processes stopped", parties)
     db.close()
     return rows, ok
 
@@ -567,6 +601,9 @@ def main():
                         help="app processes sharing the ZEO server (default 2)")
     parser.add_argument("--warmup", type=int, default=3,
                         help="untimed letters per app process first (default 3)")
+    parser.add_argument("--orgs", choices=("same", "distinct"), default="same",
+                        help="same: every client sends from one organisation to one (default);"
+                             " distinct: each client from its own organisation to its own")
     parser.add_argument("--retry-attempts", type=int, default=None,
                         help="the app's retry.attempts setting (default: the app's own, 3)")
     parser.add_argument("--zeo-server", help=argparse.SUPPRESS)
@@ -592,11 +629,20 @@ def main():
     from pki import TestPKI
 
     pki = TestPKI()
-    pdf = pdfs.signed_letter(pki, SENDER)
+    signed = {}
+
+    def signed_by(regno):
+        if regno not in signed:
+            signed[regno] = pdfs.signed_letter(pki, regno)
+        return signed[regno]
+
+    pdf = signed_by(SENDER)
     print(f"# Exchange through the JSON API (Python {sys.version.split()[0]}, "
           f"{os.cpu_count()} cores, loopback HTTP, {args.letters} letters per level, "
           f"signed PDF {len(pdf):,} bytes, retry.attempts "
           f"{args.retry_attempts or 'default (3)'})")
+    print("clients send " + ("all from one organisation to one" if args.orgs == "same" else
+                             "each from its own organisation to its own"))
     print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print("per letter: draft, upload, sign (gate), send (gate, number, deliver), "
           "register (recipient; gate, number)")
@@ -605,10 +651,11 @@ def main():
     with tempfile.TemporaryDirectory(prefix="xbench") as tmp:
         trust_dir = pki.write_trust_dir(Path(tmp) / "trust")
         if "inprocess" in modes:
-            results["in-process"], checks["in-process"] = inprocess(args, pdf, trust_dir, tmp)
+            results["in-process"], checks["in-process"] = inprocess(args, signed_by, trust_dir,
+                                                                    tmp)
         if "zeo" in modes:
-            results[f"ZEO {args.processes} procs"], checks["ZEO"] = zeo(args, pdf, trust_dir,
-                                                                        tmp)
+            results[f"ZEO {args.processes} procs"], checks["ZEO"] = zeo(args, signed_by,
+                                                                        trust_dir, tmp)
     summary(results)
     print("\nnumbers unique and gap-free, audit chain intact: " +
           ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in checks.items()))

@@ -103,15 +103,20 @@ def test_only_pdf_bytes_are_accepted_whatever_the_name(testapp):
     assert page.html.find(id="pdf").find("a") is None
 
 
-def test_unsigned_letter_cannot_be_signed_and_shows_every_missing_thing(testapp):
-    login(testapp, "sign_a")
-    testapp.post("/@@logout", {"csrf_token": csrf_token(testapp.get("/"))})
+def test_the_draft_form_requires_a_subject_and_known_recipients(testapp, in_site):
     login(testapp, "rm_a")
     form = testapp.get(f"/orgs/{SENDER}/outbox/@@new").forms["draft-form"]
     form["subject"] = ""
     form["recipients"] = RECIPIENT
-    page = form.submit("save")
-    assert page.status_int == 200  # subject is required by the form
+    page = form.submit("save", status=200)
+    assert page.html.find(class_="invalid-feedback") is not None
+    form = page.forms["draft-form"]
+    form["subject"] = "Тест"
+    form["recipients"] = "9999999"
+    page = form.submit("save", status=200)
+    assert "9999999" in page.html.find(class_="invalid-feedback").text
+    with in_site() as site:
+        assert len(site.orgs[SENDER]["outbox"]) == 0
 
 
 @pytest.mark.parametrize("who, status", [("rm_b", 404), ("admin", 404), ("aud_a", 200),
