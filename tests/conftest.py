@@ -160,6 +160,18 @@ def login_as(testapp):
 JSON = {"Accept": "application/json"}
 
 
+@pytest.fixture
+def api(in_site):
+    """api(login) -> headers that authenticate as that account with a fresh API token."""
+
+    def client(login_name):
+        with in_site() as site:
+            token, _ = site.users.issue_token(site.users[login_name])
+        return {**JSON, "Authorization": f"Bearer {token}"}
+
+    return client
+
+
 @pytest.fixture(scope="session")
 def pki():
     """The test PKI (root, issuing CA, organisation certificates, CRLs), made once."""

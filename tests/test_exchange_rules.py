@@ -21,16 +21,6 @@ SENDER, RECIPIENT, OTHER = "1000001", "1000002", "1000003"
 
 
 @pytest.fixture
-def api(testapp, in_site):
-    def client(login_name):
-        with in_site() as site:
-            token, _ = site.users.issue_token(site.users[login_name])
-        return {**JSON, "Authorization": f"Bearer {token}"}
-
-    return client
-
-
-@pytest.fixture
 def signed_pdf(pki):
     return pdfs.signed_letter(pki, SENDER)
 

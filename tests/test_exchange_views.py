@@ -203,16 +203,6 @@ def test_transitions_need_csrf(testapp, signed_pdf):
 
 # JSON API ----------------------------------------------------------------------------------
 
-@pytest.fixture
-def api(testapp, in_site):
-    def client(login_name):
-        with in_site() as site:
-            token, _ = site.users.issue_token(site.users[login_name])
-        return {**JSON, "Authorization": f"Bearer {token}"}
-
-    return client
-
-
 def test_json_api_journey(testapp, api, signed_pdf):
     clerk, signer, sender, receiver = api("clerk_a"), api("sign_a"), api("rm_a"), api("rm_b")
     created = testapp.post_json(f"/orgs/{SENDER}/outbox", {

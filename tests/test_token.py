@@ -59,16 +59,21 @@ def token_settings(settings, token):
     return settings
 
 
-def test_signatory_signs_a_draft_with_the_token_in_the_browser_form(token_settings, in_site_for):
-    app, in_site = in_site_for(token_settings)
-    login(app, "sign_a")
-    with in_site() as site:
-        from registry import exchange
+def unsigned_draft(in_site):
+    """A draft of SENDER with an unsigned PDF; returns its path."""
+    from registry import exchange
 
+    with in_site() as site:
         letter = exchange.create_draft(site, "clerk_a", site.orgs[SENDER], subject="Токеноор",
                                        recipients=["1000002"])
         exchange.attach_pdf(site, "clerk_a", letter, pdfs.letter_pdf(), "a.pdf", 1 << 20)
-        path = f"/orgs/{SENDER}/outbox/{letter.__name__}/"
+        return f"/orgs/{SENDER}/outbox/{letter.__name__}/"
+
+
+def test_signatory_signs_a_draft_with_the_token_in_the_browser_form(token_settings, in_site_for):
+    app, in_site = in_site_for(token_settings)
+    login(app, "sign_a")
+    path = unsigned_draft(in_site)
     page = app.get(path)
     assert page.html.find(id="token-sign") is not None
     wrong = app.post(path + "@@sign-with-token", {"csrf_token": csrf_token(page), "pin": "0000"},
@@ -87,13 +92,7 @@ def test_signatory_signs_a_draft_with_the_token_in_the_browser_form(token_settin
 def test_a_clerk_gets_no_token_form(token_settings, in_site_for):
     app, in_site = in_site_for(token_settings)
     login(app, "clerk_a")
-    with in_site() as site:
-        from registry import exchange
-
-        letter = exchange.create_draft(site, "clerk_a", site.orgs[SENDER], subject="x",
-                                       recipients=["1000002"])
-        exchange.attach_pdf(site, "clerk_a", letter, pdfs.letter_pdf(), "a.pdf", 1 << 20)
-        path = f"/orgs/{SENDER}/outbox/{letter.__name__}/"
+    path = unsigned_draft(in_site)
     page = app.get(path)
     assert page.html.find(id="token-sign") is None
     app.post(path + "@@sign-with-token", {"csrf_token": csrf_token(page), "pin": PIN},
