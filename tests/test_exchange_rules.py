@@ -1,11 +1,9 @@
 """The exchange's rules under pressure: no advertising (limits, reports), no leaks to
 outsiders, retried conflicts, a crash mid-send, and numbers under concurrency."""
-import os
 import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
