@@ -179,3 +179,20 @@ def test_shipped_trust_directory_is_empty_of_test_material():
 
     assert not any(p.suffix in (".pem", ".crt", ".cer", ".crl")
                    for p in (shipped("etc") / "trust").iterdir())
+
+
+def test_pool_workers_are_reused_and_replaced_after_an_overrun_or_exhaustion():
+    from registry.signatures.worker import WorkerPool
+
+    pool = WorkerPool(size=1, memory_limit=256 * MIB, max_jobs=3)
+    try:
+        first = pool.call("os:getpid", (), timeout=10).value
+        assert pool.call("os:getpid", (), timeout=10).value == first, "a warm worker is reused"
+        assert pool.call("os:getpid", (), timeout=10).value == first
+        assert pool.call("os:getpid", (), timeout=10).value != first, "retired after max_jobs"
+        assert pool.call("time:sleep", (5,), timeout=0.3).kind == "timeout"
+        assert pool.call("builtins:len", (b"ab",), timeout=10).value == 2
+        assert pool.call("builtins:bytearray", (512 * MIB,), timeout=10).kind == "memory"
+        assert pool.call("builtins:len", (b"abc",), timeout=10).value == 3
+    finally:
+        pool.close()

@@ -43,6 +43,7 @@ class GateConfig:
     memory_limit: int = 1024 * MIB
     pades_only: bool = False
     fetch_revocation: bool = False
+    workers: int = 2
 
     @classmethod
     def from_settings(cls, settings):
@@ -53,6 +54,7 @@ class GateConfig:
             memory_limit=int(float(settings.get("registry.signature.memory_mb", 1024)) * MIB),
             pades_only=asbool(settings.get("registry.signature.pades_only", False)),
             fetch_revocation=asbool(settings.get("registry.signature.fetch_revocation", False)),
+            workers=int(settings.get("registry.signature.workers", 2)),
         )
 
 
@@ -89,7 +91,8 @@ class Gate:
         options = {"max_size": self.config.max_size, "pades_only": self.config.pades_only,
                    "fetch": self.config.fetch_revocation}
         return run_checks(payload, expected_regno, self.trust().as_payload(), options,
-                          self.config.timeout, self.config.memory_limit, base)
+                          self.config.timeout, self.config.memory_limit, base,
+                          workers=self.config.workers)
 
 
 def _file_sha256(path):
