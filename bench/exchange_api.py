@@ -15,12 +15,15 @@ sending organisation (one records-manager account and token per client) to the s
 with `--orgs distinct`, each client from its own organisation to its own (to tell what one
 organisation's objects cost from what every writer shares).
 
-Two set-ups, with 1, 2 and 4 concurrent clients (--clients):
+Three set-ups, with 1, 2 and 4 concurrent clients (--clients):
 
-1. in-process: the application (registry.main) on a FileStorage in a temporary directory,
-   served by waitress (--threads, default 4 as in etc/development.ini) on 127.0.0.1 in this
-   process; the clients are threads of this process too (they mostly wait on sockets).
-2. ZEO, 2 app processes: a ZEO server process (registry.store.EmbeddedStore(data_dir).serve(),
+1. in-process: the application (registry.main) on a FileStorage in a temporary directory named
+   by `zodbconn.uri = file://.../Data.fs?blobstorage_dir=...`, served by waitress (--threads,
+   default 4 as in etc/development.ini) on 127.0.0.1 in this process; the clients are threads
+   of this process too (they mostly wait on sockets).
+2. embedded: the same process set-up as `registry serve` with no `zodbconn.uri`: the process
+   serves the embedded FileStorage over ZEO (a thread) and the application is its ZEO client.
+3. ZEO, 2 app processes: a ZEO server process (registry.store.EmbeddedStore(data_dir).serve(),
    a unix socket) and two application processes, each `registry.main` with only
    `registry.data_dir` (so each connects to the store as a ZEO client) under waitress; clients
    are spread over the two processes round robin.
@@ -29,7 +32,12 @@ Reports letters/s (fully registered letters / wall time), p50/p95 of each call a
 letter, refused or failed calls, and the ZODB conflict retries the servers made (pyramid_retry's
 BeforeRetry events). At the end of each set-up it reads the stores directly: the outbox and
 inbox journals must hold every number 1..N of their counter once, each naming the letter or
-delivery that carries it, and the audit chain must verify.
+delivery that carries it, the audit chain must verify, and every letter's stored PDF must be
+readable.
+
+The gate's workers start as under `python -c` in every app process (see hide_from_workers); a
+worker started under a console script re-imports more (bench/gate_vs_pyhanko.py measures it):
+per check for a gate that starts a process per check, once per worker for a pooled gate.
 
 Uses the test PKI and signed PDFs from tests/ (generated, nothing downloaded).
 
@@ -55,8 +63,10 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 # Only the standard library at module level: the gate's workers import the main module again.
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+SCRIPT = Path(__file__).resolve()
+ROOT = SCRIPT.parent.parent
+# This checkout's code and test helpers, whatever copy of `registry` is installed.
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 SENDER = "1000001"
 RECIPIENT = "1000002"
@@ -74,6 +84,16 @@ def pct(samples, q):
 
 def med(samples):
     return statistics.median(samples) if samples else float("nan")
+
+
+def hide_from_workers():
+    """The gate's workers run the program's main module again (see registry.signatures.worker);
+    this long script is not byte-compiled, so each gate run would compile it. Without a
+    __file__ on __main__ they leave it alone, as under `python -c` (the best case; what the
+    `registry` console script adds per gate run is measured by bench/gate_vs_pyhanko.py)."""
+    main_module = sys.modules["__main__"]
+    if getattr(main_module, "__file__", None):
+        del main_module.__file__
 
 
 def free_port():
@@ -354,6 +374,7 @@ def verify(db, label, parties):
                                               f"{recipient} inbox")
             problems += found
             lines.append(f"{recipient} inbox journal {registered} numbers")
+        missing = unreadable_pdfs(site, {p.sender for p in parties})
         ok, checked, bad, problem = site.audit.verify()
     finally:
         conn.close()
@@ -362,7 +383,26 @@ def verify(db, label, parties):
     print("numbers unique and gap-free: " + ("yes" if not problems else "NO"))
     for line in problems[:20]:
         print("  " + line)
-    return not problems and ok
+    print(f"letters whose stored PDF cannot be read: {len(missing)}")
+    for line in missing[:10]:
+        print("  " + line)
+    return not problems and ok and not missing
+
+
+def unreadable_pdfs(site, senders):
+    """Every letter with a PDF: can its blob be read? Returns descriptions of those that
+    cannot."""
+    out = []
+    for sender in sorted(senders):
+        for name, letter in site.orgs[sender]["outbox"].items():
+            if letter.pdf is None:
+                continue
+            try:
+                letter.pdf.read()
+            except Exception as exc:  # noqa: BLE001  (POSKeyError: the blob file is gone)
+                out.append(f"{sender}/outbox/{name} ({letter.state}): {type(exc).__name__} "
+                           f"{str(exc)[:160]}")
+    return out
 
 
 # Set-up 1: in-process -----------------------------------------------------------------------
@@ -396,20 +436,33 @@ def count_retries(wsgi):
     return counter
 
 
-def inprocess(args, signed_by, trust_dir, tmp):
+def inprocess(args, signed_by, trust_dir, tmp, embedded=False):
+    """One app process. Not embedded: a FileStorage named by a zodburi `file://` URI (with
+    `blobstorage_dir`). Embedded: what `registry serve` does with no `zodbconn.uri`: the
+    process serves the embedded FileStorage over ZEO (a thread) and is its own ZEO client."""
     from webtest.http import StopableWSGIServer
     from ZODB.interfaces import IDatabase
 
     from registry import main as make_app
+    from registry.store import EmbeddedStore
 
-    print(f"\n## In-process: one app process, waitress {args.threads} threads, FileStorage")
-    data = Path(tmp) / "inprocess"
+    name = "embedded" if embedded else "inprocess"
+    data = Path(tmp) / name
     data.mkdir()
-    quiet_server_log(Path(tmp) / "inprocess-server.log")
-    wsgi = make_app({}, **{
-        "zodbconn.uri": f"file://{data}/Data.fs?blobstorage_dir={data}/blobs",
-        "registry.data_dir": str(data), "registry.trust_dir": str(trust_dir),
-        "registry.session_secret": SECRET, **retry_setting(args.retry_attempts)})
+    quiet_server_log(Path(tmp) / f"{name}-server.log")
+    settings = {"registry.data_dir": str(data), "registry.trust_dir": str(trust_dir),
+                "registry.session_secret": SECRET, **retry_setting(args.retry_attempts)}
+    zeo_server = None
+    if embedded:
+        print(f"\n## Embedded (as `registry serve`): one app process, waitress {args.threads} "
+              "threads, ZEO client of its own ZEO server thread (FileStorage, blob_dir)")
+        # What main() does itself when nothing serves the store; done here to close it after.
+        zeo_server = EmbeddedStore(data).serve()
+    else:
+        print(f"\n## In-process: one app process, waitress {args.threads} threads, FileStorage "
+              "from zodbconn.uri = file://...?blobstorage_dir=...")
+        settings["zodbconn.uri"] = f"file://{data}/Data.fs?blobstorage_dir={data}/blobs"
+    wsgi = make_app({}, **settings)
     retries = count_retries(wsgi)
     db = wsgi.registry.getUtility(IDatabase)
     parties = seed(db, max(args.clients), args.orgs == "distinct", signed_by)
@@ -421,21 +474,25 @@ def inprocess(args, signed_by, trust_dir, tmp):
         warm(port, parties, args.warmup)
         print(f"upload endpoint: {Client.upload_name}")
         header()
-        rows = [run_level([port], parties, clients, args.letters, "inprocess",
+        rows = [run_level([port], parties, clients, args.letters, name,
                           retries.snapshot) for clients in args.clients]
     finally:
         server.shutdown()
-    ok = verify(db, "in-process", parties)
+    ok = verify(db, name, parties)
     db.close()
+    if zeo_server is not None:
+        zeo_server.close()
     return rows, ok
 
 
 def quiet_server_log(path):
-    """Send waitress's log (a traceback per failed request) to a file, not the report."""
+    """Send waitress's log (a traceback per failed request) and ZODB's connection log to a
+    file, not the report."""
     import logging
 
     handler = logging.FileHandler(path)
-    for name in ("waitress", "waitress.queue"):
+    # ZODB logs each blob it cannot load with a traceback: the checks at the end count them.
+    for name in ("waitress", "waitress.queue", "ZODB.Connection"):
         logger = logging.getLogger(name)
         logger.addHandler(handler)
         logger.propagate = False
@@ -454,7 +511,7 @@ def warm(port, parties, letters):
 # Set-up 2: ZEO, two app processes -----------------------------------------------------------
 
 def child(argv, log):
-    process = subprocess.Popen([sys.executable, str(Path(__file__).resolve())] + argv,
+    process = subprocess.Popen([sys.executable, str(SCRIPT)] + argv,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                text=True, bufsize=1, cwd=str(ROOT))
     line = process.stdout.readline().strip()
@@ -593,8 +650,8 @@ def main():
                         help="letters per concurrency level (default 80)")
     parser.add_argument("--clients", default="1,2,4",
                         help="concurrency levels: client threads (default 1,2,4)")
-    parser.add_argument("--modes", default="inprocess,zeo",
-                        help="set-ups to run: inprocess, zeo (default both)")
+    parser.add_argument("--modes", default="inprocess,embedded,zeo",
+                        help="set-ups to run: inprocess, embedded, zeo (default all three)")
     parser.add_argument("--threads", type=int, default=4,
                         help="waitress threads per app process (default 4)")
     parser.add_argument("--processes", type=int, default=2,
@@ -610,6 +667,7 @@ def main():
     parser.add_argument("--app-server", help=argparse.SUPPRESS)
     parser.add_argument("--trust-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    hide_from_workers()
     if args.zeo_server:
         return serve_zeo(args.zeo_server)
     if args.app_server:
@@ -619,8 +677,8 @@ def main():
     except ValueError:
         parser.error("--clients takes whole numbers, e.g. 1,2,4")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    if not set(modes) <= {"inprocess", "zeo"}:
-        parser.error("--modes takes inprocess and/or zeo")
+    if not set(modes) <= {"inprocess", "embedded", "zeo"}:
+        parser.error("--modes takes inprocess, embedded and/or zeo")
     if args.letters < 1 or min(args.clients) < 1 or args.threads < 1 or args.processes < 1 \
             or args.warmup < 0:
         parser.error("--letters, --clients, --threads and --processes take positive numbers")
@@ -653,11 +711,14 @@ def main():
         if "inprocess" in modes:
             results["in-process"], checks["in-process"] = inprocess(args, signed_by, trust_dir,
                                                                     tmp)
+        if "embedded" in modes:
+            results["embedded"], checks["embedded"] = inprocess(args, signed_by, trust_dir, tmp,
+                                                                embedded=True)
         if "zeo" in modes:
             results[f"ZEO {args.processes} procs"], checks["ZEO"] = zeo(args, signed_by,
                                                                         trust_dir, tmp)
     summary(results)
-    print("\nnumbers unique and gap-free, audit chain intact: " +
+    print("\nnumbers unique and gap-free, audit chain intact, every PDF readable: " +
           ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in checks.items()))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"total run time {time.perf_counter() - started:.0f} s; peak RSS of this process "

@@ -36,7 +36,8 @@ from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+# This checkout's code and test helpers, whatever copy of `registry` is installed.
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 SENDER = "1000001"
 RECIPIENT = "1000002"

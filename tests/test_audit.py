@@ -17,6 +17,8 @@ def trail():
     for i in range(10):
         trail.append(f"user{i % 3}", "org.update", target=f"/orgs/{i}",
                      org="1000001" if i % 2 else "1000002", detail={"n": i, "name": "Нэр"})
+    assert trail.pending_count() == 10 and trail.count == 0
+    assert trail.seal() == 10
     transaction.commit()
     yield trail
     transaction.abort()
@@ -60,3 +62,33 @@ def test_newest_first_paging_and_per_org_view(trail):
     assert [r.seq for r in page] == [1]
     page, total = trail.newest(0, 100, org="1000001")
     assert [r.seq for r in page] == [10, 8, 6, 4, 2] and total == 5
+
+
+def test_pending_records_are_listed_before_sealed_ones(trail):
+    trail.append("late", "login", org="1000001")
+    page, total = trail.newest(0, 3)
+    assert [r.actor for r in page][0] == "late" and not page[0].sealed and total == 11
+    assert trail.seal() == 1 and trail.get(11).actor == "late" and trail.verify()[0]
+
+
+def test_concurrent_appends_and_sealing_merge_without_conflict(tmp_path):
+    """Appends only touch the pending queue, which resolves concurrent changes itself: two
+    requests appending at once, and a sealer meanwhile, all commit."""
+    from ZODB.FileStorage import FileStorage
+
+    db = ZODB.DB(FileStorage(str(tmp_path / "Data.fs")))
+    with db.transaction() as conn:
+        conn.root()["audit"] = AuditTrail()
+    managers = [transaction.TransactionManager() for _ in range(3)]
+    conns = [db.open(transaction_manager=tm) for tm in managers]
+    for tm in managers:
+        tm.begin()
+    conns[0].root()["audit"].append("a", "one")
+    conns[1].root()["audit"].append("b", "two")
+    conns[2].root()["audit"].seal()
+    for tm in managers:
+        tm.commit()
+    with db.transaction() as conn:
+        trail = conn.root()["audit"]
+        assert trail.seal() == 2 and trail.verify() == (True, 2, None, "")
+    db.close()

@@ -390,3 +390,37 @@ def test_concurrent_sends_from_two_processes_through_zeo(tmp_path, template_stor
         db.close()
     finally:
         server.close()
+
+
+def test_an_upload_replayed_after_a_conflict_keeps_its_pdf(testapp, api, signed_pdf, in_site,
+                                                          monkeypatch):
+    from ZODB.POSException import ConflictError
+
+    headers = api("rm_a")
+    letter = testapp.post_json(f"/orgs/{SENDER}/outbox", {"subject": "Дахин", "recipients": [
+        RECIPIENT]}, headers=headers, status=201).json["@id"]
+    real_attach, calls = exchange.attach_pdf, []
+
+    def attach_then_conflict(*args, **kw):
+        stored = real_attach(*args, **kw)
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConflictError("simulated")
+        return stored
+
+    monkeypatch.setattr(exchange, "attach_pdf", attach_then_conflict)
+    stored = testapp.put(letter + "@file", signed_pdf,
+                         headers={**headers, "Content-Type": "application/pdf"}).json
+    assert len(calls) == 2 and stored["size"] == len(signed_pdf)
+    assert testapp.get(letter + "@file", headers=headers).body == signed_pdf
+
+
+def test_file_uris_with_blobs_use_the_native_blob_support(settings, tmp_path):
+    from registry.store import open_db
+
+    db, _ = open_db(settings)
+    try:
+        storage = db.storage
+        assert type(storage).__name__ == "FileStorage" and storage.blob_dir
+    finally:
+        db.close()

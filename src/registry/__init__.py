@@ -31,6 +31,7 @@ def main(global_config, **settings):
         config.include("pyramid_chameleon")
         config.include("pyramid_tm")
         config.include("pyramid_retry")
+        config.include("registry.audit_sealing")
         config.include("registry.store")
         config.include("registry.i18n")
         config.include("registry.security")

@@ -18,6 +18,7 @@ import transaction
 
 from registry import paths
 from registry import settings as registry_settings
+from registry.audit_sealing import seal_pending
 from registry.errors import RegistryError
 from registry.i18n import translate
 from registry.store import EmbeddedStore, StoreBusy, open_db, site_of
@@ -81,14 +82,15 @@ class Context:
         tm = transaction.TransactionManager()
         conn = self.db().open(transaction_manager=tm)
         try:
-            for attempt in tm.attempts(3):
+            for attempt in tm.attempts(5):
                 with attempt:
                     result = fn(site_of(conn))
-            return result
         except RegistryError as exc:
             fail(f"{translate(exc.message)} [{exc.code}]")
         finally:
             conn.close()
+        seal_pending(self.db())
+        return result
 
     def close(self):
         if self._db is not None:
@@ -149,6 +151,12 @@ def init(ctx):
 
 
 def _seed_demo(db, settings, pki):
+    added = _seed_demo_data(db, settings, pki)
+    seal_pending(db)
+    return added
+
+
+def _seed_demo_data(db, settings, pki):
     """Seed the demo directory, accounts and letters (each part once)."""
     from registry.demo import seed, seed_letters
     from registry.signatures import Gate, GateConfig
@@ -424,7 +432,9 @@ def audit():
 @audit.command("verify")
 @pass_ctx
 def audit_verify(ctx):
-    """Check the hash chain; name the first broken record. Exit 1 if broken."""
+    """Chain the pending records, then check the whole chain; name the first broken record.
+    Exit 1 if broken."""
+    seal_pending(ctx.db())
     ok, checked, bad, problem = ctx.run(lambda site: site.audit.verify())
     if ok:
         click.echo(f"Audit trail intact: {checked} records.")

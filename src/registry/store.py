@@ -159,6 +159,8 @@ def open_db(settings, serve=False):
         from zodburi import resolve_uri
 
         storage_factory, dbkw = resolve_uri(uri)
+        if uri.startswith("file://"):
+            storage_factory = _native_blob_file_storage(uri) or storage_factory
         return ZODB.DB(storage_factory(), **dbkw), None
     store = EmbeddedStore(settings["registry.data_dir"])
     if store.served():
@@ -167,6 +169,27 @@ def open_db(settings, serve=False):
         return store.open_direct(), None
     server = store.serve()
     return store.open_client(), server
+
+
+def _native_blob_file_storage(uri):
+    """For a `file://...?blobstorage_dir=...` URI, a factory of a FileStorage with its own blob
+    support. zodburi wraps the FileStorage in the older BlobStorage instead, which can delete a
+    committed blob when a conflicting transaction aborts at the wrong moment."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(uri)
+    query = parse_qs(parts.query)
+    blob_dir = query.get("blobstorage_dir", [None])[0]
+    if not blob_dir:
+        return None
+    path = unquote(parts.path)
+
+    def factory():
+        from ZODB.FileStorage import FileStorage
+
+        return FileStorage(path, blob_dir=blob_dir)
+
+    return factory
 
 
 def site_of(conn):

@@ -1,18 +1,30 @@
 """The audit trail: append-only and hash-chained.
 
-Each record carries the SHA-256 of the previous record's hash and its own canonical content, so
-changing, removing or reordering any record breaks the chain from there on; `verify` finds the
-first broken record. Appends are serialised by ZODB: two transactions appending at once conflict
-on the trail's head and one is retried, so the chain never forks.
+Each sealed record carries the SHA-256 of the previous record's hash and of its own canonical
+content, so changing, removing or reordering any record breaks the chain from there on; `verify`
+finds the first broken record.
+
+A hash chain is a total order, and a total order is a point every writer would contend for:
+appending straight to the chain made any two concurrent requests of the registry conflict. So
+an append only files the record as *pending*, under a key of its own (time, process counter,
+random part), in a queue whose concurrent changes ZODB merges (`PendingRecords` resolves its
+own conflicts: keys are unique, so adds and removals of different transactions never clash);
+`seal` then chains the pending records in key order, in a transaction of its own, right after
+the request that wrote them (see `registry.audit_sealing`) and before `registry audit verify`.
+Pending records are listed with the sealed ones; a record is never lost, only chained a moment
+later.
 """
 import hashlib
+import itertools
 import json
-from dataclasses import asdict, dataclass, field
+import secrets
+import time
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
+from BTrees.IIBTree import IITreeSet
 from BTrees.IOBTree import IOBTree
 from BTrees.OOBTree import OOBTree
-from BTrees.IIBTree import IITreeSet
 from persistent import Persistent
 from pyramid.authorization import Allow
 
@@ -20,6 +32,7 @@ from registry.security import permissions as P
 from registry.security.principals import SITE_ADMIN, role_principal
 
 GENESIS = "0" * 64
+_counter = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,10 @@ class AuditRecord:
     prev: str = GENESIS
     hash: str = ""
 
+    @property
+    def sealed(self):
+        return bool(self.hash)
+
     def content(self):
         """The canonical bytes the hash covers: everything but the hash itself."""
         data = asdict(self)
@@ -45,6 +62,43 @@ class AuditRecord:
         return hashlib.sha256(self.prev.encode("ascii") + self.content()).hexdigest()
 
 
+class PendingRecords(Persistent):
+    """Records not chained yet: {key: AuditRecord}. Small (sealed after every request), and
+    safe to change from concurrent transactions."""
+
+    def __init__(self):
+        self.items = {}
+
+    def add(self, key, record):
+        self.items[key] = record
+        self._p_changed = True
+
+    def pop_oldest(self, limit=None):
+        """Remove and return up to `limit` (key, record) pairs, oldest key first."""
+        keys = sorted(self.items)[:limit]
+        popped = [(key, self.items.pop(key)) for key in keys]
+        if popped:
+            self._p_changed = True
+        return popped
+
+    def newest_first(self):
+        return [self.items[key] for key in sorted(self.items, reverse=True)]
+
+    def __len__(self):
+        return len(self.items)
+
+    def _p_resolveConflict(self, old, committed, mine):
+        """Merge two transactions' changes: keys are unique per append, so take everything the
+        other committed, plus what this one added, minus what this one removed."""
+        before, theirs, ours = old["items"], committed["items"], mine["items"]
+        merged = dict(theirs)
+        for key in ours.keys() - before.keys():
+            merged[key] = ours[key]
+        for key in before.keys() - ours.keys():
+            merged.pop(key, None)
+        return {**committed, "items": merged}
+
+
 class AuditTrail(Persistent):
     __parent__ = None
     __name__ = None
@@ -52,6 +106,7 @@ class AuditTrail(Persistent):
     def __init__(self):
         self._records = IOBTree()
         self._by_org = OOBTree()
+        self._pending = PendingRecords()
         self.head = GENESIS
         self.count = 0
 
@@ -60,46 +115,62 @@ class AuditTrail(Persistent):
                 (Allow, role_principal("auditor"), (P.VIEW_AUDIT,))]
 
     def __len__(self):
-        return self.count
+        return self.count + self.pending_count()
 
     def __bool__(self):
         return True
 
+    def pending_count(self):
+        return len(self._pending)
+
     def append(self, actor, action, target="", org="", detail=None, now=None):
-        """Append a record and return it. `detail` must be JSON-serialisable plain data and
-        must never hold a secret (passwords, tokens)."""
+        """File a record (pending until sealed) and return it. `detail` must be
+        JSON-serialisable plain data and must never hold a secret (passwords, tokens)."""
         now = now or datetime.now(timezone.utc)
-        seq = self.count + 1
-        record = AuditRecord(seq=seq, time=now.isoformat(), actor=actor or "", action=action,
+        record = AuditRecord(seq=0, time=now.isoformat(), actor=actor or "", action=action,
                              target=target or "", org=org or "", detail=dict(detail or {}),
-                             prev=self.head)
-        record = AuditRecord(**{**asdict(record), "hash": record.computed_hash()})
-        self._records[seq] = record
-        if record.org:
-            self._by_org.setdefault(record.org, IITreeSet()).add(seq)
-        self.head = record.hash
-        self.count = seq
+                             prev="")
+        self._pending.add((time.time_ns(), next(_counter), secrets.token_hex(4)), record)
         return record
+
+    def seal(self, limit=None):
+        """Chain up to `limit` pending records, oldest first; return how many were sealed."""
+        sealed = 0
+        for _key, pending in self._pending.pop_oldest(limit):
+            seq = self.count + 1
+            record = replace(pending, seq=seq, prev=self.head)
+            record = replace(record, hash=record.computed_hash())
+            self._records[seq] = record
+            if record.org:
+                self._by_org.setdefault(record.org, IITreeSet()).add(seq)
+            self.head = record.hash
+            self.count = seq
+            sealed += 1
+        return sealed
 
     def get(self, seq):
         return self._records.get(seq)
 
     def newest(self, start=0, size=50, org=None):
-        """Records newest first, from position `start`, at most `size`; only those concerning
-        the organisation `org` when given. Costs O(start + size)."""
+        """Records newest first (pending ones, not chained yet, before the sealed ones), from
+        position `start`, at most `size`; only those concerning `org` when given. Returns
+        (records, total). Costs O(pending + start + size)."""
+        pending = [r for r in self._pending.newest_first() if org is None or r.org == org]
         if org is None:
             seqs = self._records.keys()
+            sealed_total = len(self._records)
         else:
             seqs = self._by_org.get(org, IITreeSet()).keys()
-        total = len(self._records) if org is None else len(self._by_org.get(org, ()))
-        out = []
-        # BTree key sequences support negative indexing lazily: walk from the end.
-        for index in range(total - 1 - start, max(total - 1 - start - size, -1), -1):
+            sealed_total = len(self._by_org.get(org, ()))
+        out = pending[start:start + size]
+        skip = max(0, start - len(pending))
+        for index in range(sealed_total - 1 - skip,
+                           max(sealed_total - 1 - skip - (size - len(out)), -1), -1):
             out.append(self._records[seqs[index]])
-        return out, total
+        return out, len(pending) + sealed_total
 
     def verify(self):
-        """Check the whole chain. Return (ok, checked, first_bad_seq, problem)."""
+        """Check the whole sealed chain. Return (ok, checked, first_bad_seq, problem)."""
         prev, expected_seq, checked = GENESIS, 1, 0
         for seq, record in self._records.items():
             if seq != expected_seq or record.seq != seq:

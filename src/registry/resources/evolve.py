@@ -15,14 +15,19 @@ def _initial(site):
 
 def _exchange(site):
     """Generation 2: the exchange of letters. Outboxes and inboxes keep state indexes, number
-    journals, counters and daily counts; the site keeps reports of advertising."""
+    journals, counters and daily counts; the site keeps reports of advertising; the audit
+    trail files records as pending before chaining them."""
     from registry.resources.report import Reports
+
+    from registry.resources.audit import PendingRecords
 
     for org in site.orgs.values():
         for name in ("outbox", "inbox"):
             org[name].ensure_indexes()
     if "reports" not in site:
         site.add("reports", Reports())
+    if not isinstance(getattr(site.audit, "_pending", None), PendingRecords):
+        site.audit._pending = PendingRecords()
 
 
 STEPS = [

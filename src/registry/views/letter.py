@@ -340,6 +340,8 @@ def upload_pdf(request):
              renderer="json")
 def put_pdf_json(request):
     limit = max_pdf_size(request)
+    # From the start of the body: a request replayed after a conflict reads it again.
+    request.make_body_seekable()
     data = request.body_file.read(limit + 1)
     name = request.params.get("filename") or "letter.pdf"
     stored = exchange.attach_pdf(request.root, request.account.login, request.context, data,
