@@ -424,3 +424,20 @@ def test_file_uris_with_blobs_use_the_native_blob_support(settings, tmp_path):
         assert type(storage).__name__ == "FileStorage" and storage.blob_dir
     finally:
         db.close()
+
+
+def test_a_conflict_on_every_replay_answers_busy_and_changes_nothing(testapp, api, in_site,
+                                                                     monkeypatch):
+    from ZODB.POSException import ConflictError
+
+    headers = api("rm_a")
+
+    def always_conflicting(*args, **kw):
+        raise ConflictError("simulated")
+
+    monkeypatch.setattr(exchange, "create_draft", always_conflicting)
+    response = testapp.post_json(f"/orgs/{SENDER}/outbox", {"subject": "x"}, headers=headers,
+                                 status=503)
+    assert response.json["error"]["code"] == "BUSY" and response.headers["Retry-After"] == "1"
+    with in_site() as site:
+        assert len(site.orgs[SENDER]["outbox"]) == 0

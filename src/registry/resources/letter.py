@@ -11,6 +11,7 @@ The PDF is a ZODB blob, never a pickle. Listings read from indexes kept by the f
 import hashlib
 import heapq
 import secrets
+import zlib
 from datetime import datetime, timezone
 
 from BTrees.Length import Length
@@ -186,8 +187,10 @@ class Delivery(Checked, Workflowed, Persistent):
 class Mailbox(Folder):
     """A folder of workflowed items with the indexes their listings read.
 
-    - `by_state`: state -> set of (-microseconds since the epoch, id): ascending order is
-      newest first, so a page is read from the front lazily;
+    - `by_state`: (state, shard) -> set of (-microseconds since the epoch, id): ascending
+      order is newest first, so a page is read from the front lazily. Each state's set is cut
+      into SHARDS by the id, so that concurrent requests moving different letters rarely touch
+      the same small set (ZODB cannot merge concurrent changes of a one-bucket set);
     - `state_counts`: state -> Length (counts without walking the sets);
     - `journal`: (year, number) -> id, the register of numbers given;
     - `counters`: (series, year) -> last number given (gap-free: a number is taken in the
@@ -208,19 +211,25 @@ class Mailbox(Folder):
             self.counters = OOBTree()
             self.sent_on = OOBTree()
 
+    SHARDS = 8
+
     @staticmethod
     def _sort_key(item):
         when = item.created if isinstance(item, Letter) else item.delivered_at
         return (-int(when.timestamp() * 1_000_000), item.__name__)
 
+    def _shard(self, item):
+        return zlib.crc32(item.__name__.encode()) % self.SHARDS
+
     def _index(self, item, state):
-        self.by_state.setdefault(state, OOTreeSet()).add(self._sort_key(item))
+        self.by_state.setdefault((state, self._shard(item)), OOTreeSet()).add(
+            self._sort_key(item))
         if state not in self.state_counts:
             self.state_counts[state] = Length()
         self.state_counts[state].change(1)
 
     def _unindex(self, item, state):
-        self.by_state[state].remove(self._sort_key(item))
+        self.by_state[(state, self._shard(item))].remove(self._sort_key(item))
         self.state_counts[state].change(-1)
 
     def add_item(self, item, now=None):
@@ -250,7 +259,8 @@ class Mailbox(Folder):
     def in_state(self, states, start=0, size=25):
         """Items in any of `states`, newest first, from `start`; returns (items, total).
         Costs O(start + size), not O(folder)."""
-        streams = [self.by_state[s].keys() for s in states if s in self.by_state]
+        streams = [self.by_state[(state, shard)].keys() for state in states
+                   for shard in range(self.SHARDS) if (state, shard) in self.by_state]
         items = []
         for index, (_when, name) in enumerate(heapq.merge(*streams)):
             if index < start:

@@ -2,6 +2,7 @@
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from ZODB.POSException import ConflictError
 
 from registry.errors import RegistryError
 from registry.i18n import _
@@ -54,6 +55,16 @@ def bad_csrf(request):
     return _error(request, 400, "CSRF_FAILED",
                   _("The form had expired or came from elsewhere; nothing was changed. "
                     "Reload the page and try again."))
+
+
+@exception_view_config(ConflictError, renderer="json", last_retry_attempt=True)
+def busy(request):
+    """Still conflicting after every replay (pyramid_retry): many writers on the same records at
+    once, e.g. one organisation sending from several desks. Nothing was changed; say so."""
+    request.response.headers["Retry-After"] = "1"
+    return _error(request, 503, "BUSY",
+                  _("The registry is busy with the same records right now; nothing was "
+                    "changed. Try again in a moment."))
 
 
 @exception_view_config(RegistryError, renderer="json")
