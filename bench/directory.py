@@ -18,8 +18,6 @@ build rate and the peak memory.
 """
 import argparse
 import random
-import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -34,6 +32,7 @@ from registry.directory import register_organisation
 from registry.resources import bootstrap
 from registry.search.mongolian import latin
 from registry.store import site_of
+from stats import peak_rss_mib, summary as percentiles, timed  # bench/
 
 KINDS_OF_BODY = [
     "сургууль", "цэцэрлэг", "эмнэлэг", "Өрхийн эрүүл мэндийн төв", "соёлын төв", "номын сан",
@@ -107,21 +106,6 @@ def queries(names, rng, per_kind=150):
     }
 
 
-def percentiles(samples):
-    ordered = sorted(samples)
-    p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return statistics.median(ordered), p(0.95), ordered[-1]
-
-
-def timed(fn, items):
-    out = []
-    for item in items:
-        started = time.perf_counter()
-        fn(item)
-        out.append((time.perf_counter() - started) * 1000)
-    return out
-
-
 def bench_size(count, rng):
     from webtest import TestApp
     from ZODB.interfaces import IDatabase
@@ -182,7 +166,7 @@ def main():
           "FileStorage, warm cache)")
     for count in sizes:
         bench_size(count, rng)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     print(f"\npeak RSS {peak:.0f} MiB")
 
 

@@ -51,7 +51,6 @@ import json
 import os
 import resource
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,6 +60,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
+
+from stats import median as med, percentile as pct  # noqa: E402  (bench/)
 
 # Only the standard library at module level: the gate's workers import the main module again.
 SCRIPT = Path(__file__).resolve()
@@ -76,15 +77,6 @@ PASSWORD = "bench-password-1"
 
 
 # Statistics ---------------------------------------------------------------------------------
-
-def pct(samples, q):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
-def med(samples):
-    return statistics.median(samples) if samples else float("nan")
-
 
 def hide_from_workers():
     """The gate's workers run the program's main module again (see registry.signatures.worker);

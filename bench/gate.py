@@ -12,7 +12,6 @@ Uses the test PKI and PDF samples from tests/ (generated, nothing downloaded).
     python bench/gate.py [--runs 40] [--letters 50]
 """
 import argparse
-import resource
 import statistics
 import sys
 import tempfile
@@ -20,24 +19,16 @@ import threading
 import time
 from pathlib import Path
 
+from stats import percentile as pct, peak_rss_mib, timed  # noqa: E402  (bench/)
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 REGNO = "1000001"
 
 
-def pct(samples, q):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def timed(fn, runs):
-    out = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - started) * 1000)
-    return out
+def repeated(fn, runs):
+    return timed(lambda _: fn(), range(runs))
 
 
 def latency(gate, files, runs):
@@ -46,7 +37,7 @@ def latency(gate, files, runs):
     for name, data in files:
         verdict = gate.verify(data, REGNO)
         answer = "ACCEPTED" if verdict.accepted else verdict.reasons[0]
-        samples = timed(lambda: gate.verify(data, REGNO), runs)
+        samples = repeated(lambda: gate.verify(data, REGNO), runs)
         print(f"{name:<28}{len(data):>10,}{answer:>26}{statistics.median(samples):>10.0f}"
               f"{pct(samples, 0.95):>10.0f}{max(samples):>10.0f}")
 
@@ -162,7 +153,7 @@ def main():
         latency(gate, files, args.runs)
         throughput(gate, one_page)
         exchange_rate(trust_dir, pki, args.letters)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     print(f"\npeak RSS of this process: {peak:.0f} MiB (each worker is capped at "
           f"{GateConfig().memory_limit >> 20} MiB of address space)")
 

@@ -38,11 +38,12 @@ modules in a temporary directory, not the gate's code).
 import argparse
 import math
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from stats import median as med, percentile as pct  # noqa: E402  (bench/)
 
 # Only the standard library at module level: the gate's workers import the main module again.
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,15 +130,6 @@ def hide_from_workers():
     main_module = sys.modules["__main__"]
     if getattr(main_module, "__file__", None):
         del main_module.__file__
-
-
-def pct(samples, q):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
-def med(samples):
-    return statistics.median(samples) if samples else float("nan")
 
 
 def bare_validate(data, pki):

@@ -27,13 +27,13 @@ each, the index work alone (`Inbox.in_state`) and, with --profile, where a page'
 """
 import argparse
 import os
-import resource
-import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC
 from pathlib import Path
+
+from stats import peak_rss_mib, summary as percentiles  # noqa: E402  (bench/)
 
 ROOT = Path(__file__).resolve().parent.parent
 # This checkout's code and test helpers, whatever copy of `registry` is installed.
@@ -57,16 +57,6 @@ REJECTION_REASONS = ["Хаяг буруу", "Манай байгууллагад
 
 def mib(n):
     return n / 2**20
-
-
-def peak_rss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def percentiles(samples):
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return statistics.median(ordered), p95, ordered[-1]
 
 
 def sample_verdict():
