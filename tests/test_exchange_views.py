@@ -260,3 +260,16 @@ def test_json_errors_for_bad_input(testapp, api):
     assert testapp.post_json(letter + "@workflow/send", {}, headers=api("aud_a"),
                              status=409).json["error"]["code"] in ("TRANSITION_NOT_AVAILABLE",
                                                                   "FORBIDDEN")
+
+
+def test_json_listing_pages_continue_after_the_last_item(testapp, api):
+    headers = api("clerk_a")
+    made = [testapp.post_json(f"/orgs/{SENDER}/outbox", {"subject": f"№{i}"}, headers=headers,
+                              status=201).json["id"] for i in range(5)]
+    seen, url = [], f"/orgs/{SENDER}/outbox?b_size=2"
+    while url:
+        body = testapp.get(url, headers=headers).json
+        seen += [item["id"] for item in body["items"]]
+        url = body["batching"].get("next", "").replace("http://registry.test", "")
+        assert not url or "b_after=" in url
+    assert seen == list(reversed(made)) and body["items_total"] == 5

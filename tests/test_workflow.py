@@ -322,3 +322,18 @@ def test_outbox_lists_by_state_newest_first(world):
     assert signed == [letters[1]] and total == 1
     page, total = outbox.in_state(["draft", "signed"], 1, 2)
     assert total == 5 and len(page) == 2
+
+
+def test_paging_after_an_item_gives_the_same_pages_as_counting(world):
+    site = world
+    outbox = site.orgs["1000001"]["outbox"]
+    letters = [draft(site) for _ in range(12)]
+    by_count = [outbox.in_state(["draft"], start, 5)[0] for start in (0, 5, 10)]
+    by_cursor, after = [], None
+    for _ in range(3):
+        page, total = outbox.in_state(["draft"], 0, 5, after=after)
+        by_cursor.append(page)
+        after = page[-1].__name__ if page else None
+    assert by_cursor == by_count and total == 12
+    assert [l.__name__ for page in by_count for l in page] == [
+        l.__name__ for l in reversed(letters)]

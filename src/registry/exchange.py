@@ -4,6 +4,7 @@ The UI, the JSON API and the CLI all go through these functions, so every change
 the same way and audited. The transitions' effects (numbering, delivering, registering) are the
 closed set `EFFECTS` that workflows/*.toml may name.
 """
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -330,9 +331,8 @@ def complete_letter(delivery, ctx, evidence):
     if all(d.state == "registered" for d in letter.deliveries.values()):
         from registry.workflow import engine
 
-        system = Context(site=ctx.site, actor=ctx.actor, permits=lambda p, o: False,
-                         verify=ctx.verify, settings=ctx.settings, now=ctx.now,
-                         notify=ctx.notify)
+        # The registry fires `receive` itself: nobody's permission, no comment or options.
+        system = replace(ctx, permits=lambda permission, obj: False, comment="", options={})
         engine().fire(letter, "receive", system, system=True)
         return {"letter": "received"}
     return None

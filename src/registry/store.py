@@ -135,8 +135,8 @@ class ZeoServer:
         log.info("serving the registry store over ZEO at %s", socket_path)
 
     def close(self):
-        if not self.thread.is_alive() and self.storage is None:
-            return
+        if self.storage is None:
+            return  # closed already
         self.server.close()
         self.thread.join(5)
         self.storage.close()

@@ -141,7 +141,6 @@ class Delivery(Checked, Workflowed, Persistent):
 
     def __init__(self, letter, recipient, now=None):
         self.letter = letter
-        self.sender = letter.org
         self.recipient = recipient
         self.delivered_at = now or utcnow()
         self.state = "delivered"
@@ -154,6 +153,10 @@ class Delivery(Checked, Workflowed, Persistent):
         self.executor = None
         self.response_due = None
         self.rejection_reason = None
+
+    @property
+    def sender(self):
+        return self.letter.org
 
     def owner_regno(self):
         return self.recipient
@@ -256,14 +259,22 @@ class Mailbox(Folder):
         self.counters[key] = number
         return number
 
-    def in_state(self, states, start=0, size=25):
-        """Items in any of `states`, newest first, from `start`; returns (items, total).
-        Costs O(start + size), not O(folder)."""
-        streams = [self.by_state[(state, shard)].keys() for state in states
-                   for shard in range(self.SHARDS) if (state, shard) in self.by_state]
+    def in_state(self, states, start=0, size=25, after=None):
+        """Items in any of `states`, newest first, from `start` — or, given `after` (the id of
+        an item of this folder), from the item that follows it; returns (items, total).
+        Paging from `after` costs O(size) at any depth; from `start`, O(start + size)."""
+        floor = self._sort_key(self[after]) if after is not None and after in self else None
+        streams = []
+        for state in states:
+            for shard in range(self.SHARDS):
+                tree = self.by_state.get((state, shard))
+                if tree is not None:
+                    streams.append(tree.keys(min=floor, excludemin=True) if floor
+                                   else tree.keys())
+        skip = 0 if floor else start
         items = []
         for index, (_when, name) in enumerate(heapq.merge(*streams)):
-            if index < start:
+            if index < skip:
                 continue
             if len(items) >= size:
                 break

@@ -89,7 +89,7 @@ class Gate:
             return Verdict.refused("TOO_LARGE", evidence={"max_size": self.config.max_size},
                                    **base)
         options = {"max_size": self.config.max_size, "pades_only": self.config.pades_only,
-                   "fetch": self.config.fetch_revocation}
+                   "fetch": self.config.fetch_revocation, "sha256": digest}
         return run_checks(payload, expected_regno, self.trust().as_payload(), options,
                           self.config.timeout, self.config.memory_limit, base,
                           workers=self.config.workers)
@@ -104,6 +104,11 @@ def _file_sha256(path):
 
 
 def includeme(config):
-    """Make the gate available as `request.signature_gate` (one per application)."""
+    """Make the gate available as `request.signature_gate`, and the e-Token access (or None)
+    as `request.token_config`: one each per application, decided at start-up."""
+    from registry.signatures.token import TokenConfig
+
     gate = Gate.from_settings(config.get_settings())
+    token = TokenConfig.from_settings(config.get_settings())
     config.add_request_method(lambda request: gate, "signature_gate", reify=True)
+    config.add_request_method(lambda request: token, "token_config", reify=True)

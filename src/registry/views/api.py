@@ -21,16 +21,20 @@ def batch_params(request, default=DEFAULT_BATCH):
     return start, size
 
 
-def batching(request, start, size, total, more):
-    """The `batching` links of a listing: @id, first, next, prev (absent when meaningless)."""
-    def link(b_start):
-        params = dict(request.GET)
+def batching(request, start, size, total, more, last_id=None):
+    """The `batching` links of a listing: @id, first, next, prev (absent when meaningless).
+    With `last_id` (the last item shown), `next` continues after it (`b_after`): cheap at any
+    depth, where `b_start` walks everything before it."""
+    def link(b_start, after=None):
+        params = {k: v for k, v in request.GET.items() if k != "b_after"}
         params.update(b_start=str(b_start), b_size=str(size))
+        if after:
+            params["b_after"] = after
         return request.path_url + "?" + urlencode(params)
 
     links = {"@id": request.url, "first": link(0)}
     if more:
-        links["next"] = link(start + size)
+        links["next"] = link(start + size, last_id)
     if start > 0:
         links["prev"] = link(max(0, start - size))
     return links

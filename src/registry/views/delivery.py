@@ -29,7 +29,8 @@ INBOX_TABS = [
 def inbox(request):
     key, states = chosen_tab(request, INBOX_TABS)
     start, size = batch_params(request)
-    deliveries, total = request.context.in_state(states, start, size)
+    deliveries, total = request.context.in_state(states, start, size,
+                                              after=request.params.get("b_after"))
     orgs = request.root.orgs
     return {"org": request.context.__parent__, "tabs": INBOX_TABS, "tab": key,
             "deliveries": deliveries, "total": total, "start": start, "size": size,
@@ -44,7 +45,8 @@ def inbox_json(request):
     states = [s for s in request.params.getall("state") if s] or \
         ["delivered", "registered", "rejected"]
     start, size = batch_params(request)
-    deliveries, total = request.context.in_state(states, start, size)
+    deliveries, total = request.context.in_state(states, start, size,
+                                              after=request.params.get("b_after"))
     return {"@id": request.url, "@type": "Inbox",
             "items": [{"@id": request.resource_url(d), "id": d.__name__, "state": d.state,
                        "sender": d.sender, "subject": d.letter.subject,
@@ -52,7 +54,8 @@ def inbox_json(request):
                        "incoming_number": d.incoming_number,
                        "delivered_at": d.delivered_at.isoformat()} for d in deliveries],
             "items_total": total,
-            "batching": batching(request, start, size, total, start + size < total)}
+            "batching": batching(request, start, size, total, start + size < total,
+                                 deliveries[-1].__name__ if deliveries else None)}
 
 
 def delivery_page(request, refusals=None, **extra):

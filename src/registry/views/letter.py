@@ -12,7 +12,6 @@ from registry.resources.letter import Delivery, Letter
 from registry.resources.organisation import Outbox
 from registry.security import permissions as P
 from registry.signatures import GateConfig, REASON_MESSAGES
-from registry.signatures.token import TokenConfig
 from registry.views.api import batch_params, batching, json_body
 from registry.views.forms import CSRFSchema, flash, make_form, run_form
 from registry.workflow import TransitionRefused
@@ -141,7 +140,8 @@ def chosen_tab(request, tabs):
 def outbox(request):
     key, states = chosen_tab(request, OUTBOX_TABS)
     start, size = batch_params(request)
-    letters, total = request.context.in_state(states, start, size)
+    letters, total = request.context.in_state(states, start, size,
+                                              after=request.params.get("b_after"))
     return {"org": request.context.__parent__, "tabs": OUTBOX_TABS, "tab": key,
             "letters": letters, "total": total, "start": start, "size": size,
             "more": start + size < total, "state_titles": STATE_TITLES,
@@ -155,11 +155,13 @@ def outbox_json(request):
     states = [s for s in request.params.getall("state") if s] or \
         ["draft", "signed", "sent", "received", "withdrawn"]
     start, size = batch_params(request)
-    letters, total = request.context.in_state(states, start, size)
+    letters, total = request.context.in_state(states, start, size,
+                                              after=request.params.get("b_after"))
     return {"@id": request.url, "@type": "Outbox",
             "items": [_letter_summary(request, letter) for letter in letters],
             "items_total": total,
-            "batching": batching(request, start, size, total, start + size < total)}
+            "batching": batching(request, start, size, total, start + size < total,
+                                 letters[-1].__name__ if letters else None)}
 
 
 def _letter_summary(request, letter):
@@ -245,7 +247,7 @@ def letter_page(request, refusals=None, **extra):
         "pdf_form": None,
         "reply_to": _reply_to(request, letter),
         "can_token_sign": (letter.state == "draft" and letter.pdf is not None
-                           and TokenConfig.from_settings(request.registry.settings) is not None
+                           and request.token_config is not None
                            and bool(request.has_permission(P.SIGN_LETTER, letter))),
     }
     if values["can_edit"]:
@@ -421,7 +423,7 @@ def sign_with_token(request):
     """Sign the draft's PDF on the server with the organisation's e-Token (PIN typed by the
     signatory, used once, never kept), then fire `sign` through the gate."""
     letter = request.context
-    config = TokenConfig.from_settings(request.registry.settings)
+    config = request.token_config
     if config is None:
         raise RegistryError("NO_TOKEN", _("No e-Token is connected to the registry."),
                             status=409)
