@@ -244,11 +244,13 @@ def timed(fn, runs):
     return out
 
 
-def cases():
+def cases(deep=(DEEP,)):
     """(label, query, json?, states for in_state, start)."""
     all_states = ["delivered", "registered", "rejected"]
     out = []
-    for start, where in ((0, "first"), (DEEP, "deep")):
+    offsets = [(0, "first")] + [(start, "deep" if start == DEEP else f"b_start={start:,}")
+                                for start in deep]
+    for start, where in offsets:
         for tab in ("delivered", "registered", "rejected"):
             query = {"state": tab} if not start else {"state": tab, "b_start": start}
             out.append((f"HTML {tab}, {where}", query, False, [tab], start))
@@ -345,7 +347,15 @@ def bench_size(count, args, rng, verdict_json, pdf):
         conn = appdb.open()
         inbox = site_of(conn).orgs[RECIPIENT]["inbox"]
         rows = []
-        for label, query, as_json, states_of, start in cases():
+        all_states = ["delivered", "registered", "rejected"]
+        cursor_cases = []
+        for start in args.deep:  # the same deep pages, reached through b_after (a cursor)
+            before = inbox.in_state(all_states, start - 1, 1)[0] if start else []
+            if before:
+                cursor_cases.append((f"JSON all states, b_after @{start:,}",
+                                     {"b_after": before[0].__name__}, True, all_states,
+                                     ("after", before[0].__name__)))
+        for label, query, as_json, states_of, start in cases(args.deep) + cursor_cases:
             headers = {"Accept": "application/json"} if as_json else {}
             first = time.perf_counter()
             response = app.get(url, query, headers=headers)
@@ -354,12 +364,16 @@ def bench_size(count, args, rng, verdict_json, pdf):
                 shown = len(response.json["items"])
             else:
                 shown = response.text.count('<td class="small text-nowrap">')
+            if isinstance(start, tuple):  # a cursor
+                walk = (lambda states_of=states_of, after=start[1]:
+                        inbox.in_state(states_of, 0, 25, after=after))
+            else:
+                walk = (lambda states_of=states_of, start=start:
+                        inbox.in_state(states_of, start, 25))
             for _ in range(args.warmup):  # warm the caches, as in a running server
                 app.get(url, query, headers=headers)
-                inbox.in_state(states_of, start, 25)
-            index_only = percentiles(timed(
-                lambda states_of=states_of, start=start: inbox.in_state(states_of, start, 25),
-                args.requests))
+                walk()
+            index_only = percentiles(timed(walk, args.requests))
             page = percentiles(timed(
                 lambda query=query, headers=headers: app.get(url, query, headers=headers),
                 args.requests))
@@ -406,11 +420,17 @@ def main():
     parser.add_argument("--tmp", default=None,
                         help="where to make the temporary store (default: the system's)")
     parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    parser.add_argument("--deep", default=str(DEEP),
+                        help=f"comma-separated b_start offsets of the deep pages (default {DEEP})")
     args = parser.parse_args()
     try:
         sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     except ValueError:
         parser.error("--sizes takes whole numbers, e.g. 100000,1000000")
+    try:
+        args.deep = [int(s.replace("_", "")) for s in args.deep.split(",")]
+    except ValueError:
+        parser.error("--deep takes whole numbers, e.g. 10000,90000")
     if min(sizes) < 1 or args.requests < 1 or args.batch < 1 or args.warmup < 0:
         parser.error("sizes, --requests and --batch take positive whole numbers")
 
