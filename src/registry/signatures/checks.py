@@ -386,7 +386,9 @@ def _signer(cert):
     validity = cert["tbs_certificate"]["validity"]
     return {
         "subject": subject.human_friendly,
+        "name": subject.native.get("common_name") or subject.native.get("organization_name"),
         "regno": regno,
+        "issuer_name": cert.issuer.native.get("common_name"),
         "issuer": cert.issuer.human_friendly,
         "serial": format(cert.serial_number, "x"),
         "not_before": validity["not_before"].native.isoformat(),
