@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 LOCALE := src/registry/locale
-DEBIAN_RUN_PACKAGES := fonts-dejavu-core softhsm2
+DEBIAN_RUN_PACKAGES := fonts-dejavu-core softhsm2 tesseract-ocr tesseract-ocr-mon tesseract-ocr-eng
 DEBIAN_TEST_PACKAGES := $(DEBIAN_RUN_PACKAGES) chromium fonts-noto-core gettext
 
 .PHONY: install install-test debian-packages debian-run-packages debian-test-packages run test \

@@ -56,6 +56,9 @@ INSTALL_REQUIRES = [
     "cryptography>=43",
     "asn1crypto>=1.5",
     "reportlab>=4.0",
+    # Text of letters for search (PDFium: fast, reads Mongolian right); OCR runs the
+    # Debian tesseract program (see the Makefile), not a Python binding.
+    "pypdfium2>=4.30",
 ]
 
 TESTS_REQUIRE = [
@@ -66,6 +69,7 @@ TESTS_REQUIRE = [
     "lingua>=4.15",
     "openapi-spec-validator>=0.7",
     "polib>=1.2",
+    "Pillow>=10",  # draws scanned letters for the OCR tests
 ]
 
 setup(

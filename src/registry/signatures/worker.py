@@ -200,6 +200,7 @@ class WorkerPool:
             keep = kind in ("ok", "error") and worker.jobs < self.max_jobs
             return Outcome(kind, value, round(time.monotonic() - started, 3))
         except (EOFError, OSError):
+            worker.process.join(1)  # it closed the pipe: it is exiting; learn how it ended
             return Outcome("died", worker.process.exitcode, time.monotonic() - started)
         finally:
             self._release(worker, keep)
