@@ -59,6 +59,10 @@ INSTALL_REQUIRES = [
     # Text of letters for search (PDFium: fast, reads Mongolian right); OCR runs the
     # Debian tesseract program (see the Makefile), not a Python binding.
     "pypdfium2>=4.30",
+    # The full-text index (the maintained fork of Whoosh; imports as `whoosh`), and NumPy for
+    # counting facets over the matching documents.
+    "whoosh-reloaded>=2.7.5,<2.8",
+    "numpy>=1.24",
 ]
 
 TESTS_REQUIRE = [

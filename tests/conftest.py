@@ -24,6 +24,7 @@ from registry import main
 from registry.accounts import create_account
 from registry.directory import register_organisation
 from registry.resources import bootstrap
+from registry.search.indexing import ISearchService
 from registry.store import site_of
 
 PASSWORD = "correct-horse-1"
@@ -80,6 +81,8 @@ def settings(tmp_path, template_store, trust_dir):
         "registry.session_secret": "test-session-secret-not-for-production-use",
         "registry.accounts_per_org.business": "1",
         "registry.accounts_per_org.government": "unlimited",
+        # Index work is applied right after each writing request, so tests see it at once.
+        "search.writer": "inline",
     }
 
 
@@ -87,6 +90,7 @@ def settings(tmp_path, template_store, trust_dir):
 def wsgi_app(settings):
     app = main({}, **settings)
     yield app
+    app.registry.getUtility(ISearchService).stop()
     app.registry.getUtility(IDatabase).close()
 
 
@@ -131,6 +135,7 @@ def in_site_for():
 
     yield build
     for app in made:
+        app.registry.getUtility(ISearchService).stop()
         app.registry.getUtility(IDatabase).close()
 
 

@@ -175,3 +175,26 @@ def test_the_demo_journey_draft_sign_with_the_e_token_send_register(demo_server,
     expect(page.locator("#delivery-state")).to_have_attribute("data-state", "registered")
     expect(page.locator("#incoming-number")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "demo-registered.png"), full_page=True)
+
+
+def test_search_from_the_ui_finds_a_letter_by_an_inflected_word_and_opens_it(demo_server, page):
+    """The demo's letters are indexed by the server's own writer thread (not inline): the
+    search finds the budget letter by another form of its words, and opens it."""
+    base, _unsigned = demo_server
+    sign_in(page, base, "bzd", "registry-demo")
+    page.get_by_role("link", name="Хайх", exact=True).click()
+    hits = page.locator("#search-results .search-hit")
+    for _attempt in range(50):  # the writer applies the demo's queue right after start-up
+        page.fill("#search-q", "төсвийг")
+        page.click("#search-form button[type=submit]")
+        if hits.count():
+            break
+        page.wait_for_timeout(200)
+    expect(hits).to_have_count(1)
+    expect(page.locator("#search-total")).to_contain_text("1")
+    expect(hits.first.locator("mark").first).to_be_visible()
+    expect(page.locator("#facet-counterpart")).to_contain_text("Нийслэлийн")
+    page.screenshot(path=str(ARTIFACTS / "search-results.png"), full_page=True)
+    hits.first.locator("a").first.click()
+    expect(page.locator("h1")).to_contain_text("2027 оны төсвийн төслийн тухай")
+    assert "/orgs/3000149/inbox/" in page.url

@@ -5,7 +5,7 @@ import ZODB
 from ZODB.MappingStorage import MappingStorage
 
 from registry.resources import bootstrap
-from registry.resources.evolve import evolve, newest
+from registry.resources.evolve import STEPS, evolve, newest
 from registry.store import EmbeddedStore, StoreBusy, open_db, site_of
 
 
@@ -107,6 +107,18 @@ def test_generation_2_gives_existing_mailboxes_their_indexes(fresh_site):
         for attr in ("by_state", "state_counts", "journal", "counters"):
             delattr(org[name], attr)  # as the folders were before letters existed
     fresh_site.generation = 1
-    assert evolve(fresh_site) == [2]
+    assert evolve(fresh_site, STEPS[:2]) == [2]
     assert org["outbox"].in_state(["draft"]) == ([], 0)
     assert org["inbox"].next_number("01", 2026) == 1
+
+
+def test_generation_3_queues_every_letter_for_the_search_index(fresh_site):
+    from registry.exchange import create_draft
+
+    org = fresh_site.orgs.register("1000001", "Хуучин", "government")
+    letter = create_draft(fresh_site, "test", org, subject="Өмнөх бичиг")
+    del fresh_site.search_state  # as the site was before search existed
+    fresh_site.generation = 2
+    assert evolve(fresh_site) == [3]
+    queued = [path for _key, path in fresh_site.search_state.queue.peek()]
+    assert queued == [f"/orgs/1000001/outbox/{letter.__name__}"]

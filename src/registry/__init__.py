@@ -37,5 +37,6 @@ def main(global_config, **settings):
         config.include("registry.security")
         config.include("registry.workflow")
         config.include("registry.signatures")
+        config.include("registry.search")
         config.include("registry.views")
     return config.make_wsgi_app()

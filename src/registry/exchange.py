@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
 from registry.resources.letter import Delivery, Letter, StoredPDF
+from registry.search.queue import enqueue
 from registry.workflow.engine import Context
 
 SUBJECT_MAX = 500
@@ -146,6 +147,7 @@ def update_draft(site, actor, letter, **fields):
     if changed:
         site.audit.append(actor, "letter.update", target=_path(letter), org=letter.org,
                           detail=changed)
+        enqueue(letter)
     return changed
 
 
@@ -157,6 +159,7 @@ def attach_pdf(site, actor, letter, data, filename, max_size):
     letter.pdf = StoredPDF(data, name, actor)
     site.audit.append(actor, "letter.pdf", target=_path(letter), org=letter.org,
                       detail={"filename": name, "size": len(data), "sha256": letter.pdf.sha256})
+    enqueue(letter)
     return letter.pdf
 
 
@@ -298,6 +301,12 @@ def deliver(letter, ctx, evidence):
         ctx.site.audit.append(ctx.actor, "delivery.delivered", target=_path(delivery),
                               org=regno, detail={"letter": _path(letter),
                                                  "number": letter.outgoing_number})
+    answered = letter.__parent__.__parent__["inbox"].get(letter.in_reply_to) \
+        if letter.in_reply_to else None
+    if answered is not None and answered.answered_by is None:
+        # The letter it answers no longer awaits an answer (not overdue any more).
+        answered.answered_by = _path(letter)
+        enqueue(answered)
     return {"deliveries": delivered}
 
 

@@ -30,9 +30,23 @@ def _exchange(site):
         site.audit._pending = PendingRecords()
 
 
+def _search(site):
+    """Generation 3: full-text search. The site keeps the index queue, the PDFs' text and
+    the OCR queue; every letter and delivery is queued, so that the writer indexes them."""
+    from registry.search.queue import SearchState, enqueue
+
+    if getattr(site, "search_state", None) is None:
+        site.search_state = SearchState()
+    for org in site.orgs.values():
+        for name in ("outbox", "inbox"):
+            for item in org[name].values():
+                enqueue(item)
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
+    (3, _search),
 ]
 
 

@@ -20,6 +20,7 @@ from persistent import Persistent
 from ZODB.blob import Blob
 
 from registry.resources.folder import Folder
+from registry.search.queue import enqueue
 from registry.workflow.engine import Workflowed
 
 
@@ -154,6 +155,9 @@ class Delivery(Checked, Workflowed, Persistent):
         self.response_due = None
         self.rejection_reason = None
 
+    #: The path of this organisation's letter that answered it, once sent.
+    answered_by = None
+
     @property
     def sender(self):
         return self.letter.org
@@ -242,12 +246,14 @@ class Mailbox(Folder):
             name = new_id(now)
         self.add(name, item)
         self._index(item, item.state)
+        enqueue(item)
         return item
 
     def state_changed(self, item, old_state):
         """Keep the state indexes in step with a transition (called by the engine)."""
         self._unindex(item, old_state)
         self._index(item, item.state)
+        enqueue(item)
 
     def count(self, states):
         return sum(self.state_counts[s]() for s in states if s in self.state_counts)

@@ -16,7 +16,7 @@ from registry.resources.folder import Folder
 from registry.resources.letter import Mailbox
 from registry.search.mongolian import has_cyrillic, latin, loose_latin, words
 from registry.security import permissions as P
-from registry.security.principals import org_principal, org_role_principal
+from registry.security.principals import ORG_ROLES, org_principal, org_role_principal
 
 KINDS = ("government", "business")
 KIND_TITLES = {
@@ -105,7 +105,8 @@ class Organisation(Folder):
             (Allow, org_role_principal(self.regno, "records_manager"),
              (P.MANAGE_ACCOUNTS, P.DRAFT_LETTER)),
             (Allow, org_role_principal(self.regno, "clerk"), (P.DRAFT_LETTER,)),
-        ]
+        ] + [(Allow, org_role_principal(self.regno, role), (P.SEARCH_LETTERS,))
+             for role in ORG_ROLES]
 
     @property
     def is_business(self):

@@ -6,6 +6,7 @@ from registry.resources.folder import Folder
 from registry.resources.organisation import Organisations
 from registry.resources.report import Reports
 from registry.resources.user import Users
+from registry.search.queue import SearchState
 from registry.security import permissions as P
 from registry.security.principals import SITE_ADMIN, role_principal
 
@@ -26,6 +27,7 @@ class Site(Folder):
         self.add("users", Users())
         self.add("audit", AuditTrail())
         self.add("reports", Reports())
+        self.search_state = SearchState()
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on

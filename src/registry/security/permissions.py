@@ -17,6 +17,8 @@ MANAGE_OWN_ACCOUNT = "account.own"
 LIST_ACCOUNTS = "accounts.list"
 #: See an organisation's inbox, outbox and handovers.
 VIEW_MAILBOX = "mailbox.view"
+#: Search the letters the organisation is a party to (its members with a role on letters).
+SEARCH_LETTERS = "letters.search"
 #: Read the audit trail (site administrators all of it; auditors their organisation's).
 VIEW_AUDIT = "audit.view"
 
@@ -53,7 +55,7 @@ SYSTEM = "system"
 
 ALL = (
     VIEW, VIEW_DIRECTORY, MANAGE_ORGS, MANAGE_ACCOUNTS, VIEW_ACCOUNT, MANAGE_OWN_ACCOUNT,
-    LIST_ACCOUNTS, VIEW_MAILBOX, VIEW_AUDIT, DRAFT_LETTER, VIEW_LETTER, EDIT_LETTER,
+    LIST_ACCOUNTS, VIEW_MAILBOX, SEARCH_LETTERS, VIEW_AUDIT, DRAFT_LETTER, VIEW_LETTER, EDIT_LETTER,
     SIGN_LETTER, RETRACT_LETTER, SEND_LETTER, WITHDRAW_LETTER, VIEW_DELIVERY,
     REGISTER_DELIVERY, REJECT_DELIVERY, REPORT_DELIVERY, REVIEW_REPORTS,
 )

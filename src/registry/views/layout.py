@@ -35,6 +35,8 @@ class Layout:
                 (_("Drafts"), request.resource_url(self.org["outbox"], query={"state": "draft"})),
                 (_("Handover"), request.resource_url(self.org["handovers"])),
             ]
+        if self.org is not None and request.has_permission(P.SEARCH_LETTERS, self.org):
+            items.append((_("Search"), request.resource_url(site, "@search")))
         if request.has_permission(P.VIEW_DIRECTORY, site.orgs):
             items.append((_("Directory"), request.resource_url(site.orgs)))
         if self.org is not None and request.has_permission(P.MANAGE_ACCOUNTS, self.org):

@@ -1,0 +1,480 @@
+"""Keeping the search index in step with ZODB, and answering searches with it.
+
+- `documents_for(item)`: the Document of a Letter (the sender's) or a Delivery (a recipient's).
+- `SearchService.drain()`: the one writer. Reads queued paths (`registry.search.queue`), indexes
+  each item as it is now (extracting its PDF's text once, in a worker process with a budget),
+  then removes the entries in a transaction of its own. A crash anywhere leaves the entries
+  queued; applying one twice is harmless.
+- A background thread drains after every writing request (woken by a tween over pyramid_tm)
+  and polls once a second for work queued by other processes (commands, other app servers).
+- Another thread OCRs PDFs that have no text layer, never inside a request, then queues the
+  letters that keep them.
+- `reindex` rebuilds every partition from ZODB; `check` lists what is missing or stale.
+"""
+import atexit
+import logging
+import os
+import threading
+from datetime import datetime, timezone
+
+import transaction
+from ZODB.interfaces import IDatabase
+from ZODB.POSException import ConflictError
+from zope.interface import Interface
+
+from registry.resources.letter import Delivery, Letter
+from registry.search import Document, open_index
+from registry.search.queue import TextLayer, new_key, path_of
+from registry.store import site_of
+
+log = logging.getLogger(__name__)
+
+MAILBOXES = ("outbox", "inbox")
+OPEN_STATES = ("delivered", "registered")
+DRAIN_BATCH = 200
+POLL_SECONDS = 1.0
+
+
+def index_dir(settings):
+    return settings.get("search.directory") or os.path.join(settings["registry.data_dir"],
+                                                           "search")
+
+
+def key_of(path):
+    """Document key of an item path: "/orgs/<regno>/inbox/<id>" -> "<regno>/inbox/<id>"."""
+    parts = path.strip("/").split("/")
+    if len(parts) != 4 or parts[0] != "orgs" or parts[2] not in MAILBOXES:
+        return None
+    return "/".join(parts[1:])
+
+
+def resolve(site, key):
+    """The Letter or Delivery a document key names, or None."""
+    try:
+        regno, box, name = key.split("/")
+        return site.orgs[regno][box][name] if box in MAILBOXES else None
+    except (KeyError, ValueError):
+        return None
+
+
+def stamp_of(item):
+    """A marker that changes whenever what the document shows changes."""
+    serials = [item._p_serial]
+    if isinstance(item, Delivery):
+        serials.append(item.letter._p_serial)
+    return "".join(serial.hex() for serial in serials)
+
+
+def _party(site, regno):
+    org = site.orgs.get(regno)
+    return (regno, org.name if org is not None else "")
+
+
+def documents_for(site, item, text):
+    """The Document of a Letter (in its sender's outbox) or a Delivery (in an inbox)."""
+    if isinstance(item, Letter):
+        letter = item
+        org, direction = letter.org, "outgoing"
+        when = letter.sent_at or letter.created
+        extra = dict(outgoing_number=letter.outgoing_number, executor=None,
+                     due=letter.response_due, open=False)
+    elif isinstance(item, Delivery):
+        letter = item.letter
+        org, direction = item.recipient, "incoming"
+        when = item.delivered_at
+        extra = dict(outgoing_number=letter.outgoing_number,
+                     incoming_number=item.incoming_number, executor=item.executor,
+                     due=item.response_due or letter.response_due,
+                     open=item.state in OPEN_STATES and item.answered_by is None)
+    else:
+        return None
+    path, _root = path_of(item)
+    return Document(
+        key=key_of(path), org=org, direction=direction, subject=letter.subject, text=text,
+        sender=_party(site, letter.org),
+        recipients=tuple(_party(site, regno) for regno in letter.recipients),
+        date=when, state=item.state, stamp=stamp_of(item), **extra)
+
+
+def pdf_of(item):
+    letter = item.letter if isinstance(item, Delivery) else item
+    return letter.pdf
+
+
+class SearchService:
+    """The index of one process, its writer and its OCR thread."""
+
+    def __init__(self, db, settings, index=None):
+        self.db = db
+        self.settings = settings
+        self.index = index or open_index(index_dir(settings))
+        self.ocr_enabled = settings.get("search.ocr", "true").lower() not in ("false", "0", "no")
+        self._wake = threading.Event()
+        self._ocr_wake = threading.Event()
+        self._stop = threading.Event()
+        self._drain_lock = threading.Lock()
+        self._threads = []
+        self._pool = None
+
+    # Text -----------------------------------------------------------------------------------
+
+    def _text_pool(self):
+        if self._pool is None:
+            from registry.signatures.worker import WorkerPool
+
+            # A pool of its own: reading letters never waits for, nor delays, the gate.
+            self._pool = WorkerPool(size=1, memory_limit=1024 ** 3)
+        return self._pool
+
+    def text_layer(self, state, pdf, paths):
+        """The TextLayer of `pdf` (extracted now if it never was); queues OCR if the PDF has
+        no text layer. Writes in the caller's transaction."""
+        layer = state.texts.get(pdf.sha256)
+        if layer is not None:
+            return layer
+        from registry.search import text as pdftext
+
+        result = pdftext.extract(pdf.path() or pdf.read(), pool=self._text_pool())
+        wants_ocr = bool(result.needs_ocr and self.ocr_enabled)
+        layer = TextLayer(result.text, result.method, result.pages, result.error_code,
+                          ocr_pending=wants_ocr)
+        state.texts[pdf.sha256] = layer
+        if wants_ocr:
+            state.ocr.add(new_key(), (pdf.sha256, tuple(paths)))
+            self._ocr_wake.set()
+        return layer
+
+    # The writer -----------------------------------------------------------------------------
+
+    def drain(self, limit=DRAIN_BATCH):
+        """Apply up to `limit` queued entries; return how many were applied (0 if there was
+        nothing to do, or another writer got there first)."""
+        with self._drain_lock:
+            tm = transaction.TransactionManager(explicit=True)
+            conn = self.db.open(transaction_manager=tm)
+            try:
+                tm.begin()
+                site = site_of(conn)
+                state = site.search_state
+                entries = state.queue.peek(limit)
+                if not entries:
+                    tm.abort()
+                    return 0
+                documents, removed, seen = [], [], set()
+                for _key, path in entries:
+                    if path in seen:
+                        continue
+                    seen.add(path)
+                    doc = self._document(site, state, path)
+                    if doc is None:
+                        key = key_of(path)
+                        if key:
+                            removed.append(key)
+                    else:
+                        documents.append(doc)
+                self.index.update(documents, removed)
+                state.queue.remove([key for key, _path in entries])
+                tm.commit()
+                return len(entries)
+            except ConflictError:
+                tm.abort()
+                log.debug("search queue changed meanwhile; draining again later")
+                return 0
+            except BaseException:
+                tm.abort()
+                raise
+            finally:
+                conn.close()
+
+    def _document(self, site, state, path):
+        key = key_of(path)
+        item = resolve(site, key) if key else None
+        if item is None or not self.indexable(item):
+            return None
+        pdf = pdf_of(item)
+        text = self.text_layer(state, pdf, [path]).text if pdf is not None else ""
+        return documents_for(site, item, text)
+
+    @staticmethod
+    def indexable(item):
+        """Disposed items leave the index (their register entry stays in ZODB)."""
+        return getattr(item, "state", None) not in ("disposed",)
+
+    def drain_all(self):
+        total = 0
+        while True:
+            done = self.drain()
+            total += done
+            if not done:
+                return total
+
+    # OCR ------------------------------------------------------------------------------------
+
+    def ocr_once(self):
+        """OCR one waiting PDF, store its text and queue the letters that keep it; return
+        True if one was done."""
+        from registry.search import text as pdftext
+
+        tm = transaction.TransactionManager(explicit=True)
+        conn = self.db.open(transaction_manager=tm)
+        try:
+            tm.begin()
+            state = site_of(conn).search_state
+            waiting = state.ocr.peek(1)
+            if not waiting:
+                tm.abort()
+                return False
+            key, (sha256, paths) = waiting[0]
+            site = site_of(conn)
+            pdf = None
+            for path in paths:
+                item = resolve(site, key_of(path) or "")
+                if item is not None and pdf_of(item) is not None:
+                    pdf = pdf_of(item)
+                    break
+            tm.abort()  # OCR takes seconds: hold no transaction meanwhile
+            result = pdftext.ocr(pdf.path() or pdf.read()) if pdf is not None else None
+            for attempt in tm.attempts(3):
+                with attempt:
+                    site = site_of(conn)
+                    state = site.search_state
+                    if result is not None:
+                        state.texts[sha256] = TextLayer(result.text, "ocr", result.pages,
+                                                        result.error_code)
+                    state.ocr.remove([key])
+                    for item in self._keepers(site, paths):
+                        state.queue.add(new_key(), path_of(item)[0])
+            self._wake.set()
+            return True
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _keepers(site, paths):
+        """The letters of `paths` and every delivery of them: all that keep their PDF."""
+        seen = {}
+        for path in paths:
+            item = resolve(site, key_of(path) or "")
+            if item is None:
+                continue
+            letter = item.letter if isinstance(item, Delivery) else item
+            for keeper in (letter, *letter.deliveries.values()):
+                seen[id(keeper)] = keeper
+        return list(seen.values())
+
+    # Threads --------------------------------------------------------------------------------
+
+    def kick(self):
+        """Wake the writer (after a commit that may have queued work)."""
+        self._wake.set()
+
+    def start(self):
+        if self._threads:
+            return
+        self._threads = [threading.Thread(target=self._writer_loop, name="search-writer",
+                                          daemon=True)]
+        if self.ocr_enabled:
+            self._threads.append(threading.Thread(target=self._ocr_loop, name="search-ocr",
+                                                  daemon=True))
+        for thread in self._threads:
+            thread.start()
+
+    def _writer_loop(self):
+        while not self._stop.is_set():
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
+            try:
+                while self.drain() and not self._stop.is_set():
+                    pass
+            except Exception:  # noqa: BLE001  (a bad entry must not stop indexing for good)
+                log.exception("indexing failed; the entries stay queued")
+                self._stop.wait(POLL_SECONDS)
+
+    def _ocr_loop(self):
+        while not self._stop.is_set():
+            self._ocr_wake.wait(POLL_SECONDS * 5)
+            self._ocr_wake.clear()
+            try:
+                while self.ocr_once() and not self._stop.is_set():
+                    pass
+            except Exception:  # noqa: BLE001
+                log.exception("OCR failed; the PDF stays queued")
+                self._stop.wait(POLL_SECONDS * 5)
+
+    def stop(self):
+        self._stop.set()
+        self._wake.set()
+        self._ocr_wake.set()
+        for thread in self._threads:
+            thread.join(10)
+        self._threads = []
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        self.index.close()
+
+    # Whole-index work ------------------------------------------------------------------------
+
+    def _items(self, site, regno):
+        org = site.orgs[regno]
+        for box in MAILBOXES:
+            for item in org[box].values():
+                if self.indexable(item):
+                    yield item
+
+    def reindex(self, progress=None, orgs=None):
+        """Rebuild the partitions of `orgs` (default: every organisation) from ZODB, each
+        streamed into a new partition that replaces the old one when complete; drop the
+        partitions of organisations no longer there. `progress(n)` is called per item.
+        Returns the number of documents indexed."""
+        tm = transaction.TransactionManager(explicit=True)
+        conn = self.db.open(transaction_manager=tm)
+        total = 0
+        try:
+            tm.begin()
+            known = list(site_of(conn).orgs.keys())
+            tm.abort()
+            for regno in (list(orgs) if orgs else known):
+                tm.begin()
+                site = site_of(conn)
+                before = len(site.search_state.texts)
+                count = self.index.rebuild(regno, self._documents(site, regno, progress))
+                if not count:
+                    self.index.drop(regno)
+                total += count
+                if len(site.search_state.texts) == before:
+                    tm.abort()
+                    continue
+                try:
+                    tm.commit()  # keep the texts extracted meanwhile
+                except ConflictError:
+                    tm.abort()  # they will be extracted again when next needed
+            if not orgs:
+                for regno in self.index.partitions():
+                    if regno not in set(known):
+                        self.index.drop(regno)
+        except BaseException:
+            tm.abort()
+            raise
+        finally:
+            conn.close()
+        return total
+
+    def _documents(self, site, regno, progress):
+        state = site.search_state
+        for item in self._items(site, regno):
+            pdf = pdf_of(item)
+            path, _root = path_of(item)
+            text = self.text_layer(state, pdf, [path]).text if pdf is not None else ""
+            yield documents_for(site, item, text)
+            if progress:
+                progress(1)
+
+    def check(self, progress=None):
+        """Compare the index with ZODB: {"missing": [...], "stale": [...], "orphaned": [...],
+        "queued": n}. Entries still queued are not counted as missing or stale."""
+        tm = transaction.TransactionManager(explicit=True)
+        conn = self.db.open(transaction_manager=tm)
+        report = {"missing": [], "stale": [], "orphaned": [], "queued": 0, "documents": 0}
+        try:
+            tm.begin()
+            site = site_of(conn)
+            queued = {key_of(path) for _key, path in site.search_state.queue.peek()}
+            report["queued"] = len(queued)
+            known = set()
+            for regno in site.orgs.keys():
+                known.add(regno)
+                indexed = self.index.keys(regno)
+                expected = {}
+                for item in self._items(site, regno):
+                    path, _root = path_of(item)
+                    expected[key_of(path)] = stamp_of(item)
+                    if progress:
+                        progress(1)
+                report["documents"] += len(indexed)
+                for key, stamp in expected.items():
+                    if key in queued:
+                        continue
+                    if key not in indexed:
+                        report["missing"].append(key)
+                    elif indexed[key] != stamp:
+                        report["stale"].append(key)
+                report["orphaned"].extend(k for k in indexed if k not in expected)
+            for regno in self.index.partitions():
+                if regno not in known:
+                    report["orphaned"].extend(self.index.keys(regno))
+            tm.abort()
+        finally:
+            conn.close()
+        return report
+
+    def requeue(self, keys):
+        """Queue the items keyed `keys` (from `check`) for the writer."""
+        tm = transaction.TransactionManager()
+        conn = self.db.open(transaction_manager=tm)
+        try:
+            for attempt in tm.attempts(5):
+                with attempt:
+                    state = site_of(conn).search_state
+                    for key in keys:
+                        state.queue.add(new_key(), "/orgs/" + key)
+        finally:
+            conn.close()
+        self.kick()
+
+
+def now_utc():
+    return datetime.now(timezone.utc)
+
+
+# Wiring into the web application -------------------------------------------------------------
+
+class ISearchService(Interface):
+    """The process's SearchService (a utility)."""
+
+
+SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+WRITER_MODES = ("thread", "inline", "off")
+
+
+def writer_mode(settings):
+    mode = settings.get("search.writer", "thread")
+    if mode not in WRITER_MODES:
+        raise ValueError(f"search.writer must be one of {', '.join(WRITER_MODES)}, not {mode!r}")
+    return mode
+
+
+def indexing_tween_factory(handler, registry):
+    service = registry.getUtility(ISearchService)
+    inline = writer_mode(registry.settings) == "inline"
+
+    def indexing_tween(request):
+        response = handler(request)
+        if request.method not in SAFE_METHODS:
+            if not inline:
+                service.kick()
+                return response
+            try:
+                service.drain_all()
+            except Exception:  # noqa: BLE001  (the change is committed; its entries stay queued)
+                log.exception("indexing after the request failed; the entries stay queued")
+        return response
+
+    return indexing_tween
+
+
+def includeme(config):
+    """`search.writer`: "thread" (default: a writer thread in this process, woken after each
+    writing request), "inline" (drain right after each writing request: tests), "off" (this
+    process never writes the index: another one does)."""
+    settings = config.registry.settings
+    mode = writer_mode(settings)
+    service = SearchService(config.registry.getUtility(IDatabase), settings)
+    config.registry.registerUtility(service, ISearchService)
+    config.add_request_method(lambda request: request.registry.getUtility(ISearchService),
+                              "search_service", reify=True)
+    config.add_tween("registry.search.indexing.indexing_tween_factory",
+                     over="pyramid_tm.tm_tween_factory")
+    if mode == "thread":
+        service.start()
+        atexit.register(service.stop)
