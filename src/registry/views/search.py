@@ -148,6 +148,9 @@ def facet_title(request, name, value):
         return request.localizer.translate(DIRECTIONS.get(value, value))
     if name == "overdue":
         return request.localizer.translate(_("Overdue"))
+    if name == "month":
+        return request.localizer.translate(_("month-title", default="Month ${month}",
+                                             mapping={"month": int(value)}))
     return value
 
 
