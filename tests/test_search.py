@@ -1,6 +1,9 @@
 """Full-text search through the application: what each organisation finds (and never finds),
 the query language, facets and filters, the transactional queue under failure, reindexing,
 the check, and OCR of a scanned letter — on real signed PDFs and a real index."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from click.testing import CliRunner
 
@@ -89,6 +92,10 @@ def test_field_syntax_and_filters_and_facets(testapp, api, letters):
     headers = api("rm_b")
     assert search(testapp, headers, q="from:1000001")["items_total"] == 2
     assert search(testapp, headers, q="to:1000004")["items_total"] == 1
+    today = datetime.now(ZoneInfo("Asia/Ulaanbaatar")).date().isoformat()
+    assert search(testapp, headers, q=today)["items_total"] == 2
+    assert search(testapp, headers, q=f"date:{today[:7]}*")["items_total"] == 2
+    assert search(testapp, headers, q="2001-01-01")["items_total"] == 0
     assert search(testapp, headers, q="subject:замын")["items"][0]["subject"] == \
         "Замын засварын тайлан"
     everything = search(testapp, headers)

@@ -19,6 +19,7 @@ import shutil
 import threading
 from collections import OrderedDict
 from datetime import timezone
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from whoosh import fields, highlight, index, query
@@ -33,6 +34,8 @@ from registry.search import FACETS, Hit, SearchResults
 
 #: A registration number typed alone (01/123, А-12/45): found exactly, in the number field.
 NUMBER_QUERY = re.compile(r"^\s*([\w.\-]*\d+/\d+[\w.\-]*)\s*$", re.UNICODE)
+#: A date typed alone (2026-11-25): the letters of that day.
+DATE_QUERY = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*$")
 FIELD_SYNTAX = re.compile(r"(?<![\w\"])(\w+):", re.UNICODE)
 QUERY_MAX = 500
 PARTITION_NAME = re.compile(r"^[0-9A-Za-z_-]{1,40}$")
@@ -40,7 +43,7 @@ TEXT_FIELDS = ("subject", "text", "sender", "recipient", "number")
 #: Field names users type (and the fields they mean).
 FIELD_ALIASES = {"from": "sender", "to": "recipient", "subject": "subject", "text": "text",
                  "number": "number", "executor": "executor", "state": "state",
-                 "year": "year", "sender": "sender", "recipient": "recipient"}
+                 "year": "year", "date": "day", "sender": "sender", "recipient": "recipient"}
 FACET_FIELDS = ("year", "month", "counterpart", "direction", "state")
 _WRITE_LOCKS = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
@@ -67,6 +70,7 @@ def make_schema():
         executor=fields.ID,
         year=fields.ID,
         month=fields.ID,
+        day=fields.ID,
         direction=fields.ID,
         state=fields.ID,
         counterpart=fields.KEYWORD,
@@ -76,9 +80,10 @@ def make_schema():
     )
 
 
-def to_fields(doc):
-    """The Whoosh fields of a registry.search.Document."""
-    when = doc.date.astimezone(timezone.utc)
+def to_fields(doc, zone=timezone.utc):
+    """The Whoosh fields of a registry.search.Document; its year, month and day are those of
+    its date in `zone` (the registry's time zone)."""
+    when = doc.date.astimezone(zone)
     sender = " ".join(p for p in doc.sender if p)
     recipients = " ".join(" ".join(p for p in r if p) for r in doc.recipients)
     numbers = " ".join(n for n in (doc.outgoing_number, doc.incoming_number) if n)
@@ -86,10 +91,11 @@ def to_fields(doc):
         "key": doc.key, "stamp": doc.stamp, "subject": doc.subject or "",
         "text": doc.text or "", "sender": sender, "recipient": recipients,
         "number": numbers, "executor": doc.executor or "",
-        "year": str(when.year), "month": f"{when.month:02d}", "direction": doc.direction,
+        "year": str(when.year), "month": f"{when.month:02d}", "day": when.date().isoformat(),
+        "direction": doc.direction,
         "state": doc.state, "counterpart": " ".join(doc.counterparts),
         "open": "1" if doc.open else "0",
-        "date": int(when.timestamp() * 1_000_000),
+        "date": int(doc.date.timestamp() * 1_000_000),
         "due": doc.due.toordinal() if doc.due else 0,
     }
 
@@ -183,8 +189,9 @@ class WhooshIndex:
     across threads), writes are serialised per partition within the process and by Whoosh's
     lock file across processes."""
 
-    def __init__(self, directory, max_open=128, lock_timeout=30.0):
+    def __init__(self, directory, max_open=128, lock_timeout=30.0, zone="UTC"):
         self.directory = os.path.abspath(directory)
+        self.zone = ZoneInfo(zone)
         os.makedirs(self.directory, exist_ok=True)
         self.schema = make_schema()
         self.max_open = max_open
@@ -251,7 +258,7 @@ class WhooshIndex:
                     for key in keys:
                         writer.delete_by_term("key", key)
                     for doc in docs:
-                        writer.update_document(**to_fields(doc))
+                        writer.update_document(**to_fields(doc, self.zone))
                 except BaseException:
                     writer.cancel()
                     raise
@@ -267,7 +274,7 @@ class WhooshIndex:
             writer = part.ix.writer(timeout=self.lock_timeout, limitmb=256)
             try:
                 for doc in documents:
-                    writer.add_document(**to_fields(doc))
+                    writer.add_document(**to_fields(doc, self.zone))
                     count += 1
             except BaseException:
                 writer.cancel()
@@ -316,6 +323,9 @@ class WhooshIndex:
         number = NUMBER_QUERY.match(text)
         if number:
             return query.Term("number", number.group(1).casefold())
+        day = DATE_QUERY.match(text)
+        if day:
+            return query.Term("day", day.group(1))
         if text.count('"') % 2:
             raise bad_query(_("Close the quotation marks of the phrase."))
         if text.count("(") != text.count(")"):
@@ -324,7 +334,8 @@ class WhooshIndex:
             if name.casefold() not in FIELD_ALIASES:
                 raise bad_query(_("unknown-search-field", default="'${field}:' is not a field "
                                   "to search in. Use from:, to:, subject:, text:, number:, "
-                                  "executor:, state: or year:.", mapping={"field": name}))
+                                  "date:, executor:, state: or year:.",
+                                  mapping={"field": name}))
         for word in re.findall(r"(\S*)\*", text):
             if len(word.strip('"(')) < 2:
                 raise bad_query(_("A prefix needs at least 2 letters before the *."))

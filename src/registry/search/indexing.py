@@ -22,6 +22,7 @@ from ZODB.interfaces import IDatabase
 from ZODB.POSException import ConflictError
 from zope.interface import Interface
 
+from registry.exchange import DEFAULT_TIMEZONE
 from registry.resources.letter import Delivery, Letter
 from registry.search import Document, open_index
 from registry.search.queue import TextLayer, new_key, path_of
@@ -107,7 +108,8 @@ class SearchService:
     def __init__(self, db, settings, index=None):
         self.db = db
         self.settings = settings
-        self.index = index or open_index(index_dir(settings))
+        self.index = index or open_index(
+            index_dir(settings), zone=settings.get("registry.timezone", DEFAULT_TIMEZONE))
         self.ocr_enabled = settings.get("search.ocr", "true").lower() not in ("false", "0", "no")
         self._wake = threading.Event()
         self._ocr_wake = threading.Event()
