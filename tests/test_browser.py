@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from webtest.http import StopableWSGIServer
 
 from conftest import PASSWORD
+from registry.search.indexing import ISearchService
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -145,6 +146,7 @@ def demo_server(tmp_path):
     server.wait()
     yield server.application_url.rstrip("/"), unsigned
     server.shutdown()
+    app.registry.getUtility(ISearchService).stop()
     app.registry.getUtility(IDatabase).close()
 
 
