@@ -291,3 +291,28 @@ def test_a_scanned_letter_is_found_by_its_words_once_ocr_is_done(testapp, api, p
     found = search(testapp, headers, q="өртөөнөөс")
     assert found["items_total"] == 1 and "<mark" in found["items"][0]["snippet"]
     assert search(testapp, api("rm_b"), q="хугацаандаа")["items_total"] == 1
+
+
+def test_a_letter_that_cannot_be_indexed_does_not_stall_the_others(testapp, api, pki,
+                                                                   service, monkeypatch):
+    from registry.search import indexing
+
+    real = indexing.documents_for
+
+    def failing_for_the_road_letter(site, item, text):
+        if "Замын" in (getattr(item, "subject", None) or item.letter.subject):
+            raise ValueError("cannot read this one")
+        return real(site, item, text)
+
+    monkeypatch.setattr(indexing, "documents_for", failing_for_the_road_letter)
+    headers = api("rm_a")
+    send(testapp, headers, signed_mongolian(pki, ROAD_TEXT), "Замын тайлан")
+    send(testapp, headers, signed_mongolian(pki, BUDGET_TEXT), "Төсвийн санал")
+    assert search(testapp, headers, q="төсвийн")["items_total"] == 1
+    assert search(testapp, headers, q="замын")["items_total"] == 0
+    report = service.check()
+    assert len(report["missing"]) == 2 and report["queued"] == 0  # the letter, its delivery
+    monkeypatch.undo()
+    service.requeue(report["missing"])
+    service.drain_all()
+    assert search(testapp, headers, q="замын")["items_total"] == 1

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 MAILBOXES = ("outbox", "inbox")
 OPEN_STATES = ("delivered", "registered")
 DRAIN_BATCH = 200
+#: Text extraction outcomes not kept (tried again when the letter is next indexed).
+TRANSIENT_ERRORS = ("BUSY", "UNREADABLE")
 POLL_SECONDS = 1.0
 
 
@@ -140,6 +142,8 @@ class SearchService:
         wants_ocr = bool(result.needs_ocr and self.ocr_enabled)
         layer = TextLayer(result.text, result.method, result.pages, result.error_code,
                           ocr_pending=wants_ocr)
+        if result.error_code in TRANSIENT_ERRORS:
+            return layer  # not kept: the next indexing of the letter tries again
         state.texts[pdf.sha256] = layer
         if wants_ocr:
             state.ocr.add(new_key(), (pdf.sha256, tuple(paths)))
@@ -167,7 +171,14 @@ class SearchService:
                     if path in seen:
                         continue
                     seen.add(path)
-                    doc = self._document(site, state, path)
+                    try:
+                        doc = self._document(site, state, path)
+                    except ConflictError:
+                        raise
+                    except Exception:  # noqa: BLE001  (one bad item must not stall the queue)
+                        log.exception("cannot index %s; `registry search check` will list it",
+                                      path)
+                        continue
                     if doc is None:
                         key = key_of(path)
                         if key:
