@@ -316,3 +316,12 @@ def test_a_letter_that_cannot_be_indexed_does_not_stall_the_others(testapp, api,
     service.requeue(report["missing"])
     service.drain_all()
     assert search(testapp, headers, q="замын")["items_total"] == 1
+
+
+def test_prefix_matches_are_highlighted_and_minus_excludes(testapp, api, letters):
+    headers = api("rm_a")
+    found = search(testapp, headers, q="засвар*")
+    assert found["items_total"] == 1 and "<mark" in found["items"][0]["snippet"]
+    assert search(testapp, headers, q="ажлын")["items_total"] == 2
+    only = search(testapp, headers, q="ажлын -замын")
+    assert [i["subject"] for i in only["items"]] == ["Төсвийн саналын тухай"]

@@ -13,6 +13,7 @@ Inside a partition:
 - highlights are made for the page's hits only, from text the caller supplies (`text_for`),
   so stored fields stay tiny (the key and a change stamp).
 """
+import itertools
 import os
 import re
 import shutil
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from whoosh import fields, highlight, index, query
 from whoosh.analysis import KeywordAnalyzer
-from whoosh.qparser import FieldAliasPlugin
+from whoosh.qparser import FieldAliasPlugin, PlusMinusPlugin
 from whoosh.query.qcore import QueryError
 from whoosh.writing import CLEAR
 
@@ -349,6 +350,9 @@ class WhooshIndex:
             from registry.search.analysis import query_parser
 
             parser = query_parser(list(TEXT_FIELDS), self.schema)
+            # -word: letters without it (a "-" inside a word, as in 2026-11, is no operator).
+            parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+",
+                                              minusexpr=r"(?<![^\s(])-"))
             parser.add_plugin(FieldAliasPlugin(
                 {target: [alias for alias, t in FIELD_ALIASES.items() if t == target and
                           alias != target] for target in set(FIELD_ALIASES.values())}))
@@ -409,8 +413,9 @@ class WhooshIndex:
                      for docnum, score in page]
             facets = self._facets(segments, matched, searcher.doc_count_all(), q) \
                 if q.facets else {}
-        if q.highlight and text_for is not None and items:
-            self._highlight(parsed, items, text_for)
+            terms = self._terms(parsed, searcher) if q.highlight and items else set()
+        if terms and text_for is not None:
+            self._highlight(terms, items, text_for)
         return SearchResults(items=items, total=total, facets=facets)
 
     @staticmethod
@@ -452,14 +457,23 @@ class WhooshIndex:
         facets["overdue"] = [("1", overdue)] if overdue else []
         return facets
 
-    def _highlight(self, parsed, items, text_for):
-        words = {field: set() for field in ("subject", "text")}
-        for fieldname, text in parsed.iter_all_terms():
-            if fieldname in words:
-                words[fieldname].add(text.decode("utf-8") if isinstance(text, bytes) else text)
-        terms = words["subject"] | words["text"]
-        if not terms:
-            return
+    @staticmethod
+    def _terms(parsed, searcher, limit=500):
+        """The words of the subject and text the query matches (prefixes expanded against
+        the partition's own terms), for highlighting."""
+        terms, reader = set(), searcher.reader()
+        for leaf in parsed.leaves():
+            if getattr(leaf, "fieldname", None) not in ("subject", "text"):
+                continue
+            if isinstance(leaf, query.MultiTerm):  # a prefix: the words it stands for here
+                found = itertools.islice(leaf._btexts(reader), limit)
+            else:
+                found = (text for _field, text in leaf.iter_all_terms())
+            for text in found:
+                terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
+        return terms
+
+    def _highlight(self, terms, items, text_for):
         analyzer = self.schema["text"].analyzer
         formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
         fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
