@@ -165,6 +165,18 @@ def login_as(testapp):
 JSON = {"Accept": "application/json"}
 
 
+def send_letter(testapp, headers, pdf, recipients=("1000002",), subject="Тест",
+                sender="1000001"):
+    """Draft, upload, sign and send a letter through the JSON API; return its path."""
+    letter = testapp.post_json(f"/orgs/{sender}/outbox", {
+        "subject": subject, "recipients": list(recipients)}, headers=headers,
+        status=201).json["@id"]
+    testapp.put(letter + "@file", pdf, headers={**headers, "Content-Type": "application/pdf"})
+    testapp.post_json(letter + "@workflow/sign", {}, headers=headers)
+    testapp.post_json(letter + "@workflow/send", {}, headers=headers)
+    return letter.replace("http://registry.test", "")
+
+
 @pytest.fixture
 def api(in_site):
     """api(login) -> headers that authenticate as that account with a fresh API token."""

@@ -10,7 +10,7 @@ import pytest
 import transaction
 
 import pdfs
-from conftest import JSON, csrf_token, login
+from conftest import JSON, csrf_token, login, send_letter
 from registry import exchange
 from registry.store import site_of
 
@@ -21,16 +21,6 @@ SENDER, RECIPIENT, OTHER = "1000001", "1000002", "1000003"
 @pytest.fixture
 def signed_pdf(pki):
     return pdfs.signed_letter(pki, SENDER)
-
-
-def send_letter(testapp, headers, pdf, recipients=(RECIPIENT,), subject="Тест"):
-    letter = testapp.post_json(f"/orgs/{SENDER}/outbox", {
-        "subject": subject, "recipients": list(recipients)}, headers=headers,
-        status=201).json["@id"]
-    testapp.put(letter + "@file", pdf, headers={**headers, "Content-Type": "application/pdf"})
-    testapp.post_json(letter + "@workflow/sign", {}, headers=headers)
-    testapp.post_json(letter + "@workflow/send", {}, headers=headers)
-    return letter.replace("http://registry.test", "")
 
 
 # Drafting through multipart, the PDF inline, the signature panel ---------------------------

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import pdfs
-from conftest import JSON, csrf_token, login
+from conftest import login, send_letter
 from registry.demo import render_letter
 from registry.search.indexing import ISearchService
 
@@ -26,13 +26,7 @@ def signed_mongolian(pki, body, regno=SENDER):
 
 
 def send(testapp, headers, pdf, subject, recipients=(RECIPIENT,)):
-    letter = testapp.post_json(f"/orgs/{SENDER}/outbox", {
-        "subject": subject, "recipients": list(recipients)}, headers=headers,
-        status=201).json["@id"]
-    testapp.put(letter + "@file", pdf, headers={**headers, "Content-Type": "application/pdf"})
-    testapp.post_json(letter + "@workflow/sign", {}, headers=headers)
-    testapp.post_json(letter + "@workflow/send", {}, headers=headers)
-    return letter
+    return "http://registry.test" + send_letter(testapp, headers, pdf, recipients, subject)
 
 
 def search(testapp, headers, status=200, **params):
@@ -209,7 +203,6 @@ def test_a_crash_between_commit_and_indexing_is_recovered_by_the_queue(
 def test_uncommitted_changes_never_reach_the_index(testapp, api, pki, service, in_site):
     import transaction
 
-    from conftest import site_transaction  # noqa: F401  (the same store, by hand)
     from registry.exchange import create_draft
 
     tm = transaction.TransactionManager()

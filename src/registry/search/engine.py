@@ -436,7 +436,7 @@ class WhooshIndex:
                 if not terms:
                     continue
                 hits = np.bincount(ids[mask[docs + offset]], minlength=len(terms))
-                for term, count in zip(terms, hits.tolist()):
+                for term, count in zip(terms, hits.tolist(), strict=True):
                     if count:
                         counts[name][term] = counts[name].get(term, 0) + count
         facets = {name: sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))

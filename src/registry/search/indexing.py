@@ -15,7 +15,6 @@ import atexit
 import logging
 import os
 import threading
-from datetime import datetime, timezone
 
 import transaction
 from ZODB.interfaces import IDatabase
@@ -345,9 +344,9 @@ class SearchService:
         total = 0
         try:
             tm.begin()
-            known = list(site_of(conn).orgs.keys())
+            known = set(site_of(conn).orgs.keys())
             tm.abort()
-            for regno in (list(orgs) if orgs else known):
+            for regno in (list(orgs) if orgs else sorted(known)):
                 tm.begin()
                 site = site_of(conn)
                 before = len(site.search_state.texts)
@@ -364,7 +363,7 @@ class SearchService:
                     tm.abort()  # they will be extracted again when next needed
             if not orgs:
                 for regno in self.index.partitions():
-                    if regno not in set(known):
+                    if regno not in known:
                         self.index.drop(regno)
         except BaseException:
             tm.abort()
@@ -434,10 +433,6 @@ class SearchService:
         finally:
             conn.close()
         self.kick()
-
-
-def now_utc():
-    return datetime.now(timezone.utc)
 
 
 # Wiring into the web application -------------------------------------------------------------
