@@ -117,17 +117,8 @@ class SearchService:
         self._stop = threading.Event()
         self._drain_lock = threading.Lock()
         self._threads = []
-        self._pool = None
 
     # Text -----------------------------------------------------------------------------------
-
-    def _text_pool(self):
-        if self._pool is None:
-            from registry.signatures.worker import WorkerPool
-
-            # A pool of its own: reading letters never waits for, nor delays, the gate.
-            self._pool = WorkerPool(size=1, memory_limit=1024 ** 3)
-        return self._pool
 
     def text_layer(self, state, pdf, paths):
         """The TextLayer of `pdf` (extracted now if it never was); queues OCR if the PDF has
@@ -137,7 +128,8 @@ class SearchService:
             return layer
         from registry.search import text as pdftext
 
-        result = pdftext.extract(pdf.path() or pdf.read(), pool=self._text_pool())
+        # In this process's text worker (its own pool: the signature gate never waits for it).
+        result = pdftext.extract(pdf.path() or pdf.read())
         wants_ocr = bool(result.needs_ocr and self.ocr_enabled)
         layer = TextLayer(result.text, result.method, result.pages, result.error_code,
                           ocr_pending=wants_ocr)
@@ -251,8 +243,8 @@ class SearchService:
                     site = site_of(conn)
                     state = site.search_state
                     if result is not None:
-                        state.texts[sha256] = TextLayer(result.text, "ocr", result.pages,
-                                                        result.error_code)
+                        state.texts[sha256] = TextLayer(result.text, result.method,
+                                                        result.pages, result.error_code)
                     state.ocr.remove([key])
                     for item in self._keepers(site, paths):
                         state.queue.add(new_key(), path_of(item)[0])
@@ -320,9 +312,6 @@ class SearchService:
         for thread in self._threads:
             thread.join(10)
         self._threads = []
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
         self.index.close()
 
     # Whole-index work ------------------------------------------------------------------------
