@@ -318,3 +318,22 @@ def test_prefix_matches_are_highlighted_and_minus_excludes(testapp, api, letters
     assert search(testapp, headers, q="ажлын")["items_total"] == 2
     only = search(testapp, headers, q="ажлын -замын")
     assert [i["subject"] for i in only["items"]] == ["Төсвийн саналын тухай"]
+
+
+def test_a_search_over_its_time_budget_answers_what_it_found(testapp, api, letters, service,
+                                                            monkeypatch):
+    monkeypatch.setattr(service.index, "time_budget", 0.0)
+    answer = search(testapp, api("rm_b"), q="")
+    assert answer["partial"] is True and answer["items_total"] == 1  # of 2
+    scored = search(testapp, api("rm_b"), q="ажлын")
+    assert scored["partial"] is True and scored["items_total"] <= 2
+    monkeypatch.undo()
+    assert search(testapp, api("rm_b"), q="")["partial"] is False
+
+
+def test_a_prefix_standing_for_too_many_words_is_refused(testapp, api, letters, monkeypatch):
+    from registry.search import engine
+
+    monkeypatch.setattr(engine, "PREFIX_TERMS_MAX", 1)
+    answer = testapp.get("/@search", params={"q": "за*"}, headers=api("rm_b"), status=400)
+    assert answer.json["error"]["code"] == "BAD_QUERY" and "за*" in answer.json["error"]["message"]

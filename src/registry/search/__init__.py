@@ -76,6 +76,8 @@ class SearchResults:
     items: list = field(default_factory=list)
     total: int = 0
     facets: dict = field(default_factory=dict)
+    #: The search stopped at its time budget: `total` and the facets count what was found.
+    partial: bool = False
 
 
 def open_index(directory, **options):

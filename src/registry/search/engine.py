@@ -18,12 +18,15 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections import OrderedDict
 from datetime import timezone
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from whoosh import fields, highlight, index, query
+from whoosh.collectors import (FilterCollector, TimeLimit, TimeLimitCollector,
+                               UnlimitedCollector)
 from whoosh.analysis import KeywordAnalyzer
 from whoosh.qparser import FieldAliasPlugin, PlusMinusPlugin
 from whoosh.query.qcore import QueryError
@@ -39,6 +42,16 @@ NUMBER_QUERY = re.compile(r"^\s*([\w.\-]*\d+/\d+[\w.\-]*)\s*$", re.UNICODE)
 DATE_QUERY = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*$")
 FIELD_SYNTAX = re.compile(r"(?<![\w\"])(\w+):", re.UNICODE)
 QUERY_MAX = 500
+#: A prefix may stand for at most this many words of a partition.
+PREFIX_TERMS_MAX = 300
+#: Segments as separate files, not one compound file: Whoosh copies a compound file's parts
+#: into memory at every opening (of a writer, after each commit, or a searcher), which cost a
+#: one-letter update of a large partition a copy of its whole index, and as much memory.
+WRITER_OPTIONS = {"compound": False}
+#: Segments of a partition that make a commit merge its small ones.
+MERGE_SEGMENTS = 10
+#: Seconds a search may spend matching before it answers what it found (`partial`).
+TIME_BUDGET = 2.0
 PARTITION_NAME = re.compile(r"^[0-9A-Za-z_-]{1,40}$")
 TEXT_FIELDS = ("subject", "text", "sender", "recipient", "number")
 #: Field names users type (and the fields they mean).
@@ -190,9 +203,11 @@ class WhooshIndex:
     across threads), writes are serialised per partition within the process and by Whoosh's
     lock file across processes."""
 
-    def __init__(self, directory, max_open=128, lock_timeout=30.0, zone="UTC"):
+    def __init__(self, directory, max_open=128, lock_timeout=30.0, zone="UTC",
+                 time_budget=TIME_BUDGET):
         self.directory = os.path.abspath(directory)
         self.zone = ZoneInfo(zone)
+        self.time_budget = time_budget
         os.makedirs(self.directory, exist_ok=True)
         self.schema = make_schema()
         self.max_open = max_open
@@ -254,7 +269,7 @@ class WhooshIndex:
         for org, (docs, keys) in by_org.items():
             part = self._partition(org)
             with self._write_lock(part.path):
-                writer = part.ix.writer(timeout=self.lock_timeout)
+                writer = part.ix.writer(timeout=self.lock_timeout, **WRITER_OPTIONS)
                 try:
                     for key in keys:
                         writer.delete_by_term("key", key)
@@ -263,7 +278,10 @@ class WhooshIndex:
                 except BaseException:
                     writer.cancel()
                     raise
-                writer.commit()
+                # Each commit writes a small segment; merging them on every commit made a
+                # one-letter update of a large partition take half a second. Merge (the small
+                # ones only) once they pile up.
+                writer.commit(merge=len(writer.segments) >= MERGE_SEGMENTS)
 
     def rebuild(self, org, documents):
         """Replace everything in partition `org` by `documents` (an iterable, streamed) in one
@@ -272,7 +290,7 @@ class WhooshIndex:
         part = self._partition(org)
         count = 0
         with self._write_lock(part.path):
-            writer = part.ix.writer(timeout=self.lock_timeout, limitmb=256)
+            writer = part.ix.writer(timeout=self.lock_timeout, limitmb=256, **WRITER_OPTIONS)
             try:
                 for doc in documents:
                     writer.add_document(**to_fields(doc, self.zone))
@@ -377,7 +395,11 @@ class WhooshIndex:
         return query.And(terms) if terms else None
 
     def search(self, q, text_for=None):
-        """Answer a registry.search.SearchQuery from the searcher's partition only."""
+        """Answer a registry.search.SearchQuery from the searcher's partition only.
+
+        One pass over the matching documents: scored (relevance) or not (date order); it
+        stops at the partition's time budget, and then answers what it found with
+        `partial` set (the total is then a lower bound)."""
         if q.overdue and q.today is None:
             raise ValueError("an overdue filter needs `today`")
         parsed = self.parse(q.text)
@@ -385,38 +407,77 @@ class WhooshIndex:
         if part is None:
             return SearchResults(facets={name: [] for name in FACETS} if q.facets else {})
         filtered = self._filter(q)
+        end = q.start + q.size
         with part.lock:
             searcher = part.current()
+            self._check_prefixes(parsed, searcher.reader())
             segments = part.segments(searcher)
-            whole = parsed if filtered is None else query.And([parsed, filtered])
+            doc_count = searcher.doc_count_all()
+            dates = self._column(segments, "date", doc_count)
             try:
-                matched = np.fromiter(searcher.docs_for_query(whole), dtype=np.int64)
+                if q.sort == "relevance" and not isinstance(parsed, query.Every):
+                    matched, scores, partial = self._scored(searcher, parsed, filtered)
+                    # Equal scores: the newer letter first (not the order of writing).
+                    order = np.lexsort((-dates[matched], -np.round(scores, 6)))
+                else:
+                    whole = parsed if filtered is None else query.And([parsed, filtered])
+                    matched, partial = self._matching(searcher, whole)
+                    scores = np.zeros(matched.size)
+                    when = dates[matched]
+                    order = np.argsort(when if q.sort == "oldest" else -when, kind="stable")
             except QueryError:
                 raise bad_query(_("Phrases can be searched in the subject, the text and "
                                   "the names only.")) from None
-            total = int(matched.size)
-            end = q.start + q.size
-            if total == 0 or q.start >= total:
-                page = []
-            elif q.sort == "relevance" and not isinstance(parsed, query.Every):
-                results = searcher.search(parsed, filter=filtered, limit=end, terms=False)
-                dates = self._column(segments, "date", searcher.doc_count_all())
-                # Equal scores: the newer letter first (not the order documents were written).
-                ranked = sorted(((hit.docnum, hit.score) for hit in results),
-                                key=lambda pair: (-round(pair[1], 6), -dates[pair[0]]))
-                page = ranked[q.start:end]
-            else:
-                dates = self._column(segments, "date", searcher.doc_count_all())[matched]
-                order = np.argsort(dates if q.sort == "oldest" else -dates, kind="stable")
-                page = [(int(matched[i]), 0.0) for i in order[q.start:end]]
-            items = [Hit(searcher.stored_fields(docnum)["key"], round(float(score), 3))
-                     for docnum, score in page]
-            facets = self._facets(segments, matched, searcher.doc_count_all(), q) \
-                if q.facets else {}
+            page = order[q.start:end]
+            items = [Hit(searcher.stored_fields(int(matched[i]))["key"],
+                         round(float(scores[i]), 3)) for i in page]
+            facets = self._facets(segments, matched, doc_count, q) if q.facets else {}
             terms = self._terms(parsed, searcher) if q.highlight and items else set()
         if terms and text_for is not None:
             self._highlight(terms, items, text_for)
-        return SearchResults(items=items, total=total, facets=facets)
+        return SearchResults(items=items, total=int(matched.size), facets=facets,
+                             partial=partial)
+
+    def _scored(self, searcher, parsed, filtered):
+        """(docnums, scores, partial) of every document matching, within the time budget."""
+        scored = UnlimitedCollector()
+        collector = TimeLimitCollector(scored, self.time_budget, use_alarm=False)
+        if filtered is not None:  # outermost: a wrapper around it would bypass the filter
+            collector = FilterCollector(collector, allow=filtered)
+        partial = False
+        try:
+            searcher.search_with_collector(parsed, collector)
+        except TimeLimit:
+            partial = True
+        found = scored.items
+        matched = np.fromiter((docnum for _score, docnum in found), dtype=np.int64,
+                              count=len(found))
+        scores = np.fromiter((score for score, _docnum in found), dtype=np.float64,
+                             count=len(found))
+        return matched, scores, partial
+
+    def _matching(self, searcher, whole):
+        """(docnums, partial) of the documents matching `whole`, within the time budget."""
+        deadline = time.monotonic() + self.time_budget
+        found, partial = [], False
+        for count, docnum in enumerate(searcher.docs_for_query(whole)):
+            found.append(docnum)
+            if not count % 4096 and time.monotonic() > deadline:
+                partial = True
+                break
+        return np.asarray(found, dtype=np.int64), partial
+
+    def _check_prefixes(self, parsed, reader):
+        """Refuse a prefix that stands for too many words in this partition (its search
+        would be slow and its results meaningless)."""
+        for leaf in parsed.leaves():
+            if isinstance(leaf, query.MultiTerm):
+                expanded = sum(1 for _ in itertools.islice(leaf._btexts(reader),
+                                                           PREFIX_TERMS_MAX + 1))
+                if expanded > PREFIX_TERMS_MAX:
+                    raise bad_query(_("prefix-too-common", default="'${prefix}*' stands for "
+                                      "too many words; type more of the word.",
+                                      mapping={"prefix": getattr(leaf, "text", "")}))
 
     @staticmethod
     def _column(segments, name, doc_count):

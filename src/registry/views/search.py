@@ -166,7 +166,8 @@ def search_json(request):
     q, results, rows = run_search(request)
     last = q.start + q.size < results.total
     return {"@id": request.url, "items": [item_json(request, hit, item) for hit, item in rows],
-            "items_total": results.total, "facets": facets_json(request, results),
+            "items_total": results.total, "partial": results.partial,
+            "facets": facets_json(request, results),
             "batching": batching(request, q.start, q.size, results.total, last)}
 
 
