@@ -13,6 +13,8 @@ PDFs (the test PKI's, made on the fly), so the writer extracts each PDF's text i
     python bench/search_freshness.py --letters 20 --senders 1
 """
 import argparse
+import logging
+import os
 import secrets
 import sys
 import tempfile
@@ -139,7 +141,12 @@ def main():
     parser.add_argument("--senders", default="1,3", help="comma-separated sender counts")
     parser.add_argument("--poll", type=float, default=20, help="search every N ms")
     args = parser.parse_args()
-    print(f"Delivered -> searchable (writer thread, poll every {args.poll:.0f} ms)")
+    # Many watchers search at once: more connections than the pool keeps is expected here.
+    logging.getLogger("ZODB.DB").setLevel(logging.ERROR)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"Delivered -> searchable (writer thread, poll every {args.poll:.0f} ms); "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
+          f"load average {load} at start")
     for senders in [int(s) for s in args.senders.split(",")]:
         run(args.letters, senders, args.poll)
 
