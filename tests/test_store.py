@@ -107,6 +107,6 @@ def test_generation_2_gives_existing_mailboxes_their_indexes(fresh_site):
         for attr in ("by_state", "state_counts", "journal", "counters"):
             delattr(org[name], attr)  # as the folders were before letters existed
     fresh_site.generation = 1
-    assert evolve(fresh_site) == [2]
+    assert evolve(fresh_site)[0] == 2  # later steps follow
     assert org["outbox"].in_state(["draft"]) == ([], 0)
     assert org["inbox"].next_number("01", 2026) == 1
