@@ -66,6 +66,10 @@ TESTS_REQUIRE = [
     "lingua>=4.15",
     "openapi-spec-validator>=0.7",
     "polib>=1.2",
+    # Archive packages are checked by independent validators: LoC bagit, lxml (XSD and
+    # Schematron); eark-validator runs in its own venv (tests/archive_validators.py).
+    "bagit>=1.8",
+    "lxml>=5",
 ]
 
 setup(
@@ -87,6 +91,7 @@ setup(
             "locale/*/LC_MESSAGES/*.mo",
             "locale/*.pot",
             "views/openapi.json",
+            "archive/schemas/*",
         ]
     },
     cmdclass={"build_py": BuildWithShippedDirs},
