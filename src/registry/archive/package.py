@@ -129,6 +129,12 @@ def _check_entry(entry):
         problems.append("no series")
     if not isinstance(entry.pdf_size, int) or entry.pdf_size < 0:
         problems.append("pdf_size")
+    if not isinstance(entry.pdf_created, datetime) or not isinstance(entry.created, datetime):
+        problems.append("no creation time")
+    if any(not isinstance(check.time, datetime) for check in entry.checks):
+        problems.append("a signature check without its time")
+    if any(not isinstance(action.time, datetime) for action in entry.actions):
+        problems.append("a workflow action without its time")
     if problems:
         raise _error("ARCHIVE_BAD_ENTRY", ", ".join(problems), key=entry.key)
 
