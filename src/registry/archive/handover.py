@@ -215,6 +215,15 @@ def start(site, request, settings=None, now=None):
     today = now.astimezone(ZoneInfo(settings.get("registry.timezone",
                                                  sel.DEFAULT_TIMEZONE))).date()
     handovers = org["handovers"]
+    # The archive gives each organisation its fond: asked once, then taken from the last
+    # handover.
+    earlier = max(handovers.values(), key=lambda h: h.created, default=None)
+    fond = _text(request.fond_reference, "fond_reference") or (
+        earlier.fond_reference if earlier is not None else "")
+    if not fond:
+        raise RegistryError("FOND_REQUIRED",
+                            _("Give the fond reference the archive keeps your organisation's "
+                              "records under."), field="fond_reference")
     package_id = str(uuid.uuid4())
     record = Handover(
         package_id, selection,
@@ -222,8 +231,7 @@ def start(site, request, settings=None, now=None):
         act_date=_act_date(request.act_date, today),
         archive_name=_text(request.archive_name, "archive_name")
         or settings.get("registry.archive.name", DEFAULT_ARCHIVE),
-        fond_reference=_text(request.fond_reference, "fond_reference")
-        or settings.get("registry.archive.fond", ""),
+        fond_reference=fond,
         inventory_reference=_text(request.inventory_reference, "inventory_reference")
         or str(selection.year),
         made_by=made_by(site, request.actor), actor=request.actor, created=now,
@@ -426,11 +434,14 @@ def run(db, regno, handover_id, out, gate, settings=None, batch=BATCH, progress=
                 software=("Registry", _version())), rec.total
 
         spec, total = session.batch(spec_of)
+        entries = package_entries(db, regno, handover_id, gate, batch, progress)
+        audits = audit_records(db, regno, handover_id)
         try:
-            result = build_package(
-                spec, package_entries(db, regno, handover_id, gate, batch, progress),
-                out, audit_records=audit_records(db, regno, handover_id), total=total)
-        except BaseException as exc:  # also Ctrl+C: nothing is handed over, say so
+            result = build_package(spec, entries, out, audit_records=audits, total=total)
+        except BaseException as exc:
+            # Close the streams now, so their connections go back before anything else.
+            entries.close()
+            audits.close()  # also Ctrl+C: nothing is handed over, say so
             message = str(exc) if isinstance(exc, RegistryError) else repr(exc)
 
             def failed(site):

@@ -174,6 +174,7 @@ class Letter(Checked, Workflowed, Persistent):
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "pdf": self.pdf.as_json() if self.pdf else None,
             "signature": self.last_verdict,
+            "signature_at_export": self.export_verdict,
             "deliveries": {regno: d.state for regno, d in self.deliveries.items()},
             "history": [entry.__dict__ for entry in self.history],
             **self.end_of_life_json(),
