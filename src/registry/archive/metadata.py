@@ -35,8 +35,12 @@ _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010
 
 def text(value):
     """`value` as XML character data."""
-    value = _INVALID_XML.sub("\ufffd", str(value))
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = str(value)
+    if not value.isprintable():  # printable text has nothing XML 1.0 forbids
+        value = _INVALID_XML.sub("\ufffd", value)
+    if "&" in value or "<" in value or ">" in value:
+        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value
 
 
 def attr(value):

@@ -190,6 +190,9 @@ class _DirSink:
     def finish(self):
         with open(os.path.join(self.root, "tagmanifest-sha256.txt"), "rb") as tagmanifest:
             digest = hashlib.file_digest(tagmanifest, "sha256").hexdigest()
+        # The package must be on disk before the letters are recorded as handed over; one
+        # sync costs less than an fsync per file.
+        os.sync()
         os.rename(self.root, self.final)
         return self.final, digest
 
@@ -400,7 +403,7 @@ class _Builder:
                         "reasons": list(c.reasons), "report": c.report} for c in entry.checks]
             report_info = self._write(report_rel, json.dumps(
                 {"letter": entry.key, "file": pdf_id, "checks": reports},
-                ensure_ascii=False, indent=1, sort_keys=True, default=str).encode("utf-8"))
+                ensure_ascii=False, sort_keys=True, default=str).encode("utf-8"))
             report_id = report_rel
             admid = f"report-{seq:06d}"
             spools["rep_amd"].write(md.md_ref(
