@@ -100,7 +100,7 @@ def entries(folder, count):
                                    "revoked": False, "coverage": "ENTIRE_FILE",
                                    "modification_level": "NONE", "docmdp_ok": True}}
 
-            def check(context, at):
+            def check(context, at, report=report, when=when):
                 return SignatureCheck(at, context, True, (), report["signer"]["subject"],
                                       "1000001", report["signer"]["issuer"], "4f1c2a9be0d3",
                                       when, report)

@@ -3,7 +3,6 @@ eark-validator (E-ARK CSIP/SIP 2.1.0), the Library of Congress bagit, XML Schema
 METS, PREMIS 3 and ERMS v3 and the ERMS Schematron. The letters are real PDFs signed by the
 test PKI and checked by the real signature gate."""
 import hashlib
-import io
 import json
 import re
 import unicodedata
@@ -30,34 +29,6 @@ HREF = "{http://www.w3.org/1999/xlink}href"
 ORG = Party("1000001", "Нийслэлийн Засаг даргын Тамгын газар")
 OTHER = Party("1000003", "Баянзүрх дүүргийн Засаг даргын Тамгын газар")
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
-
-#: eark-validator 1.1.3 rules that fail on a package conforming to E-ARK CSIP/SIP 2.1.0, and
-#: where (docs/archive.md gives each reason). Any other error fails the test, and these rules
-#: may fire only at these places.
-FALSE_POSITIVES = {
-    # the bundled vocabulary predates CITS ERMS v3 (it lists citserms_v2_1 only)
-    "CSIP4": re.compile(r"^/mets:mets\("),
-    # CSIP12-16 are checked on every agent with ROLE="CREATOR", but E-ARK SIP requires the
-    # submitting organisation (SIP15-20) and allows a contact person (SIP21-25) with that role
-    "CSIP12": re.compile(r"mets:agent\[@ROLE = 'CREATOR'\].*\]\[(3|4)\]$"),
-    "CSIP13": re.compile(r"mets:agent\[@ROLE = 'CREATOR'\].*\]\[(3|4)\]$"),
-    "CSIP15": re.compile(r"mets:agent\[@ROLE = 'CREATOR'\].*\]\[4\]$"),
-    "CSIP16": re.compile(r"mets:agent\[@ROLE = 'CREATOR'\].*\]\[(3|4)\]$"),
-    # the assertion can only pass for CONTENTINFORMATIONTYPE="OTHER"
-    "CSIP63": re.compile(r"local-name\(\)='fileGrp'.*\]\[[123]\]$"),
-    # requires a div labelled "Representations", which CSIP101 wants only when there are no
-    # representation divs
-    "CSIP103": re.compile(r"/mets:structMap\[@LABEL = 'CSIP'\]/mets:div"),
-    # checks an unqualified @NOTETYPE (METS does not allow it) on every CREATOR's note
-    "SIP14": re.compile(r"mets:agent\[@ROLE = 'CREATOR'\].*\]\[(1|3)\]/\*\[local-name\(\)='note'"),
-}
-#: The same for warnings: both come from the CSIP103 reading (representation divs expected
-#: under a div labelled "Representations").
-FALSE_POSITIVE_WARNINGS = {
-    "CSIP101": re.compile(r"/mets:structMap\[@LABEL = 'CSIP'\]/mets:div"),
-    "CSIP105": re.compile(r"/mets:structMap\[@LABEL = 'CSIP'\]/mets:div"),
-}
-
 
 # --------------------------------------------------------------------------------------------
 # letters: real signed PDFs, real gate verdicts
@@ -168,18 +139,6 @@ def files_of(folder):
 # --------------------------------------------------------------------------------------------
 # eark-validator
 # --------------------------------------------------------------------------------------------
-def unexplained(report, severity="Error"):
-    """eark-validator errors (or warnings) that are not a documented false positive at its
-    place."""
-    known = FALSE_POSITIVES if severity == "Error" else FALSE_POSITIVE_WARNINGS
-    out = []
-    for section, rule, message, location in validators.eark_messages(report, severity):
-        allowed = known.get(rule)
-        if section != "schematron_results" or allowed is None or not allowed.search(location):
-            out.append((section, rule, message, location))
-    return out
-
-
 def test_eark_validator_finds_nothing_but_its_documented_false_positives(bag):
     result, bag_dir, sip, spec = bag
     report = validators.eark_validate(sip)
@@ -188,15 +147,15 @@ def test_eark_validator_finds_nothing_but_its_documented_false_positives(bag):
     assert [m["rule_id"] for m in report["structure"]["messages"]] == ["CSIPSTR3"]
     assert {m["severity"] for m in report["structure"]["messages"]} == {"Info"}
     assert report["metadata"]["schema_results"]["messages"] == []
-    assert unexplained(report) == []
-    assert unexplained(report, "Warn") == []
+    assert validators.eark_unexplained(report) == []
+    assert validators.eark_unexplained(report, "Warn") == []
     package = report["package"]["details"]
     assert package["oaispackagetype"] == "SIP" and package["name"] == spec.package_id
 
 
 def test_the_false_positives_are_documented_with_their_reasons():
     text = (ROOT / "docs" / "archive.md").read_text(encoding="utf-8")
-    for rule in [*FALSE_POSITIVES, *FALSE_POSITIVE_WARNINGS]:
+    for rule in [*validators.FALSE_POSITIVES, *validators.FALSE_POSITIVE_WARNINGS]:
         assert re.search(rf"\*\*{rule}\*\*", text), f"{rule} is not explained in docs/archive.md"
 
 
@@ -214,7 +173,8 @@ def test_eark_validator_is_not_vacuous(bag, tmp_path):
     text = text.replace('csip:OAISPACKAGETYPE="SIP"', 'csip:OAISPACKAGETYPE="XIP"')
     text = re.sub(r'(<mets:dmdSec ID="dmd-erms") CREATED="[^"]+"', r"\1", text)
     mets.write_text(text, encoding="utf-8")
-    rules = {rule for _, rule, _, _ in unexplained(validators.eark_validate(broken))}
+    report = validators.eark_validate(broken)
+    rules = {rule for _, rule, _, _ in validators.eark_unexplained(report)}
     assert {"CSIP9", "CSIP19"} <= rules
 
 
@@ -279,7 +239,7 @@ def test_a_zipped_package_is_the_same_bag_under_one_root_folder(letters, tmp_pat
     bag_dir = tmp_path / "x" / spec.package_id
     assert validators.bagit_validate(bag_dir) is None
     sip = bag_dir / "data" / spec.package_id
-    assert unexplained(validators.eark_validate(sip)) == []
+    assert validators.eark_unexplained(validators.eark_validate(sip)) == []
     header = etree.parse(str(sip / "METS.xml")).find("mets:metsHdr", NS)
     assert header.get("RECORDSTATUS") == "SUPPLEMENT"
 
@@ -408,9 +368,9 @@ def test_premis_records_fixity_capture_and_every_signature_validation(bag, lette
     for event in events:
         if event.findtext("premis:eventType", namespaces=NS) != "validation":
             continue
-        outcome = [l.findtext("premis:linkingObjectIdentifierValue", namespaces=NS)
-                   for l in event.iterfind("premis:linkingObjectIdentifier", NS)
-                   if l.findtext("premis:linkingObjectRole", namespaces=NS) == "outcome"]
+        outcome = [link.findtext("premis:linkingObjectIdentifierValue", namespaces=NS)
+                   for link in event.iterfind("premis:linkingObjectIdentifier", NS)
+                   if link.findtext("premis:linkingObjectRole", namespaces=NS) == "outcome"]
         report = json.loads((sip / outcome[0]).read_text(encoding="utf-8"))
         assert report["checks"][-1]["context"] == "export"
         assert {c["report"]["sha256"] for c in report["checks"]} <= {

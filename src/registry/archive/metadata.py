@@ -175,7 +175,8 @@ def mets_file(ident, href, info, mimetype, created, admid=None, pdf_version=None
 
 def file_group(ident, use, files, representation=False):
     extra = f' csip:CONTENTINFORMATIONTYPE="{CONTENT_INFORMATION_TYPE}"' if representation else ""
-    return f'<mets:fileGrp ID="{ident}" USE="{attr(use)}"{extra}>\n{"".join(files)}</mets:fileGrp>\n'
+    return (f'<mets:fileGrp ID="{ident}" USE="{attr(use)}"{extra}>\n{"".join(files)}'
+            "</mets:fileGrp>\n")
 
 
 # --------------------------------------------------------------------------------------------
@@ -388,7 +389,8 @@ def erms_record(entry, year, package_path, signing_time):
             label += f" ({action.comment})"
         out.append(
             f"<action>{_el('actionText', label)}{_el('actionType', action.action)}"
-            f"<dates>{_el('actionDate', ts(action.time), dateType='other', otherDateType='performed')}"
+            "<dates>" + _el("actionDate", ts(action.time), dateType="other",
+                            otherDateType="performed") +
             f"</dates><agents>{_erms_agent('responsible_person', action.actor)}</agents>"
             "</action>")
     out.append(f"<notes>{_el('note', entry.state, noteType='registry state')}</notes>")

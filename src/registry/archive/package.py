@@ -49,20 +49,20 @@ def build_package(spec, entries, out, audit_records=(), total=None, progress=Non
     not match the size and SHA-256 the registry recorded for it.
     """
     _check_spec(spec)
-    out = os.fspath(out)
+    out = os.path.abspath(os.fspath(out))
     if out.lower().endswith(".zip"):
         if os.path.exists(out):
             raise _error("ARCHIVE_OUTPUT_EXISTS", out)
-        sink = _ZipSink(out, spec)
+        sink, beside = _ZipSink(out, spec), os.path.dirname(out)
     else:
         os.makedirs(out, exist_ok=True)
         final = os.path.join(out, spec.package_id)
         if os.path.exists(final):
             raise _error("ARCHIVE_OUTPUT_EXISTS", final)
-        sink = _DirSink(final)
+        sink, beside = _DirSink(final), out
     try:
-        with tempfile.TemporaryDirectory(prefix=".registry-package-",
-                                         dir=os.path.dirname(os.path.abspath(out))) as spool:
+        # spool files on the output's file system, not in a possibly small /tmp
+        with tempfile.TemporaryDirectory(prefix=".registry-package-", dir=beside) as spool:
             builder = _Builder(spec, sink, Path(spool))
             letters = builder.letters(entries, total, progress)
             builder.package_files(audit_records)
@@ -417,8 +417,9 @@ class _Builder:
             pdf_version=pdf_version))
 
         # PREMIS: capture, then every signature validation
+        number = entry.incoming_number or entry.outgoing_number or "no number"
         capture_detail = (f"Captured by {spec.software[0]} as {entry.direction} letter "
-                          f"{entry.key} ({entry.outgoing_number or entry.incoming_number or 'no number'})")
+                          f"{entry.key} ({number})")
         spools["rep_events"].write(md.premis_event(
             events[0], "capture", entry.pdf_created, capture_detail, "success",
             agents=(("agent-software", "executing program"),
