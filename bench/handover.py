@@ -15,7 +15,9 @@ reported (the machine is shared: the slower runs measure the neighbours), with e
 time listed. Prints wall time, throughput (MB/s of letter bytes, letters/s), the child's peak
 RSS, and the package's rate as a share of the raw one. Letters are read from the page cache
 when they fit in memory; each run's output is deleted before the next. The package runs include
-making the bag durable (one sync for a directory, fsync of the zip); the raw runs do not.
+making the bag durable (one sync for a directory, fsync of the zip); so the raw copy is timed
+both as is (`raw`, the data may still be in the page cache) and followed by `sync`
+(`raw+sync`), and the package's rate is given as a share of each.
 
     python bench/handover.py                          # 10,000 and 100,000 letters
     python bench/handover.py --sizes 10000 --keep /var/tmp/letters
@@ -64,8 +66,9 @@ def generate(folder, count, seed=20261125):
     return total
 
 
-def run_raw(folder, target):
-    """sha256sum of every letter plus cp -r of the folder; seconds."""
+def run_raw(folder, target, durable=False):
+    """sha256sum of every letter plus cp -r of the folder (then sync, if `durable`);
+    seconds."""
     started = time.perf_counter()
     find = subprocess.Popen(["find", str(folder / "letters"), "-type", "f", "-print0"],
                             stdout=subprocess.PIPE)
@@ -73,6 +76,8 @@ def run_raw(folder, target):
                    stdout=subprocess.DEVNULL, check=True)
     find.wait()
     subprocess.run(["cp", "-r", str(folder / "letters"), str(target)], check=True)
+    if durable:
+        os.sync()
     return time.perf_counter() - started
 
 
@@ -173,8 +178,8 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     print(f"# bench/handover.py  {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  "
           f"cpus={os.cpu_count()}  python={sys.version.split()[0]}")
-    print(f"{'letters':>8} {'mode':>4} {'GB':>6} {'seconds':>8} {'MB/s':>7} {'letters/s':>9} "
-          f"{'peak RSS MiB':>12} {'vs raw':>7}")
+    print(f"{'letters':>8} {'mode':>8} {'GB':>6} {'seconds':>8} {'MB/s':>7} {'letters/s':>9} "
+          f"{'peak RSS MiB':>12} {'vs raw':>7} {'vs raw+sync':>9}")
     try:
         for count in args.sizes:
             folder = work / f"set-{count}"
@@ -183,15 +188,17 @@ def main():
             total = generate(folder, count)
             print(f"# {count} letters, {total / 1e9:.2f} GB generated/reused in "
                   f"{time.perf_counter() - started:.0f} s", flush=True)
-            runs = {"raw": [], "dir": [], "zip": []}
+            modes = ("raw", "raw+sync", "dir", "zip")
+            runs = {mode: [] for mode in modes}
             rss, payload = {}, {}
             out = folder / "out"
             for _ in range(args.repeat):
-                for mode in ("raw", "dir", "zip"):
+                for mode in modes:
                     shutil.rmtree(out, ignore_errors=True)
                     out.mkdir()
-                    if mode == "raw":
-                        runs[mode].append(run_raw(folder, out / "copy"))
+                    os.sync()  # start each run with nothing of the previous one to write
+                    if mode.startswith("raw"):
+                        runs[mode].append(run_raw(folder, out / "copy", mode == "raw+sync"))
                         continue
                     target = str(out / "pkg.zip") if mode == "zip" else str(out / "pkg")
                     got = run_child(folder, count, target)
@@ -199,22 +206,24 @@ def main():
                     rss[mode] = max(rss.get(mode, 0), got["rss_mib"])
                     payload[mode] = got["bytes"]
             shutil.rmtree(out, ignore_errors=True)
-            raw = min(runs["raw"])
-            for mode in ("raw", "dir", "zip"):
+            raw, durable = min(runs["raw"]), min(runs["raw+sync"])
+            for mode in modes:
                 best = min(runs[mode])
                 size = payload.get(mode, total)
                 memory = f"{rss[mode]:.0f}" if mode in rss else "-"
                 tries = "/".join(f"{t:.1f}" for t in runs[mode])
-                print(f"{count:>8} {mode:>4} {size / 1e9:>6.2f} {best:>8.1f} "
+                print(f"{count:>8} {mode:>8} {size / 1e9:>6.2f} {best:>8.1f} "
                       f"{total / MB / best:>7.0f} {count / best:>9.0f} {memory:>12} "
-                      f"{raw / best:>7.0%}   runs: {tries} s", flush=True)
+                      f"{raw / best:>7.0%} {durable / best:>9.0%}   runs: {tries} s",
+                      flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print("# MB/s and letters/s count the letters' bytes; GB for dir/zip is the bag's payload "
           "(letters + metadata).")
-    print("# raw = sha256sum of every letter + cp -r of the folder (page cache warm in every "
-          "run); vs raw = raw seconds / package seconds.")
+    print("# raw = sha256sum of every letter + cp -r of the folder; raw+sync = the same, then "
+          "sync (on disk, as the package is when build_package returns); vs = their best "
+          "seconds / this mode's best seconds.")
 
 
 if __name__ == "__main__":

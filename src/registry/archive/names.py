@@ -35,14 +35,14 @@ def pdf_name(seq, filename):
 
 
 def is_safe_path(path):
-    """True if `path` (with "/" separators) is relative, has no empty, "." or ".." segment, no
-    backslash or control character, and is NFC-normalised: what every path in a package must
-    be."""
-    if not path or path.startswith("/") or "\\" in path:
+    """True if `path` (with "/" separators) is relative, has no empty, "." or ".." segment and
+    no segment starting with ".", no backslash, no control or other non-printable character,
+    and is NFC-normalised: what every path in a package must be."""
+    # isprintable() is False for control, format, surrogate, private and unassigned code
+    # points (and for spaces other than " ", which safe names do not have either)
+    if not path or path.startswith("/") or "\\" in path or not path.isprintable():
         return False
-    if unicodedata.normalize("NFC", path) != path:
-        return False
-    if any(unicodedata.category(ch)[0] == "C" for ch in path):
+    if not unicodedata.is_normalized("NFC", path):
         return False
     return all(part not in ("", ".", "..") and not part.startswith(".")
                for part in path.split("/"))
