@@ -592,7 +592,7 @@ class _Builder:
         created = spec.created
         info = [
             ("Source-Organization", spec.org.name),
-            ("Organization-Address", f"State registration number {spec.org.regno}"),
+            ("Source-Organization-Identifier", f"state registration number {spec.org.regno}"),
             ("Contact-Name", spec.made_by),
             ("External-Description", f"E-ARK SIP {spec.profile_version} ({spec.record_status}):"
                                      f" letters of {spec.org.name}, {spec.year}"
