@@ -28,6 +28,7 @@ import logging
 import os
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from itertools import islice
@@ -306,24 +307,32 @@ def package_entries(db, regno, handover_id, gate, batch=BATCH, progress=None):
     """Step 2's stream: re-check, record and describe every letter that goes; yields
     model.RecordEntry one at a time, committing each batch's checks before yielding it."""
     session = _Session(db)
+    checker = ThreadPoolExecutor(max_workers=max(1, gate.config.workers),
+                                 thread_name_prefix="export-check")
     try:
         record = session.batch(lambda site: _record(site, regno, handover_id))
         selection, package_id = record.selection, record.package_id
 
         def work(site, org, folder, keys):
             rec = _record(site, regno, handover_id)
-            box, entries = org[folder], []
+            box, entries, going = org[folder], [], []
             for key in keys:
                 item = box.get(box.journal[key])
                 series = key[1]
                 if item is None or sel.classify(org, folder, series, item) != "go":
                     continue
-                ikey = item_key(item)
-                if ikey in rec.items:
+                if item_key(item) in rec.items:
                     continue
+                going.append((series, item))
+            # The gate's checks run in its worker processes: keep all of them busy. Only
+            # plain data (a file path, a registration number) crosses into the threads.
+            sources = []
+            for _series, item in going:
                 letter = item if folder == "outbox" else item.letter
-                source = letter.pdf.path() or letter.pdf.read()
-                verdict = gate.verify(source, letter.org).as_json()
+                sources.append((letter.pdf.path() or letter.pdf.read(), letter.org))
+            verdicts = list(checker.map(lambda job: gate.verify(*job).as_json(), sources))
+            for (series, item), verdict in zip(going, verdicts):
+                ikey = item_key(item)
                 item.record_verdict({**verdict, "context": "export", "package": package_id})
                 if not verdict["accepted"]:
                     rec.failed_checks[ikey] = tuple(verdict["reasons"])
@@ -342,6 +351,7 @@ def package_entries(db, regno, handover_id, gate, batch=BATCH, progress=None):
             if progress is not None:
                 progress("packaging", done, total)
     finally:
+        checker.shutdown()
         session.close()
 
 
