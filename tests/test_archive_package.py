@@ -512,3 +512,17 @@ def test_the_profile_version_is_a_setting(letters, tmp_path):
     root = etree.parse(str(sip / "METS.xml")).getroot()
     assert root.get("PROFILE") == "https://earksip.dilcis.eu/profile/E-ARK-SIP-v2-2-0.xml"
     assert "E-ARK SIP 2.2.0" in (Path(result.path) / "bag-info.txt").read_text(encoding="utf-8")
+
+
+def test_the_inventory_dates_letters_in_the_registrys_time_zone(letters):
+    """A letter sent at 20:00 UTC on 2 March was sent on 3 March in Ulaanbaatar."""
+    from zoneinfo import ZoneInfo
+
+    from registry.archive.documents import Inventory, inventory_csv
+
+    entry = next(make_entries(letters, 1))
+    inventory = Inventory(ZoneInfo("Asia/Ulaanbaatar"))
+    inventory.add(entry, datetime(2026, 3, 2, 20, 0, tzinfo=timezone.utc))
+    inventory.add(entry, datetime(2026, 3, 9, 1, 0))  # naive: UTC
+    assert inventory_csv(inventory).decode().splitlines()[1].split(",")[3] == \
+        "2026.03.03–2026.03.09"

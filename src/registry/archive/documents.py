@@ -10,6 +10,7 @@ in memory bounded by the number of series, not of letters.
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import timezone
 from pathlib import Path
 
 FONT_CANDIDATES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -64,11 +65,15 @@ class Unit:
 
 @dataclass
 class Inventory:
-    """The storage units of a package, filled letter by letter."""
+    """The storage units of a package, filled letter by letter; dates in `zone` (a tzinfo)."""
 
+    zone: object = timezone.utc
     units: dict = field(default_factory=dict)
 
     def add(self, entry, when):
+        if when.tzinfo is None:  # naive times are UTC (model.py)
+            when = when.replace(tzinfo=timezone.utc)
+        when = when.astimezone(self.zone)
         unit = self.units.get(entry.series)
         if unit is None:
             unit = self.units[entry.series] = Unit(entry.series, entry.series_title,
@@ -84,6 +89,12 @@ class Inventory:
     @property
     def documents(self):
         return sum(unit.count for unit in self.units.values())
+
+
+def _local(when, zone):
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(zone)
 
 
 def inventory_csv(inventory):
@@ -182,7 +193,8 @@ def inventory_pdf(inventory, spec):
                           f"{inventory.documents} баримт орсон."), styles["body"]),
         Spacer(1, 8 * mm),
         Paragraph(_escape(f"Бүрдүүлсэн: ____________________ {spec.made_by}"), styles["body"]),
-        Paragraph(_escape(f"Огноо: {spec.created.strftime('%Y.%m.%d')}"), styles["body"]),
+        Paragraph(_escape(f"Огноо: {_local(spec.created, inventory.zone):%Y.%m.%d}"),
+                  styles["body"]),
     ]
     return _pdf(story, f"Хадгаламжийн нэгжийн жагсаалт {spec.year}", spec.org.name,
                 landscape_page=True)

@@ -86,7 +86,8 @@ class RecordEntry:
 @dataclass(frozen=True)
 class PackageSpec:
     """The package's own facts. `package_id` (a UUID string) is also the METS OBJID and the
-    name of the package's root folder; `record_status` is "NEW" or "SUPPLEMENT"."""
+    name of the package's root folder; `record_status` is "NEW" or "SUPPLEMENT"; `timezone`
+    (an IANA name, the registry's `registry.timezone`) dates the printed documents."""
 
     package_id: str
     org: Party
@@ -102,6 +103,7 @@ class PackageSpec:
     created: datetime
     profile_version: str = PROFILE_VERSION
     software: tuple = ("Registry", "0.1.0")
+    timezone: str = "Asia/Ulaanbaatar"  # for the dates printed in the inventory and the act
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,16 @@ def _check_spec(spec):
             problems.append(f"{name} is empty")
     if problems:
         raise _error("ARCHIVE_BAD_SPEC", "; ".join(problems))
+    _zone(spec.timezone)
+
+
+def _zone(name):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _error("ARCHIVE_BAD_SPEC", f"unknown time zone {name!r}") from None
 
 
 def _check_entry(entry):
@@ -300,7 +310,7 @@ class _Builder:
         self.payload_files = 0
         self.payload_bytes = 0
         self.manifest = open(spool / "manifest", "w", encoding="utf-8", newline="\n")
-        self.inventory = documents.Inventory()
+        self.inventory = documents.Inventory(_zone(spec.timezone))
         self.created = spec.created
         self.rep_files = None
 
