@@ -421,3 +421,27 @@ def test_cli_wrong_arguments_exit_2(cli, args):
 def test_cli_refusals_exit_1_with_their_code(cli, args, code):
     result = cli(*args)
     assert result.exit_code == 1 and f"[{code}]" in result.stderr, result.stderr
+
+
+def test_the_json_api_previews_and_exports(testapp, api, year_of_letters):
+    headers = api("rm_a")
+    base = f"/orgs/{SENDER}/handovers/"
+    shown = testapp.get(base + "@@preview", {"year": str(YEAR)}, headers=headers).json
+    assert (shown["letters"], shown["open"], shown["temporary"]) == (4, 1, 1)
+    assert shown["refusal"] is None
+    bad = testapp.post_json(base + "@export", {"year": YEAR}, headers=headers, status=400).json
+    assert bad["error"]["code"] == "FOND_REQUIRED"
+    started = testapp.post_json(base + "@export", {"year": YEAR, "fond_reference": "Ф-12",
+                                                   "act_number": "API-1"},
+                                headers=headers, status=202).json
+    assert started["status"] == "building" and started["total"] == 4
+    record_url = started["@id"].replace("http://registry.test", "")
+    deadline = time.monotonic() + 60
+    while testapp.get(record_url, headers=headers).json["status"] == "building":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    record = testapp.get(record_url, headers=headers).json
+    assert record["status"] == "made" and record["letters"] == 4
+    again = testapp.get(base + "@@preview", {"year": str(YEAR)}, headers=headers).json
+    assert again["refusal"]["code"] == "ALREADY_HANDED_OVER" and again["handed_over"] == 4
+    testapp.post_json(base + "@export", {"year": YEAR}, headers=api("aud_a"), status=403)

@@ -171,7 +171,10 @@ def preview(org, selection, settings=None):
     """Count what the selection takes and what stays; name the first open letters. Reads the
     selection once (and the unregistered deliveries); keeps only counts."""
     result = Preview(selection)
-    for folder, series, item in walk(org, selection):
+    jar = org._p_jar
+    for count, (folder, series, item) in enumerate(walk(org, selection), 1):
+        if jar is not None and count % 2000 == 0:
+            jar.cacheGC()  # a large year: let the letters read so far become ghosts again
         kind = classify(org, folder, series, item)
         if kind == "go":
             if folder == "outbox":
