@@ -445,3 +445,54 @@ def test_the_json_api_previews_and_exports(testapp, api, year_of_letters):
     again = testapp.get(base + "@@preview", {"year": str(YEAR)}, headers=headers).json
     assert again["refusal"]["code"] == "ALREADY_HANDED_OVER" and again["handed_over"] == 4
     testapp.post_json(base + "@export", {"year": YEAR}, headers=api("aud_a"), status=403)
+
+
+def test_a_handover_left_by_a_process_that_ended_does_not_block_the_year(
+        db, in_site, gate, tmp_path, year_of_letters):
+    from datetime import datetime, timedelta, timezone
+
+    with in_site() as site:
+        request = ho.ExportRequest(SENDER, YEAR, actor="rm_a", fond_reference="Ф-12")
+        left = ho.start(site, request)
+        left_id = left.__name__
+    with pytest.raises(Exception) as info:  # while it may still be running
+        _export(db, gate, tmp_path)
+    assert info.value.code == "EXPORT_RUNNING"
+    with in_site() as site:
+        site.orgs[SENDER]["handovers"][left_id].heartbeat -= ho.STALE + timedelta(minutes=1)
+    made = _export(db, gate, tmp_path)
+    assert made["status"] == "made" and made["letters"] == 4
+    with in_site() as site:
+        left = site.orgs[SENDER]["handovers"][left_id]
+        assert (left.status, left.error) == ("failed", "interrupted")
+        assert left.stale(datetime.now(timezone.utc)) is False
+
+
+def test_a_handover_stopped_while_handing_over_is_finished_by_resume(
+        db, in_site, gate, tmp_path, year_of_letters):
+    from datetime import timedelta
+
+    def stop_after_the_first_batch(phase, done, total):
+        if phase == "handing_over":
+            raise KeyboardInterrupt
+
+    request = ho.ExportRequest(SENDER, YEAR, actor="rm_a", fond_reference="Ф-12",
+                               out=str(tmp_path / "p.zip"))
+    with pytest.raises(KeyboardInterrupt):
+        ho.export(db, request, gate, {}, batch=2, progress=stop_after_the_first_batch)
+    with in_site() as site:
+        (record,) = site.orgs[SENDER]["handovers"].values()
+        assert (record.status, record.phase) == ("building", "handing_over")
+        assert record.sha256 and (tmp_path / "p.zip").is_file()
+        states = [site.orgs[SENDER]["outbox"][k.split("/")[1]].state for k in record.items]
+        assert states.count("handed_over") == 2, "the first batch of two"
+        record.heartbeat -= ho.STALE + timedelta(minutes=1)
+        record_id = record.__name__
+    with pytest.raises(Exception) as info:
+        _export(db, gate, tmp_path, name="other.zip")
+    assert info.value.code == "HANDOVER_INTERRUPTED"
+    made = ho.resume(db, SENDER, record_id)
+    assert made["status"] == "made" and made["letters"] == 4
+    with in_site() as site:
+        outbox = site.orgs[SENDER]["outbox"]
+        assert sum(letter.state == "handed_over" for letter in outbox.values()) == 4

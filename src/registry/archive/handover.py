@@ -198,8 +198,8 @@ def start(site, request, settings=None, now=None):
                             status=404)
     selection = sel.make_selection(org, request.year, request.series, request.supplement)
     now = now or datetime.now(timezone.utc)
-    for earlier in sel.earlier_handovers(org, selection):
-        if earlier.status == "building" and earlier.stale(now):
+    for earlier in org["handovers"].values():
+        if earlier.stale(now) and selection.covers(earlier.year, earlier.series):
             if earlier.phase == "packaging":
                 # Its process ended while packaging: nothing was handed over.
                 earlier.status, earlier.error = "failed", "interrupted"
@@ -228,7 +228,8 @@ def start(site, request, settings=None, now=None):
     package_id = str(uuid.uuid4())
     record = Handover(
         package_id, selection,
-        act_number=_text(request.act_number, "act_number") or f"{selection.year}-{len(handovers) + 1}",
+        act_number=(_text(request.act_number, "act_number")
+                    or f"{selection.year}-{len(handovers) + 1}"),
         act_date=_act_date(request.act_date, today),
         archive_name=_text(request.archive_name, "archive_name")
         or settings.get("registry.archive.name", DEFAULT_ARCHIVE),

@@ -207,9 +207,12 @@ def preview(org, selection, settings=None):
 
 
 def earlier_handovers(org, selection):
-    """Handovers made (or being made) whose selection overlaps this one."""
+    """Handovers made (or being made) whose selection overlaps this one. One left `building`
+    by a process that ended while packaging handed nothing over: it does not count."""
     return [h for h in org["handovers"].values()
-            if h.status in ("made", "building") and selection.covers(h.year, h.series)]
+            if selection.covers(h.year, h.series) and (
+                h.status == "made" or (h.status == "building" and not (
+                    h.stale() and h.phase == "packaging")))]
 
 
 def check_allowed(org, selection, preview_):
