@@ -230,3 +230,22 @@ def test_evolve_4_gives_organisations_a_retention_plan_and_deliveries_their_seri
         assert evolve(site)[-1] == 4
         assert org.retention.rule("09").permanent  # a fresh plan: nothing classified
         assert {d.series for d in org["inbox"].values()} == {"09"}
+
+
+def test_a_hold_is_placed_and_lifted_from_the_letters_page(in_site, letters, login_as):
+    name = letters["old"][0]
+    path = f"/orgs/{SENDER}/outbox/{name}/"
+    clerk = login_as("clerk_a")
+    assert "letter-hold-form" not in clerk.get(path).forms  # not the clerk's to decide
+    clerk.post("/@@logout", {"csrf_token": csrf_token(clerk.get("/"))})
+    app = login_as("rm_a")
+    form = app.get(path).forms["letter-hold-form"]
+    form["reason"] = "Хяналт шалгалт"
+    page = form.submit(status=303).follow()
+    assert page.request.path == path
+    assert "Хяналт шалгалт" in page.html.find(id="on-hold").text
+    page = page.forms["lift-hold-form"].submit(status=303).follow()
+    assert page.html.find(id="on-hold") is None
+    with in_site() as site:
+        actions = [r.action for r in site.audit.newest(0, 10, org=SENDER)[0]]
+        assert actions[:2] == ["hold.lift", "hold.place"]

@@ -330,7 +330,7 @@ def retention(request):
     return _retention_values(request)
 
 
-def _retention_action(request, action):
+def _retention_action(request, action, back=None):
     try:
         message = action()
     except RegistryError as exc:
@@ -338,7 +338,8 @@ def _retention_action(request, action):
         request.response.status = exc.status
         return _retention_values(request, error=exc)
     flash(request, message)
-    return HTTPSeeOther(request.resource_url(request.context, "@@retention"))
+    return HTTPSeeOther(back() if back else request.resource_url(request.context,
+                                                                 "@@retention"))
 
 
 @view_config(context=Handovers, name="set-retention", permission=P.MANAGE_RETENTION,
@@ -373,7 +374,11 @@ def hold(request):
                                post.get("reason", ""))
         return _("hold-placed", default="${key} is under a hold.", mapping={"key": placed.key})
 
-    return _retention_action(request, act)
+    def back():
+        # From a letter's page, back to it.
+        return request.resource_url(rt.find_item(_org(request), post.get("item", "")))
+
+    return _retention_action(request, act, back if post.get("back") == "item" else None)
 
 
 @view_config(context=Handovers, name="dispose", permission=P.MANAGE_RETENTION,

@@ -237,12 +237,15 @@ def new_letter_json(request):
 def end_of_life(request, item):
     """What the page says of the item's end of life: the handover record it went with (if the
     viewer may open it), the hold on it, whether its file is kept."""
-    from registry.archive.retention import hold_of
+    from registry.archive.retention import hold_of, item_key
 
     org = item.__parent__.__parent__
     record = org["handovers"].get(item.handed_over_in) if item.handed_over_in else None
     letter = item if isinstance(item, Letter) else item.letter
-    return {"handover": record, "hold": hold_of(item),
+    may_hold = item.state not in ("disposed", "handed_over") and bool(
+        request.has_permission(P.MANAGE_RETENTION, org["handovers"]))
+    return {"handover": record, "hold": hold_of(item), "key": item_key(item),
+            "hold_url": request.resource_url(org["handovers"], "@@hold") if may_hold else None,
             "file_gone": item.state == "disposed" or (letter.pdf is not None
                                                       and letter.pdf.released)}
 
