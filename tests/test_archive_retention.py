@@ -116,6 +116,7 @@ def test_disposal_list_holds_and_approval(in_site, letters, login_as, testapp):
     page = app.get(f"/orgs/{SENDER}/outbox/{name}/")
     assert page.html.find(id="letter-state")["data-state"] == "disposed"
     assert page.html.find(id="disposed") is not None
+    assert page.html.find(id="pdf").find("a") is None, "no link to a file not kept"
     assert page.html.find(id="outgoing-number").text.strip().startswith("№ 09/")
     app.get(f"/orgs/{SENDER}/outbox/{name}/@@pdf", status=410)
     assert app.get(f"/orgs/{SENDER}/outbox/{name}/", headers=JSON).json["disposed"]["act"]
