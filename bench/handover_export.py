@@ -11,8 +11,8 @@ not what is measured). Then, in a child process (so that its peak RSS is the exp
   (registry.archive.package), the letters moved to handed_over, 100 a transaction.
 
 Prints wall time, letters/s, the child's peak RSS during the preview and the export, and how
-much of the time the gate's checks take (timed alone on the same file, afterwards). The package library alone is measured by
-bench/handover.py.
+much of the time the gate's checks take (timed alone on the same file, afterwards). The
+package library alone is measured by bench/handover.py.
 
     python bench/handover_export.py                  # 1,000 and 10,000 letters
     python bench/handover_export.py --sizes 2000

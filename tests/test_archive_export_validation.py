@@ -11,7 +11,7 @@ from lxml import etree
 
 import archive_validators as validators
 import pdfs
-from archive_letters import RECIPIENT, SENDER, exchanged, gate_for, reject, send, when
+from archive_letters import SENDER, exchanged, gate_for, reject, send, when
 from registry.archive import handover as ho
 
 YEAR = 2025

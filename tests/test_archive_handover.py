@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import pdfs
-from archive_letters import OTHER, RECIPIENT, SENDER, exchanged, gate_for, register, reject, send, when
+from archive_letters import (RECIPIENT, SENDER, exchanged, gate_for, register, reject, send,
+                             when)
 from conftest import JSON, csrf_token, login
 from registry.archive import handover as ho
 from registry.archive import selection as sel
@@ -41,7 +42,7 @@ def year_of_letters(in_site, gate, signed_pdf):
         rejected = send(site, gate, signed_pdf, when(YEAR, 12), subject="Татгалзсан")
         reject(site, gate, rejected, when(YEAR, 12))
         temporary = exchanged(site, gate, signed_pdf, YEAR, series="09")[0]
-        return {"done": [l.__name__ for l in done], "waiting": waiting.__name__,
+        return {"done": [letter.__name__ for letter in done], "waiting": waiting.__name__,
                 "rejected": rejected.__name__, "temporary": temporary.__name__}
 
 

@@ -31,7 +31,7 @@ def letters(in_site, gate, pki):
             rt.set_retention(site, user, site.orgs[regno], "09", "5", "Лавлагаа, мэдээлэл")
         old = exchanged(site, gate, pdf, OLD, count=3, series="09")
         recent = exchanged(site, gate, pdf, RECENT, count=1, series="09")
-        return {"old": [l.__name__ for l in old], "recent": recent[0].__name__}
+        return {"old": [letter.__name__ for letter in old], "recent": recent[0].__name__}
 
 
 def _post(app, url, page, **fields):
