@@ -382,7 +382,7 @@ def test_cli_previews_exports_lists_and_refuses(cli, tmp_path):
     handover_id = cli("handover", "list", "--org", SENDER, "--json")
     import json
 
-    record = json.loads(handover_id.output)[0]
+    record = json.loads(handover_id.stdout)[0]
     confirmed = cli("handover", "confirm", "--org", SENDER, record["id"], "--received-by",
                     "Архивч Сараа")
     assert confirmed.exit_code == 0
@@ -497,3 +497,16 @@ def test_a_handover_stopped_while_handing_over_is_finished_by_resume(
     with in_site() as site:
         outbox = site.orgs[SENDER]["outbox"]
         assert sum(letter.state == "handed_over" for letter in outbox.values()) == 4
+
+
+def test_cli_exports_to_a_directory_a_bag_named_after_the_package(cli, tmp_path):
+    import json
+
+    made = cli("handover", "export", "--org", SENDER, "--year", str(YEAR), "--fond", "Ф-12",
+               "--out", str(tmp_path / "bags"), "--json")
+    assert made.exit_code == 0, made.stderr
+    record = json.loads(made.stdout)
+    bag = tmp_path / "bags" / record["package_id"]
+    assert record["path"] == str(bag) and (bag / "bagit.txt").is_file()
+    assert record["sha256"] == hashlib.sha256(
+        (bag / "tagmanifest-sha256.txt").read_bytes()).hexdigest()

@@ -629,7 +629,7 @@ def handover_export(ctx, regno, year, series, supplement, act_number, act_date, 
     click.echo(f"Handover {made['id']} made: {made['letters']} letters ({made['outgoing']} "
                f"outgoing, {made['incoming']} incoming), {made['record_status']}, act "
                f"{made['act_number']} of {made['act_date']}.")
-    click.echo(f"Package: {request.out}")
+    click.echo(f"Package: {made['path']}")
     click.echo(f"SHA-256: {made['sha256']}")
     if made["failed_checks"]:
         click.echo(f"{made['failed_checks']} letters failed the signature check at export "

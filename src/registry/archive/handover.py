@@ -482,7 +482,8 @@ def run(db, regno, handover_id, out, gate, settings=None, batch=BATCH, progress=
 
 def resume(db, regno, handover_id, settings=None, batch=BATCH, progress=None):
     """Steps 3 and 4 (also to finish a handover whose process ended after its package was
-    made): hand the letters over, then close the record as `made`; returns its as_json()."""
+    made): hand the letters over, then close the record as `made`; returns its as_json() with
+    the package's `path`."""
     from registry.audit_sealing import seal_pending
 
     session = _Session(db)
@@ -505,7 +506,7 @@ def resume(db, regno, handover_id, settings=None, batch=BATCH, progress=None):
                                       "record_status": rec.record_status,
                                       "failed_checks": len(rec.failed_checks),
                                       "anomalies": len(rec.anomalies)})
-            return rec.as_json()
+            return {**rec.as_json(), "path": rec.package_path}
 
         done = session.batch(finish)
     finally:
