@@ -45,7 +45,7 @@ def inbox(request):
              accept="application/json", request_method="GET")
 def inbox_json(request):
     states = [s for s in request.params.getall("state") if s] or \
-        ["delivered", "registered", "rejected"]
+        ["delivered", "registered", "rejected", "handed_over", "disposed"]
     start, size = batch_params(request)
     deliveries, total = request.context.in_state(states, start, size,
                                               after=request.params.get("b_after"))

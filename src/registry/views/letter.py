@@ -159,7 +159,8 @@ def outbox(request):
              accept="application/json", request_method="GET")
 def outbox_json(request):
     states = [s for s in request.params.getall("state") if s] or \
-        ["draft", "signed", "sent", "received", "withdrawn"]
+        ["draft", "signed", "sent", "received", "withdrawn", "handed_over",
+         "disposed"]
     start, size = batch_params(request)
     letters, total = request.context.in_state(states, start, size,
                                               after=request.params.get("b_after"))
