@@ -10,12 +10,13 @@ not what is measured). Then, in a child process (so that its peak RSS is the exp
   worker processes), the check recorded on each letter, the package streamed
   (registry.archive.package), the letters moved to handed_over, 100 a transaction.
 
-Prints wall time, letters/s, the child's peak RSS during the preview and the export, and how
-much of the time the gate's checks take (timed alone on the same file, afterwards). The
+Prints wall time, letters/s, how much the store grew (the checks and states written), the
+child's peak RSS during the preview and the export, how much of the time the gate's checks take
+(timed alone on the same file, afterwards), and the machine's load average (it is shared). The
 package library alone is measured by bench/handover.py.
 
     python bench/handover_export.py                  # 1,000 and 10,000 letters
-    python bench/handover_export.py --sizes 2000
+    python bench/handover_export.py --sizes 2000 --format dir
 """
 import argparse
 import json
@@ -88,7 +89,7 @@ def build_store(folder, count):
     return trust
 
 
-def child(folder, trust):
+def child(folder, trust, fmt):
     """In a fresh process: preview, then export; print the figures as JSON."""
     import ZODB
     from ZODB.FileStorage import FileStorage
@@ -106,10 +107,15 @@ def child(folder, trust):
         found = sel.preview(org, sel.make_selection(org, YEAR))
     preview_s = time.perf_counter() - started
     started = time.perf_counter()
+    store_before = os.path.getsize(folder / "Data.fs")
+    out = folder / ("package.zip" if fmt == "zip" else "bags")
     made = ho.export(db, ho.ExportRequest(REGNO, YEAR, actor="bench", fond_reference="Ф-1",
-                                          out=str(folder / "package.zip")), gate, {})
+                                          out=str(out)), gate, {})
     export_s = time.perf_counter() - started
     export_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    store_growth = os.path.getsize(folder / "Data.fs") - store_before
+    package_bytes = (os.path.getsize(made["path"]) if fmt == "zip" else
+                     sum(p.stat().st_size for p in Path(made["path"]).rglob("*") if p.is_file()))
     # The gate alone on the same file, as many times, with as many threads as the export.
     from concurrent.futures import ThreadPoolExecutor
 
@@ -125,34 +131,39 @@ def child(folder, trust):
     db.close()
     print(json.dumps({"letters": found.total, "made": made["letters"], "preview_s": preview_s,
                       "export_s": export_s, "gate_s": gate_s,
-                      "package_mb": os.path.getsize(folder / "package.zip") / 1e6,
+                      "package_mb": package_bytes / 1e6, "store_mb": store_growth / 1e6,
                       "peak_rss_mib": export_rss}))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--format", choices=("zip", "dir"), default="zip",
+                        help="The package as a zip file or a bag directory.")
     parser.add_argument("--child", nargs=2, metavar=("FOLDER", "TRUST"))
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child[0]), Path(args.child[1]))
+        child(Path(args.child[0]), Path(args.child[1]), args.format)
         return
-    print(f"Handover export (registry side), {os.cpu_count()} CPUs, "
+    print(f"Handover export (registry side) to a {args.format}, {os.cpu_count()} CPUs, "
           f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"{'letters':>8} {'preview s':>10} {'export s':>9} {'letters/s':>10} "
-          f"{'gate alone s':>13} {'gate share':>10} {'package MB':>10} {'peak RSS MiB':>13}")
+          f"{'gate alone s':>13} {'gate share':>10} {'package MB':>10} {'store +MB':>10} "
+          f"{'peak RSS MiB':>13} {'load':>5}")
     for size in [int(s) for s in args.sizes.split(",")]:
         with tempfile.TemporaryDirectory(prefix="bench-handover-") as tmp:
             folder = Path(tmp)
             trust = build_store(folder, size)
-            out = subprocess.run([sys.executable, __file__, "--child", str(folder), str(trust)],
+            out = subprocess.run([sys.executable, __file__, "--format", args.format, "--child",
+                                  str(folder), str(trust)],
                                  capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             assert r["made"] == size, r
             print(f"{size:>8} {r['preview_s']:>10.2f} {r['export_s']:>9.1f} "
                   f"{size / r['export_s']:>10.1f} {r['gate_s']:>13.1f} "
                   f"{r['gate_s'] / r['export_s']:>10.0%} {r['package_mb']:>10.1f} "
-                  f"{r['peak_rss_mib']:>13.0f}", flush=True)
+                  f"{r['store_mb']:>10.1f} {r['peak_rss_mib']:>13.0f} "
+                  f"{os.getloadavg()[0]:>5.1f}", flush=True)
 
 
 if __name__ == "__main__":

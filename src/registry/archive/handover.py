@@ -384,6 +384,7 @@ def hand_over(db, regno, handover_id, settings=None, batch=BATCH, progress=None)
     """Step 3: move every letter of the record to `handed_over`, `batch` a transaction."""
     from registry import exchange
     from registry.archive.retention import find_item
+    from registry.audit_sealing import seal_pending
     from registry.workflow import TransitionRefused, engine
 
     session = _Session(db)
@@ -413,6 +414,9 @@ def hand_over(db, regno, handover_id, settings=None, batch=BATCH, progress=None)
                 return keys, rec.done, rec.letters
 
             keys, done, total = session.batch(step)
+            # Chain this batch's audit records now: pending records live in one object that
+            # every later batch would otherwise write again, whole.
+            seal_pending(db)
             if not keys:
                 break
             last = keys[-1]
