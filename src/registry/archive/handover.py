@@ -446,7 +446,8 @@ def run(db, regno, handover_id, out, gate, settings=None, batch=BATCH, progress=
                 archive_name=rec.archive_name, fond_reference=rec.fond_reference,
                 inventory_reference=rec.inventory_reference, created=rec.created,
                 profile_version=settings.get("registry.archive.profile_version", "2.1.0"),
-                software=("Registry", _version())), rec.total
+                software=("Registry", _version()),
+                timezone=settings.get("registry.timezone", sel.DEFAULT_TIMEZONE)), rec.total
 
         spec, total = session.batch(spec_of)
         entries = package_entries(db, regno, handover_id, gate, batch, progress)
