@@ -74,6 +74,10 @@ TESTS_REQUIRE = [
     "openapi-spec-validator>=0.7",
     "polib>=1.2",
     "Pillow>=10",  # draws scanned letters for the OCR tests
+    # Archive packages are checked by independent validators: LoC bagit, lxml (XSD and
+    # Schematron); eark-validator runs in its own venv (tests/archive_validators.py).
+    "bagit>=1.8",
+    "lxml>=5",
 ]
 
 setup(
@@ -95,6 +99,7 @@ setup(
             "locale/*/LC_MESSAGES/*.mo",
             "locale/*.pot",
             "views/openapi.json",
+            "archive/schemas/*",
         ]
     },
     cmdclass={"build_py": BuildWithShippedDirs},

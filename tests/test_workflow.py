@@ -62,7 +62,7 @@ def test_unknown_permission_guard_effect_and_role_are_refused():
 
 def test_final_state_with_exits_and_unreachable_states_are_refused():
     assert "leaves final state" in broken(
-        lambda d: d["transitions"]["retract"].update(**{"from": ["received"]}))
+        lambda d: d["transitions"]["retract"].update(**{"from": ["handed_over"]}))
     assert "cannot be reached" in broken(lambda d: d["states"].update(limbo={"title": "x"}))
     assert "initial state" in broken(lambda d: d["workflow"].update(initial="nowhere"))
     assert "unknown keys" in broken(lambda d: d["transitions"]["send"].update(code="rm -rf"))

@@ -325,7 +325,7 @@ def number_incoming(delivery, ctx, evidence):
     seq = inbox.next_number(series, year)
     pattern = ctx.settings.get("registry.incoming_number", DEFAULT_INCOMING_PATTERN)
     delivery.incoming_number = pattern.format(series=series, year=year, n=seq)
-    delivery.number_year, delivery.number_seq = year, seq
+    delivery.number_year, delivery.number_seq, delivery.series = year, seq, series
     delivery.registered_at = ctx.now
     delivery.executor = executor
     delivery.response_due = clean_due(ctx.options.get("response_due")) or \
@@ -351,6 +351,21 @@ def record_rejection(delivery, ctx, evidence):
     delivery.rejection_reason = ctx.comment.strip()
 
 
+def mark_handed_over(obj, ctx, evidence):
+    """Note the handover (its id in the organisation's handovers) the item went with."""
+    obj.handed_over_in = ctx.options["handover"]
+    obj.handed_over_at = ctx.now
+    return {"handover": obj.handed_over_in}
+
+
+def release_file(obj, ctx, evidence):
+    """A disposed item keeps its register entry; the organisation no longer keeps the file.
+    The bytes go when no party keeps them (see registry.archive.retention.release_file)."""
+    from registry.archive.retention import release_file as release
+
+    return release(obj, ctx)
+
+
 EFFECTS = {
     "keep_verdict": keep_verdict,
     "number_outgoing": number_outgoing,
@@ -358,6 +373,8 @@ EFFECTS = {
     "number_incoming": number_incoming,
     "complete_letter": complete_letter,
     "record_rejection": record_rejection,
+    "mark_handed_over": mark_handed_over,
+    "release_file": release_file,
 }
 
 

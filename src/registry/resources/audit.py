@@ -151,6 +151,11 @@ class AuditTrail(Persistent):
     def get(self, seq):
         return self._records.get(seq)
 
+    def records_of(self, org):
+        """The sealed records concerning `org`, oldest first; lazy (seal pending ones first)."""
+        for seq in self._by_org.get(org, ()):
+            yield self._records[seq]
+
     def newest(self, start=0, size=50, org=None):
         """Records newest first (pending ones, not chained yet, before the sealed ones), from
         position `start`, at most `size`; only those concerning `org` when given. Returns

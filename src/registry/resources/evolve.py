@@ -43,10 +43,28 @@ def _search(site):
                 enqueue(item)
 
 
+def _archive(site):
+    """Generation 4: the archive handover. Every organisation keeps a retention plan (file-plan
+    retention classes, holds, disposals); registered deliveries know their series (read back
+    from the inbox journal, keyed (year, series, number)).
+    """
+    from registry.archive.retention import RetentionPlan
+
+    for org in site.orgs.values():
+        if getattr(org, "retention", None) is None:
+            org.retention = RetentionPlan()
+        inbox = org["inbox"]
+        for (_year, series, _seq), name in inbox.journal.items():
+            delivery = inbox.get(name)
+            if delivery is not None and delivery.series is None:
+                delivery.series = series
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
     (3, _search),
+    (4, _archive),
 ]
 
 

@@ -47,9 +47,22 @@ class StoredPDF(Persistent):
         self.uploaded_by = uploaded_by
         self.uploaded_at = now or utcnow()
 
+    #: When the bytes were let go (disposal by every party that kept them), else None.
+    released_at = None
+
     def open(self):
         """A binary file object over the stored bytes (read-only)."""
         return self.blob.open("r")
+
+    @property
+    def released(self):
+        return self.released_at is not None
+
+    def release(self, now=None):
+        """Let the bytes go (the blob is dropped; a pack removes its file); what is known of
+        the file (name, size, SHA-256) stays."""
+        self.blob = None
+        self.released_at = now or utcnow()
 
     def read(self):
         with self.open() as handle:
@@ -58,6 +71,8 @@ class StoredPDF(Persistent):
     def path(self):
         """The committed blob's file path (for a worker process to read), or None before the
         blob is committed."""
+        if self.blob is None:
+            return None
         try:
             return self.blob.committed()
         except Exception:  # BlobError: uncommitted
@@ -65,13 +80,21 @@ class StoredPDF(Persistent):
 
     def as_json(self):
         return {"filename": self.filename, "size": self.size, "sha256": self.sha256,
-                "uploaded_by": self.uploaded_by, "uploaded_at": self.uploaded_at.isoformat()}
+                "uploaded_by": self.uploaded_by, "uploaded_at": self.uploaded_at.isoformat(),
+                "released": self.released_at.isoformat() if self.released_at else None}
 
 
 class Checked:
-    """Keeps every signature check of its PDF: `verdicts`, a tuple of Verdict.as_json()."""
+    """Keeps every signature check of its PDF: `verdicts`, a tuple of Verdict.as_json() (the
+    check at export carries "context": "export" and the package id besides), and where the item
+    went at the end of its life: `handed_over_in` (a handover id) or `disposed_in` (a disposal
+    act id)."""
 
     verdicts = ()
+    handed_over_in = None
+    handed_over_at = None
+    disposed_in = None
+    disposed_at = None
 
     def record_verdict(self, verdict_json):
         self.verdicts = self.verdicts + (verdict_json,)
@@ -79,6 +102,31 @@ class Checked:
     @property
     def last_verdict(self):
         return self.verdicts[-1] if self.verdicts else None
+
+    @property
+    def checked_before_export(self):
+        """The last check made in the item's working life (at sending or at receipt)."""
+        for verdict in reversed(self.verdicts):
+            if verdict.get("context") != "export":
+                return verdict
+        return None
+
+    @property
+    def export_verdict(self):
+        """The check made when the item was exported for the archive, else None."""
+        for verdict in reversed(self.verdicts):
+            if verdict.get("context") == "export":
+                return verdict
+        return None
+
+    def end_of_life_json(self):
+        """Where the item went: {"handed_over": {...}} or {"disposed": {...}} or {}."""
+        if self.handed_over_in:
+            return {"handed_over": {"handover": self.handed_over_in,
+                                    "at": self.handed_over_at.isoformat()}}
+        if self.disposed_in:
+            return {"disposed": {"act": self.disposed_in, "at": self.disposed_at.isoformat()}}
+        return {}
 
 
 class Letter(Checked, Workflowed, Persistent):
@@ -127,8 +175,10 @@ class Letter(Checked, Workflowed, Persistent):
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "pdf": self.pdf.as_json() if self.pdf else None,
             "signature": self.last_verdict,
+            "signature_at_export": self.export_verdict,
             "deliveries": {regno: d.state for regno, d in self.deliveries.items()},
             "history": [entry.__dict__ for entry in self.history],
+            **self.end_of_life_json(),
         }
         if request is not None:
             data = {"@id": request.resource_url(self), "@type": "Letter", **data}
@@ -139,6 +189,8 @@ class Delivery(Checked, Workflowed, Persistent):
     workflow_name = "delivery"
     __parent__ = None
     __name__ = None
+    #: The file-plan series it was registered in (None until registered).
+    series = None
 
     def __init__(self, letter, recipient, now=None):
         self.letter = letter
@@ -182,8 +234,10 @@ class Delivery(Checked, Workflowed, Persistent):
             "response_due": self.response_due.isoformat() if self.response_due else None,
             "rejection_reason": self.rejection_reason,
             "pdf": letter.pdf.as_json() if letter.pdf else None,
-            "signature_at_receipt": self.last_verdict,
+            "signature_at_receipt": self.checked_before_export,
+            "signature_at_export": self.export_verdict,
             "history": [entry.__dict__ for entry in self.history],
+            **self.end_of_life_json(),
         }
         if request is not None:
             data = {"@id": request.resource_url(self), "@type": "Delivery",

@@ -80,7 +80,8 @@ class Inbox(Mailbox):
 
 
 class Handovers(Folder):
-    """Archive handover packages made for this organisation."""
+    """Archive handover records made for this organisation (registry.archive.handover.Handover),
+    keyed by package id."""
 
 
 class Organisation(Folder):
@@ -98,12 +99,16 @@ class Organisation(Folder):
         self.add("outbox", Outbox())
         self.add("inbox", Inbox())
         self.add("handovers", Handovers())
+        from registry.archive.retention import RetentionPlan
+
+        #: The file plan's retention classes, holds and disposals (registry.archive.retention).
+        self.retention = RetentionPlan()
 
     def __acl__(self):
         return [
             (Allow, org_principal(self.regno), (P.VIEW_MAILBOX,)),
             (Allow, org_role_principal(self.regno, "records_manager"),
-             (P.MANAGE_ACCOUNTS, P.DRAFT_LETTER)),
+             (P.MANAGE_ACCOUNTS, P.DRAFT_LETTER, P.MAKE_HANDOVER, P.MANAGE_RETENTION)),
             (Allow, org_role_principal(self.regno, "clerk"), (P.DRAFT_LETTER,)),
         ] + [(Allow, org_role_principal(self.regno, role), (P.SEARCH_LETTERS,))
              for role in ORG_ROLES]

@@ -50,6 +50,11 @@ REJECT_DELIVERY = "delivery.reject"
 REPORT_DELIVERY = "delivery.report"
 #: Review advertising reports and suspend senders (site administrators).
 REVIEW_REPORTS = "reports.review"
+# Archive handover and retention (granted to the organisation's records manager) -------------
+#: Preview and produce archive handover packages, download them, confirm the archive's receipt.
+MAKE_HANDOVER = "handover.make"
+#: Set the file plan's retention classes, place and lift holds, approve disposal.
+MANAGE_RETENTION = "retention.manage"
 #: Mark a transition the registry fires itself (never granted to a person).
 SYSTEM = "system"
 
@@ -57,5 +62,6 @@ ALL = (
     VIEW, VIEW_DIRECTORY, MANAGE_ORGS, MANAGE_ACCOUNTS, VIEW_ACCOUNT, MANAGE_OWN_ACCOUNT,
     LIST_ACCOUNTS, VIEW_MAILBOX, SEARCH_LETTERS, VIEW_AUDIT, DRAFT_LETTER, VIEW_LETTER, EDIT_LETTER,
     SIGN_LETTER, RETRACT_LETTER, SEND_LETTER, WITHDRAW_LETTER, VIEW_DELIVERY,
-    REGISTER_DELIVERY, REJECT_DELIVERY, REPORT_DELIVERY, REVIEW_REPORTS,
+    REGISTER_DELIVERY, REJECT_DELIVERY, REPORT_DELIVERY, REVIEW_REPORTS, MAKE_HANDOVER,
+    MANAGE_RETENTION,
 )

@@ -12,6 +12,7 @@ from registry.views.letter import (
     STATE_TITLES,
     TRANSITION_TITLES,
     chosen_tab,
+    end_of_life,
     pdf_response,
     verdict_checks,
     workflow_context,
@@ -21,6 +22,7 @@ INBOX_TABS = [
     ("delivered", _("tab-to-register", default="To register"), ("delivered",)),
     ("registered", _("tab-registered", default="Registered"), ("registered",)),
     ("rejected", _("tab-rejected", default="Rejected"), ("rejected",)),
+    ("archived", _("tab-archived", default="Archived"), ("handed_over", "disposed")),
 ]
 
 
@@ -43,7 +45,7 @@ def inbox(request):
              accept="application/json", request_method="GET")
 def inbox_json(request):
     states = [s for s in request.params.getall("state") if s] or \
-        ["delivered", "registered", "rejected"]
+        ["delivered", "registered", "rejected", "handed_over", "disposed"]
     start, size = batch_params(request)
     deliveries, total = request.context.in_state(states, start, size,
                                               after=request.params.get("b_after"))
@@ -64,6 +66,7 @@ def delivery_page(request, refusals=None, **extra):
     orgs = request.root.orgs
     members = [u for u in request.root.users.for_org(delivery.recipient) if u.active]
     values = {
+        "end_of_life": end_of_life(request, delivery),
         "delivery": delivery,
         "letter": delivery.letter,
         "sender": orgs.get(delivery.sender),
@@ -93,4 +96,4 @@ def delivery_view(request):
 @view_config(context=Delivery, name="@file", permission=P.VIEW_DELIVERY, request_method="GET")
 def delivery_pdf(request):
     """The delivered letter's PDF: the sender's stored file itself, byte for byte."""
-    return pdf_response(request, request.context.letter)
+    return pdf_response(request, request.context.letter, request.context)

@@ -4,9 +4,11 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from ZODB.POSException import ConflictError
 
+from registry.archive.handover import Handover
 from registry.errors import RegistryError
 from registry.i18n import _
 from registry.resources.letter import Delivery, Letter
+from registry.resources.organisation import Handovers
 from registry.security import permissions as P
 from registry.views.api import error_body, wants_json
 
@@ -28,6 +30,8 @@ def _not_a_party(request):
         return not request.has_permission(P.VIEW_LETTER, context)
     if isinstance(context, Delivery):
         return not request.has_permission(P.VIEW_DELIVERY, context)
+    if isinstance(context, (Handovers, Handover)):
+        return not request.has_permission(P.VIEW_MAILBOX, context)
     return False
 
 

@@ -25,6 +25,8 @@ STATE_TITLES = {
     "delivered": _("state-delivered", default="Delivered"),
     "registered": _("state-registered", default="Registered"),
     "rejected": _("state-rejected", default="Rejected"),
+    "handed_over": _("state-handed_over", default="Handed over to the archive"),
+    "disposed": _("state-disposed", default="Disposed of"),
 }
 TRANSITION_TITLES = {
     "sign": _("transition-sign", default="Sign"),
@@ -33,11 +35,15 @@ TRANSITION_TITLES = {
     "withdraw": _("transition-withdraw", default="Withdraw"),
     "register": _("transition-register", default="Register"),
     "reject": _("transition-reject", default="Reject"),
+    "receive": _("transition-receive", default="Received by every recipient"),
+    "hand_over": _("transition-hand_over", default="Handed over to the archive"),
+    "dispose": _("transition-dispose", default="Disposed of"),
 }
 OUTBOX_TABS = [
     ("draft", _("tab-drafts", default="Drafts"), ("draft",)),
     ("signed", _("tab-signed", default="Signed"), ("signed",)),
     ("sent", _("tab-sent", default="Sent"), ("sent", "received", "withdrawn")),
+    ("archived", _("tab-archived", default="Archived"), ("handed_over", "disposed")),
 ]
 
 
@@ -153,7 +159,8 @@ def outbox(request):
              accept="application/json", request_method="GET")
 def outbox_json(request):
     states = [s for s in request.params.getall("state") if s] or \
-        ["draft", "signed", "sent", "received", "withdrawn"]
+        ["draft", "signed", "sent", "received", "withdrawn", "handed_over",
+         "disposed"]
     start, size = batch_params(request)
     letters, total = request.context.in_state(states, start, size,
                                               after=request.params.get("b_after"))
@@ -228,10 +235,27 @@ def new_letter_json(request):
 
 # One letter --------------------------------------------------------------------------------
 
+def end_of_life(request, item):
+    """What the page says of the item's end of life: the handover record it went with (if the
+    viewer may open it), the hold on it, whether its file is kept."""
+    from registry.archive.retention import hold_of, item_key
+
+    org = item.__parent__.__parent__
+    record = org["handovers"].get(item.handed_over_in) if item.handed_over_in else None
+    letter = item if isinstance(item, Letter) else item.letter
+    may_hold = item.state not in ("disposed", "handed_over") and bool(
+        request.has_permission(P.MANAGE_RETENTION, org["handovers"]))
+    return {"handover": record, "hold": hold_of(item), "key": item_key(item),
+            "hold_url": request.resource_url(org["handovers"], "@@hold") if may_hold else None,
+            "file_gone": item.state == "disposed" or (letter.pdf is not None
+                                                      and letter.pdf.released)}
+
+
 def letter_page(request, refusals=None, **extra):
     letter = request.context
     ctx = workflow_context(request)
     values = {
+        "end_of_life": end_of_life(request, letter),
         "letter": letter,
         "sender": request.root.orgs[letter.org],
         "recipients": _recipient_names(request, letter.recipients),
@@ -351,10 +375,13 @@ def put_pdf_json(request):
     return stored.as_json()
 
 
-def pdf_response(request, letter):
+def pdf_response(request, letter, item=None):
     stored = letter.pdf
     if stored is None:
         raise RegistryError("PDF_REQUIRED", _("The letter has no PDF file."), status=404)
+    if (item or letter).state == "disposed" or stored.released:
+        raise RegistryError("FILE_DISPOSED", _("The letter was disposed of: its register entry "
+                                               "is kept, its file is not."), status=410)
     path = stored.path()
     if path:
         response = FileResponse(path, request=request, content_type="application/pdf")

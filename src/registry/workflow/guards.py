@@ -119,6 +119,35 @@ def letter_not_withdrawn(delivery, ctx):
                        message=_("The sender has withdrawn this letter."))
 
 
+def deliveries_settled(letter, ctx):
+    """A sent letter is settled when no recipient has it waiting any more (each registered or
+    rejected it): only then does the registry move it to the archive or dispose of it."""
+    if letter.state != "sent":
+        return OK
+    waiting = [regno for regno, delivery in letter.deliveries.items()
+               if delivery.state == "delivered"]
+    if not waiting:
+        return OK
+    return GuardResult(False, reason="NOT_SETTLED",
+                       message=_("not-settled", default="Recipients have not registered or "
+                                 "rejected the letter yet: ${regnos}.",
+                                 mapping={"regnos": ", ".join(waiting)}),
+                       evidence={"waiting": waiting})
+
+
+def not_on_hold(item, ctx):
+    """Nothing under a hold is disposed of."""
+    from registry.archive.retention import hold_of
+
+    hold = hold_of(item)
+    if hold is None:
+        return OK
+    return GuardResult(False, reason="ON_HOLD",
+                       message=_("on-hold", default="The letter is under a hold: ${reason}",
+                                 mapping={"reason": hold.reason}),
+                       evidence={"hold": hold.reason})
+
+
 GUARDS = {
     "has_subject": has_subject,
     "has_recipients": has_recipients,
@@ -129,4 +158,6 @@ GUARDS = {
     "none_registered": none_registered,
     "all_registered": all_registered,
     "letter_not_withdrawn": letter_not_withdrawn,
+    "deliveries_settled": deliveries_settled,
+    "not_on_hold": not_on_hold,
 }

@@ -1,0 +1,97 @@
+"""A package made by the registry's own export, from a site whose letters were signed by the
+test PKI, sent, delivered and registered through the real workflows, passes the independent
+validators (tests/archive_validators.py): eark-validator, bagit, XML Schema and the ERMS
+Schematron; its METS and PREMIS carry every letter and every signature check, the one at export
+included."""
+import hashlib
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+import archive_validators as validators
+import pdfs
+from archive_letters import SENDER, exchanged, gate_for, reject, send, when
+from registry.archive import handover as ho
+
+YEAR = 2025
+NS = {"mets": "http://www.loc.gov/METS/", "premis": "http://www.loc.gov/premis/v3",
+      "xlink": "http://www.w3.org/1999/xlink"}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def exported(db, in_site, pki, trust_dir, tmp_path):
+    """The sender's year exported to a bag directory: (record, bag dir, SIP root, letters)."""
+    gate = gate_for(trust_dir)
+    with in_site() as site:
+        exchanged(site, gate, pdfs.signed_letter(pki, SENDER), YEAR, count=2)
+        exchanged(site, gate, pdfs.signed_multipage_letter(pki, SENDER), YEAR, count=1,
+                  series="02")
+        rejected = send(site, gate, pdfs.signed_letter_ec(pki, SENDER), when(YEAR, 9))
+        reject(site, gate, rejected, when(YEAR, 9))
+    made = ho.export(db, ho.ExportRequest(SENDER, YEAR, actor="rm_a", out=str(tmp_path / "out"),
+                                          act_number="2025-1", fond_reference="Ф-12"),
+                     gate, {}, batch=2)
+    bag = Path(tmp_path / "out" / made["package_id"])
+    return made, bag, bag / "data" / made["package_id"]
+
+
+def test_the_exported_bag_is_valid_and_names_what_the_record_says(exported):
+    made, bag, sip = exported
+    assert made["letters"] == 4
+    assert validators.bagit_validate(bag) is None
+    code, output = validators.bagit_cli_validate(bag)
+    assert code == 0, output
+    digest = hashlib.sha256((bag / "tagmanifest-sha256.txt").read_bytes()).hexdigest()
+    assert made["sha256"] == digest
+
+
+def test_eark_validator_finds_nothing_unexplained(exported):
+    _, _, sip = exported
+    report = validators.eark_validate(sip)
+    assert report["structure"]["status"] == "WellFormed"
+    assert validators.eark_unexplained(report) == []
+
+
+@pytest.mark.parametrize("relpath, kind", [
+    ("METS.xml", "mets"), ("representations/rep1/METS.xml", "mets"),
+    ("metadata/preservation/premis.xml", "premis"),
+    ("representations/rep1/metadata/preservation/premis.xml", "premis"),
+    ("metadata/descriptive/erms.xml", "erms")])
+def test_the_metadata_is_valid(exported, relpath, kind):
+    _, _, sip = exported
+    assert validators.xsd_errors(sip / relpath, kind) == []
+
+
+def test_erms_schematron(exported):
+    _, _, sip = exported
+    assert validators.erms_schematron_errors(sip / "metadata/descriptive/erms.xml") == []
+
+
+def test_every_letter_file_is_the_signed_one_and_each_check_is_recorded(exported, in_site):
+    made, _, sip = exported
+    data = sip / "representations" / "rep1" / "data"
+    packaged = {hashlib.sha256(p.read_bytes()).hexdigest() for p in data.rglob("*.pdf")}
+    with in_site() as site:
+        record = site.orgs[SENDER]["handovers"][made["id"]]
+        outbox = site.orgs[SENDER]["outbox"]
+        letters = [outbox[key.split("/", 1)[1]] for key in record.items]
+        assert packaged == {letter.pdf.sha256 for letter in letters}
+        checks = sum(len(letter.verdicts) for letter in letters)
+    premis = etree.parse(str(sip / "representations/rep1/metadata/preservation/premis.xml"))
+    events = premis.findall(".//premis:event", NS)
+    validations = [e for e in events
+                   if "validation" in (e.findtext("premis:eventType", "", NS) or "").lower()]
+    # sign + send + export for each letter
+    assert len(validations) == checks == 3 * len(letters)
+
+
+def test_a_flipped_byte_in_an_exported_letter_makes_bagit_fail(exported):
+    _, bag, sip = exported
+    pdf = next((sip / "representations" / "rep1" / "data").rglob("*.pdf"))
+    data = bytearray(pdf.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    pdf.write_bytes(bytes(data))
+    assert validators.bagit_validate(bag) is not None
