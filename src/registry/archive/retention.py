@@ -90,6 +90,12 @@ class RetentionPlan(Persistent):
 
 # Keys and lookups ----------------------------------------------------------------------------
 
+def awaits_recipients(folder, item):
+    """True for a sent letter that a recipient has not registered or rejected yet."""
+    return folder == "outbox" and item.state == "sent" and any(
+        d.state == "delivered" for d in item.deliveries.values())
+
+
 def item_key(item):
     """An item's key within its organisation: "outbox/<id>" or "inbox/<id>"."""
     return f"{item.__parent__.__name__}/{item.__name__}"
@@ -230,8 +236,7 @@ def _classify(org, folder, item):
         return None
     if org.retention.holds.get(item_key(item)) is not None:
         return "held"
-    if folder == "outbox" and item.state == "sent" and any(
-            d.state == "delivered" for d in item.deliveries.values()):
+    if awaits_recipients(folder, item):
         return "waiting"
     return "eligible"
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from registry.archive.retention import item_key
+from registry.archive.retention import awaits_recipients, item_key
 from registry.errors import RegistryError
 from registry.i18n import _
 
@@ -117,8 +117,7 @@ def classify(org, folder, series, item):
         return "temporary"
     if item.state not in CLOSED[folder]:
         return "open"
-    if folder == "outbox" and item.state == "sent" and any(
-            d.state == "delivered" for d in item.deliveries.values()):
+    if awaits_recipients(folder, item):
         return "open"
     return "go"
 
