@@ -250,3 +250,22 @@ def test_a_hold_is_placed_and_lifted_from_the_letters_page(in_site, letters, log
     with in_site() as site:
         actions = [r.action for r in site.audit.newest(0, 10, org=SENDER)[0]]
         assert actions[:2] == ["hold.lift", "hold.place"]
+
+
+def test_disposed_letters_leave_the_search_index_and_the_others_stay(in_site, letters, wsgi_app):
+    from registry.search import SearchQuery
+    from registry.search.indexing import ISearchService
+
+    service = wsgi_app.registry.getUtility(ISearchService)
+    service.drain_all()
+
+    def found(regno):
+        return service.index.search(SearchQuery(org=regno, size=50, facets=False)).total
+
+    assert (found(SENDER), found(RECIPIENT)) == (4, 4)
+    with in_site() as site:
+        rt.approve_disposal(site, "rm_b", site.orgs[RECIPIENT], "09", OLD, THIS_YEAR)
+        rt.approve_disposal(site, "rm_a", site.orgs[SENDER], "09", OLD, THIS_YEAR)
+    service.drain_all()
+    assert (found(SENDER), found(RECIPIENT)) == (1, 1), "only the RECENT letter is kept"
+    assert service.check()["missing"] == [] and service.check()["orphaned"] == []

@@ -126,6 +126,8 @@ class SearchService:
         layer = state.texts.get(pdf.sha256)
         if layer is not None:
             return layer
+        if getattr(pdf, "released", False):
+            return TextLayer("", "none")  # disposed of by every party: no bytes to read
         from registry.search import text as pdftext
 
         # In this process's text worker (its own pool: the signature gate never waits for it).
