@@ -303,9 +303,9 @@ def test_a_letter_that_cannot_be_indexed_does_not_stall_the_others(testapp, api,
     send(testapp, headers, signed_mongolian(pki, BUDGET_TEXT), "Төсвийн санал")
     assert search(testapp, headers, q="төсвийн")["items_total"] == 1
     assert search(testapp, headers, q="замын")["items_total"] == 0
+    monkeypatch.undo()
     report = service.check()
     assert len(report["missing"]) == 2 and report["queued"] == 0  # the letter, its delivery
-    monkeypatch.undo()
     service.requeue(report["missing"])
     service.drain_all()
     assert search(testapp, headers, q="замын")["items_total"] == 1
@@ -337,3 +337,17 @@ def test_a_prefix_standing_for_too_many_words_is_refused(testapp, api, letters, 
     monkeypatch.setattr(engine, "PREFIX_TERMS_MAX", 1)
     answer = testapp.get("/@search", params={"q": "за*"}, headers=api("rm_b"), status=400)
     assert answer.json["error"]["code"] == "BAD_QUERY" and "за*" in answer.json["error"]["message"]
+
+
+def test_check_calls_stale_only_what_the_index_would_show_differently(testapp, api, letters,
+                                                                      service, in_site):
+    with in_site() as site:
+        letter = site.orgs["1000001"]["outbox"][letters["road"].rstrip("/").rsplit("/", 1)[1]]
+        letter.record_verdict({"accepted": True, "note": "checked again"})  # not indexed
+    assert service.check()["stale"] == []
+    with in_site() as site:
+        site.orgs[RECIPIENT].name = "Шинэ нэр"  # names are indexed: its letters are stale
+    stale = service.check()["stale"]
+    # Every document naming it: both outgoing letters, its 2 deliveries, and 1000004's copy of
+    # the letter sent to both.
+    assert len(stale) == 5 and sum(key.startswith(f"{RECIPIENT}/") for key in stale) == 2

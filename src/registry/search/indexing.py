@@ -12,6 +12,7 @@
 - `reindex` rebuilds every partition from ZODB; `check` lists what is missing or stale.
 """
 import atexit
+import hashlib
 import logging
 import os
 import threading
@@ -59,12 +60,19 @@ def resolve(site, key):
         return None
 
 
-def stamp_of(item):
-    """A marker that changes whenever what the document shows changes."""
-    serials = [item._p_serial]
-    if isinstance(item, Delivery):
-        serials.append(item.letter._p_serial)
-    return "".join(serial.hex() for serial in serials)
+def stamp_of(document, text_marker):
+    """A digest of what the document holds (its text by the PDF's digest and how the text was
+    read): it changes exactly when the indexed document would."""
+    fields = dict(vars(document), text=text_marker, stamp="")
+    return hashlib.sha256(repr(sorted(fields.items())).encode("utf-8")).hexdigest()[:32]
+
+
+def text_marker(state, pdf):
+    """What the document's text is made from: the PDF's digest and how its text was read."""
+    if pdf is None:
+        return ""
+    layer = state.texts.get(pdf.sha256)
+    return f"{pdf.sha256}:{layer.method if layer is not None else ''}"
 
 
 def _party(site, regno):
@@ -91,11 +99,13 @@ def documents_for(site, item, text):
     else:
         return None
     path, _root = path_of(item)
-    return Document(
+    document = Document(
         key=key_of(path), org=org, direction=direction, subject=letter.subject, text=text,
         sender=_party(site, letter.org),
         recipients=tuple(_party(site, regno) for regno in letter.recipients),
-        date=when, state=item.state, stamp=stamp_of(item), **extra)
+        date=when, state=item.state, **extra)
+    document.stamp = stamp_of(document, text_marker(site.search_state, letter.pdf))
+    return document
 
 
 def pdf_of(item):
@@ -391,7 +401,7 @@ class SearchService:
                 expected = {}
                 for item in self._items(site, regno):
                     path, _root = path_of(item)
-                    expected[key_of(path)] = stamp_of(item)
+                    expected[key_of(path)] = documents_for(site, item, "").stamp
                     if progress:
                         progress(1)
                 report["documents"] += len(indexed)
