@@ -6,8 +6,8 @@ closed set `EFFECTS` that workflows/*.toml may name.
 """
 from dataclasses import replace
 from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
 
+from registry import settings as registry_settings
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
 from registry.resources.letter import Delivery, Letter, StoredPDF
@@ -16,7 +16,7 @@ from registry.workflow.engine import Context
 
 SUBJECT_MAX = 500
 SERIES_MAX = 20
-DEFAULT_TIMEZONE = "Asia/Ulaanbaatar"
+DEFAULT_TIMEZONE = registry_settings.DEFAULT_TIMEZONE
 DEFAULT_OUTGOING_PATTERN = "{series}/{n}"
 DEFAULT_INCOMING_PATTERN = "{series}/{n}"
 
@@ -260,8 +260,7 @@ def decide_report(site, actor, report, decision):
 
 def local_date(ctx):
     """Today in the registry's time zone (Asia/Ulaanbaatar unless `registry.timezone`)."""
-    zone = ZoneInfo(ctx.settings.get("registry.timezone", DEFAULT_TIMEZONE))
-    return ctx.now.astimezone(zone).date()
+    return ctx.now.astimezone(registry_settings.zone(ctx.settings)).date()
 
 
 def local_year(ctx):

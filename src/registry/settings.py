@@ -4,6 +4,8 @@ Everything here reads the ini's `[app:main]` settings (strings) and returns type
 that the rest of the code never parses a setting itself.
 """
 import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
 import secrets
 from pathlib import Path
 
@@ -63,3 +65,42 @@ def prepare(settings, chosen_data_dir=None):
 
 def secure_cookies(settings):
     return asbool(settings.get("registry.secure_cookies"))
+
+
+DEFAULT_TIMEZONE = "Asia/Ulaanbaatar"
+SEARCH_WRITERS = ("thread", "inline", "off")
+
+
+def timezone_name(settings):
+    """The registry's time zone (`registry.timezone`): numbers' years, dates, "today"."""
+    return (settings or {}).get("registry.timezone") or DEFAULT_TIMEZONE
+
+
+def zone(settings):
+    return ZoneInfo(timezone_name(settings))
+
+
+def local_today(settings):
+    """Today's date in the registry's time zone."""
+    return datetime.now(zone(settings)).date()
+
+
+def search_directory(settings):
+    """Where the search index lives: `search.directory`, else <data dir>/search."""
+    return settings.get("search.directory") or os.path.join(settings["registry.data_dir"],
+                                                           "search")
+
+
+def search_writer(settings):
+    """`search.writer`: "thread" (default), "inline" (right after each writing request, for
+    tests) or "off" (another process writes the index)."""
+    mode = settings.get("search.writer", "thread")
+    if mode not in SEARCH_WRITERS:
+        raise ValueError(f"search.writer must be one of {', '.join(SEARCH_WRITERS)}, "
+                         f"not {mode!r}")
+    return mode
+
+
+def search_ocr(settings):
+    """`search.ocr`: OCR scanned letters (default true)."""
+    return asbool(settings.get("search.ocr", "true"))

@@ -32,12 +32,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from itertools import islice
-from zoneinfo import ZoneInfo
 
 import transaction
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 
+from registry import settings as registry_settings
 from registry.archive import selection as sel
 from registry.archive.retention import item_key
 from registry.errors import RegistryError
@@ -213,8 +213,7 @@ def start(site, request, settings=None, now=None):
                     status=409)
     preview = sel.preview(org, selection, settings)
     sel.check_allowed(org, selection, preview)
-    today = now.astimezone(ZoneInfo(settings.get("registry.timezone",
-                                                 sel.DEFAULT_TIMEZONE))).date()
+    today = now.astimezone(registry_settings.zone(settings)).date()
     handovers = org["handovers"]
     # The archive gives each organisation its fond: asked once, then taken from the last
     # handover.
@@ -447,7 +446,7 @@ def run(db, regno, handover_id, out, gate, settings=None, batch=BATCH, progress=
                 inventory_reference=rec.inventory_reference, created=rec.created,
                 profile_version=settings.get("registry.archive.profile_version", "2.1.0"),
                 software=("Registry", _version()),
-                timezone=settings.get("registry.timezone", sel.DEFAULT_TIMEZONE)), rec.total
+                timezone=registry_settings.timezone_name(settings)), rec.total
 
         spec, total = session.batch(spec_of)
         entries = package_entries(db, regno, handover_id, gate, batch, progress)

@@ -24,13 +24,13 @@ What goes, and what stays (decisions):
 """
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
+from registry import settings as registry_settings
 from registry.archive.retention import awaits_recipients, item_key
 from registry.errors import RegistryError
 from registry.i18n import _
 
-DEFAULT_TIMEZONE = "Asia/Ulaanbaatar"
+DEFAULT_TIMEZONE = registry_settings.DEFAULT_TIMEZONE
 FOLDERS = (("outbox", "outgoing"), ("inbox", "incoming"))
 #: The states in which an item may go, by folder (a sent letter only once settled).
 CLOSED = {"outbox": ("sent", "received", "withdrawn"), "inbox": ("registered",)}
@@ -162,8 +162,7 @@ class Preview:
 
 
 def local_year_of(when, settings=None):
-    zone = ZoneInfo((settings or {}).get("registry.timezone", DEFAULT_TIMEZONE))
-    return when.astimezone(zone).year
+    return when.astimezone(registry_settings.zone(settings)).year
 
 
 def preview(org, selection, settings=None):

@@ -14,7 +14,6 @@
 import atexit
 import hashlib
 import logging
-import os
 import threading
 
 import transaction
@@ -22,11 +21,12 @@ from ZODB.interfaces import IDatabase
 from ZODB.POSException import ConflictError
 from zope.interface import Interface
 
-from registry.exchange import DEFAULT_TIMEZONE
+from registry import settings as registry_settings
 from registry.resources.letter import Delivery, Letter
 from registry.search import Document, open_index
-from registry.search.queue import TextLayer, new_key, path_of
+from registry.search.queue import TextLayer, new_key
 from registry.store import site_of
+from registry.workflow.engine import object_path
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,6 @@ DRAIN_BATCH = 200
 #: Text extraction outcomes not kept (tried again when the letter is next indexed).
 TRANSIENT_ERRORS = ("BUSY", "UNREADABLE")
 POLL_SECONDS = 1.0
-
-
-def index_dir(settings):
-    return settings.get("search.directory") or os.path.join(settings["registry.data_dir"],
-                                                           "search")
 
 
 def key_of(path):
@@ -98,9 +93,8 @@ def documents_for(site, item, text):
                      open=item.state in OPEN_STATES and item.answered_by is None)
     else:
         return None
-    path, _root = path_of(item)
     document = Document(
-        key=key_of(path), org=org, direction=direction, subject=letter.subject, text=text,
+        key=key_of(object_path(item)), org=org, direction=direction, subject=letter.subject, text=text,
         sender=_party(site, letter.org),
         recipients=tuple(_party(site, regno) for regno in letter.recipients),
         date=when, state=item.state, **extra)
@@ -120,8 +114,8 @@ class SearchService:
         self.db = db
         self.settings = settings
         self.index = index or open_index(
-            index_dir(settings), zone=settings.get("registry.timezone", DEFAULT_TIMEZONE))
-        self.ocr_enabled = settings.get("search.ocr", "true").lower() not in ("false", "0", "no")
+            registry_settings.search_directory(settings), zone=registry_settings.timezone_name(settings))
+        self.ocr_enabled = registry_settings.search_ocr(settings)
         self._wake = threading.Event()
         self._ocr_wake = threading.Event()
         self._stop = threading.Event()
@@ -143,8 +137,7 @@ class SearchService:
         # In this process's text worker (its own pool: the signature gate never waits for it).
         result = pdftext.extract(pdf.path() or pdf.read())
         wants_ocr = bool(result.needs_ocr and self.ocr_enabled)
-        layer = TextLayer(result.text, result.method, result.pages, result.error_code,
-                          ocr_pending=wants_ocr)
+        layer = TextLayer(result.text, result.method, result.pages, result.error_code)
         if result.error_code in TRANSIENT_ERRORS:
             return layer  # not kept: the next indexing of the letter tries again
         state.texts[pdf.sha256] = layer
@@ -259,7 +252,7 @@ class SearchService:
                                                         result.pages, result.error_code)
                     state.ocr.remove([key])
                     for item in self._keepers(site, paths):
-                        state.queue.add(new_key(), path_of(item)[0])
+                        state.queue.add(new_key(), object_path(item))
             self._wake.set()
             return True
         finally:
@@ -377,7 +370,7 @@ class SearchService:
         state = site.search_state
         for item in self._items(site, regno):
             pdf = pdf_of(item)
-            path, _root = path_of(item)
+            path = object_path(item)
             text = self.text_layer(state, pdf, [path]).text if pdf is not None else ""
             yield documents_for(site, item, text)
             if progress:
@@ -400,8 +393,7 @@ class SearchService:
                 indexed = self.index.keys(regno)
                 expected = {}
                 for item in self._items(site, regno):
-                    path, _root = path_of(item)
-                    expected[key_of(path)] = documents_for(site, item, "").stamp
+                    expected[key_of(object_path(item))] = documents_for(site, item, "").stamp
                     if progress:
                         progress(1)
                 report["documents"] += len(indexed)
@@ -443,19 +435,11 @@ class ISearchService(Interface):
 
 
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
-WRITER_MODES = ("thread", "inline", "off")
-
-
-def writer_mode(settings):
-    mode = settings.get("search.writer", "thread")
-    if mode not in WRITER_MODES:
-        raise ValueError(f"search.writer must be one of {', '.join(WRITER_MODES)}, not {mode!r}")
-    return mode
 
 
 def indexing_tween_factory(handler, registry):
     service = registry.getUtility(ISearchService)
-    inline = writer_mode(registry.settings) == "inline"
+    inline = registry_settings.search_writer(registry.settings) == "inline"
 
     def indexing_tween(request):
         response = handler(request)
@@ -477,7 +461,7 @@ def includeme(config):
     writing request), "inline" (drain right after each writing request: tests), "off" (this
     process never writes the index: another one does)."""
     settings = config.registry.settings
-    mode = writer_mode(settings)
+    mode = registry_settings.search_writer(settings)
     service = SearchService(config.registry.getUtility(IDatabase), settings)
     config.registry.registerUtility(service, ISearchService)
     config.add_request_method(lambda request: request.registry.getUtility(ISearchService),

@@ -21,8 +21,10 @@ import time
 
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
+from pyramid.traversal import find_root
 
 from registry.resources.audit import PendingRecords
+from registry.workflow.engine import object_path
 
 _counter = itertools.count()
 
@@ -50,14 +52,13 @@ class IndexQueue(PendingRecords):
 
 class TextLayer(Persistent):
     """What was read from one PDF: `text`, `method` ("text", "ocr" or "none"), `pages`,
-    `error` (a code, or None), `ocr_pending`."""
+    `error` (a code, or None)."""
 
-    def __init__(self, text, method, pages=0, error=None, ocr_pending=False):
+    def __init__(self, text, method, pages=0, error=None):
         self.text = text
         self.method = method
         self.pages = pages
         self.error = error
-        self.ocr_pending = ocr_pending
 
 
 class SearchState(Persistent):
@@ -71,18 +72,9 @@ class SearchState(Persistent):
         return layer.text if layer is not None else ""
 
 
-def path_of(obj):
-    names = []
-    while obj is not None and getattr(obj, "__name__", None):
-        names.append(obj.__name__)
-        obj = obj.__parent__
-    return "/" + "/".join(reversed(names)), obj
-
-
 def enqueue(obj):
     """Queue `obj` (a Letter or Delivery in a mailbox) for indexing, in the current
     transaction. Does nothing for an object not (yet) in the site's tree."""
-    path, root = path_of(obj)
-    state = getattr(root, "search_state", None)
+    state = getattr(find_root(obj), "search_state", None)
     if state is not None:
-        state.queue.add(new_key(), path)
+        state.queue.add(new_key(), object_path(obj))

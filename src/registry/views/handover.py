@@ -14,8 +14,6 @@ everything about an organisation's records' end of life answers 404 to other org
 import logging
 import os
 import threading
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 import colander
 import deform
@@ -24,6 +22,7 @@ from pyramid.response import FileResponse
 from pyramid.view import view_config
 from ZODB.interfaces import IDatabase
 
+from registry import settings as registry_settings
 from registry.archive import handover as ho
 from registry.archive import retention as rt
 from registry.archive import selection as sel
@@ -50,9 +49,7 @@ PHASE_TITLES = {
 
 
 def local_today(request):
-    zone = ZoneInfo(request.registry.settings.get("registry.timezone",
-                                                  sel.DEFAULT_TIMEZONE))
-    return datetime.now(timezone.utc).astimezone(zone).date()
+    return registry_settings.local_today(request.registry.settings)
 
 
 def _org(request):

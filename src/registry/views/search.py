@@ -5,15 +5,13 @@ Only the organisation's own partition of the index is consulted (see registry.se
 results, counts, facets and snippets hold nothing of another organisation; each hit is also
 resolved in ZODB and shown only if the account may view it.
 """
-from datetime import datetime
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from pyramid.httpexceptions import HTTPForbidden
 from pyramid.view import view_config
 
 from registry.errors import RegistryError
-from registry.exchange import DEFAULT_TIMEZONE
+from registry.settings import local_today
 from registry.i18n import _
 from registry.resources.letter import Delivery, Letter
 from registry.resources.site import Site
@@ -45,16 +43,10 @@ def _int(value, low, high, field):
     return number
 
 
-def today(request):
-    """Today in the registry's time zone (what "overdue" is measured against)."""
-    zone = ZoneInfo(request.registry.settings.get("registry.timezone", DEFAULT_TIMEZONE))
-    return datetime.now(zone).date()
-
-
 def query_from(request, org):
     """A SearchQuery from the request's parameters; RegistryError on a wrong value."""
     params = request.params
-    q = SearchQuery(org=org.regno, text=params.get("q", "")[:1000], today=today(request))
+    q = SearchQuery(org=org.regno, text=params.get("q", "")[:1000], today=local_today(request.registry.settings))
     if params.get("year"):
         q.year = _int(params["year"], 1990, 2999, "year")
     if params.get("month"):
