@@ -696,7 +696,7 @@ def handover_confirm(ctx, regno, handover_id, received_by, received_at, note):
 
     def confirm(site):
         record = _handover(site, regno, handover_id)
-        confirm_receipt(site, actor(), record, received_by, received_at, note)
+        confirm_receipt(site, actor(), record, received_by, received_at, note, ctx.settings)
         return record.received_at.isoformat()
 
     when = ctx.run(confirm)

@@ -47,7 +47,6 @@ from registry.store import site_of
 log = logging.getLogger(__name__)
 
 DEFAULT_ARCHIVE = "Үндэсний архивын газар"
-STATUSES = ("building", "made", "failed")
 BATCH = 100
 #: A record `building` with no progress for this long was left by a process that ended.
 STALE = timedelta(minutes=15)
@@ -59,6 +58,9 @@ class Handover(Persistent):
 
     __parent__ = None
     __name__ = None
+
+    #: Why it failed, as a stable code (records made before it existed have none).
+    error_code = None
 
     def __init__(self, package_id, selection, act_number, act_date, archive_name,
                  fond_reference, inventory_reference, made_by, actor, created, total):
@@ -83,6 +85,7 @@ class Handover(Persistent):
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.finished = None
         self.error = None
+        self.error_code = None
         self.package_path = None
         self.package_name = None
         self.in_data_dir = False
@@ -130,7 +133,7 @@ class Handover(Persistent):
             "created": self.created.isoformat(), "status": self.status, "phase": self.phase,
             "done": self.done, "total": self.total,
             "finished": self.finished.isoformat() if self.finished else None,
-            "error": self.error, "sha256": self.sha256, "package": self.package_name,
+            "error": self.error, "error_code": self.error_code, "sha256": self.sha256, "package": self.package_name,
             "files": self.files, "bytes": self.bytes, "letters": self.letters,
             "outgoing": self.outgoing, "incoming": self.incoming,
             "failed_checks": len(self.failed_checks),
@@ -203,7 +206,10 @@ def start(site, request, settings=None, now=None):
             if earlier.phase == "packaging":
                 # Its process ended while packaging: nothing was handed over.
                 earlier.status, earlier.error = "failed", "interrupted"
+                earlier.error_code = "INTERRUPTED"
                 earlier.finished = now
+                site.audit.append(request.actor, "handover.failed", target=path_of(earlier),
+                                  org=org.regno, detail={"error": "interrupted"})
             else:
                 raise RegistryError(
                     "HANDOVER_INTERRUPTED",
@@ -458,13 +464,14 @@ def run(db, regno, handover_id, out, gate, settings=None, batch=BATCH, progress=
             entries.close()
             audits.close()  # also Ctrl+C: nothing is handed over, say so
             message = str(exc) if isinstance(exc, RegistryError) else repr(exc)
+            code = exc.code if isinstance(exc, RegistryError) else type(exc).__name__
 
             def failed(site):
                 rec = _record(site, regno, handover_id)
-                rec.status, rec.error = "failed", message[:1000]
+                rec.status, rec.error, rec.error_code = "failed", message[:1000], code
                 rec.finished = datetime.now(timezone.utc)
                 site.audit.append(rec.actor, "handover.failed", target=path_of(rec),
-                                  org=regno, detail={"error": rec.error})
+                                  org=regno, detail={"error": rec.error, "code": code})
 
             session.batch(failed)
             seal_pending(db)
@@ -532,7 +539,8 @@ def export(db, request, gate, settings=None, batch=BATCH, progress=None):
     return run(db, request.regno, record_id, request.out, gate, settings, batch, progress)
 
 
-def confirm_receipt(site, actor, record, received_by, received_at=None, note=""):
+def confirm_receipt(site, actor, record, received_by, received_at=None, note="",
+                    settings=None):
     """The archive received the package: who took it, when; audited. Once only."""
     if record.status != "made":
         raise RegistryError("NOT_MADE", _("Only a finished handover can be received."),
@@ -541,7 +549,7 @@ def confirm_receipt(site, actor, record, received_by, received_at=None, note="")
         raise RegistryError("ALREADY_RECEIVED", _("The archive's receipt is recorded "
                                                   "already."), status=409)
     received_by = _text(received_by, "received_by", required=True)
-    when = _act_date(received_at, datetime.now(timezone.utc).date())
+    when = _act_date(received_at, registry_settings.local_today(settings))
     record.received_by, record.received_at = received_by, when
     record.receipt_note = _text(note, "note")
     record.confirmed_by = actor

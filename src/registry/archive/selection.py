@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from registry import settings as registry_settings
-from registry.archive.retention import awaits_recipients, item_key
+from registry.archive.retention import DISPOSABLE, awaits_recipients, item_key
 from registry.errors import RegistryError
 from registry.i18n import _
 
 DEFAULT_TIMEZONE = registry_settings.DEFAULT_TIMEZONE
 FOLDERS = (("outbox", "outgoing"), ("inbox", "incoming"))
 #: The states in which an item may go, by folder (a sent letter only once settled).
-CLOSED = {"outbox": ("sent", "received", "withdrawn"), "inbox": ("registered",)}
+CLOSED = DISPOSABLE  # the same states: what may be disposed of may go to the archive
 #: How many open letters a preview names (it counts them all).
 OPEN_SHOWN = 50
 MIN_YEAR, MAX_YEAR = 1990, 2200

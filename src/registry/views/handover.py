@@ -279,15 +279,6 @@ def download(request):
     return response
 
 
-class ReceiptSchema(CSRFSchema):
-    received_by = colander.SchemaNode(colander.String(), title=_("Received at the archive by"),
-                                      validator=colander.Length(min=1, max=ho.TEXT_MAX))
-    received_at = colander.SchemaNode(colander.Date(), title=_("Received on"), missing=None,
-                                      widget=deform.widget.DateInputWidget())
-    note = colander.SchemaNode(colander.String(), title=_("Note"), missing="",
-                               validator=colander.Length(max=ho.TEXT_MAX))
-
-
 @view_config(context=ho.Handover, name="receipt", permission=P.MAKE_HANDOVER,
              request_method="POST", renderer="registry:templates/handover.pt")
 def receipt(request):
@@ -295,7 +286,8 @@ def receipt(request):
     values = {k: request.POST.get(k, "") for k in ("received_by", "received_at", "note")}
     try:
         ho.confirm_receipt(request.root, request.account.login, record, values["received_by"],
-                           values["received_at"] or None, values["note"])
+                           values["received_at"] or None, values["note"],
+                           request.registry.settings)
     except RegistryError as exc:
         request.tm.doom()
         flash(request, exc.message)
@@ -384,11 +376,7 @@ def dispose(request):
     post = request.POST
 
     def act():
-        try:
-            year = int(post.get("year", ""))
-        except ValueError:
-            raise RegistryError("INVALID_YEAR", _("invalid-year", default="Give a year such "
-                                                  "as 2025.")) from None
+        year = sel.clean_year(post.get("year", ""))
         done = rt.approve_disposal(request.root, request.account.login, _org(request),
                                    post.get("series", ""), year, local_today(request).year,
                                    request.registry.settings)
