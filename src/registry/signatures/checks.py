@@ -17,7 +17,13 @@ SUPPORTED_SUBFILTERS = {"/adbe.pkcs7.detached": "adbe.pkcs7.detached",
 #: Catalog keys an update that only adds validation data (PAdES B-LT) may add or change.
 DSS_CATALOG_KEYS = {"/DSS", "/Extensions", "/Version"}
 ORG_ID_OID = "2.5.4.97"
+#: More annotations than any letter carries: a file with more is refused as TOO_LARGE.
+MAX_ANNOTATIONS = 200
 _ORG_ID = re.compile(r"^(?:NTR[A-Z]{2}-)?([0-9]{7})$")
+
+
+class TooManyObjects(Exception):
+    """The file holds more objects of a kind than the gate checks within its budget."""
 
 
 def decode_limits():
@@ -73,7 +79,7 @@ def _inspect_pdf(data, expected_regno, trust, options, base):
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     try:
-        reader = PdfFileReader(BytesIO(data), strict=False, decode_limits=decode_limits())
+        reader = _open(data)
         revisions = reader.xrefs.total_revisions
         root = reader.root
     except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError,
@@ -83,6 +89,8 @@ def _inspect_pdf(data, expected_regno, trust, options, base):
         return Verdict.refused("ENCRYPTED_PDF", **base)
     try:
         fields = signature_fields(reader, root)
+    except TooManyObjects as exc:
+        return Verdict.refused("TOO_LARGE", evidence={"error": str(exc)}, **base)
     except (PdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         return Verdict.refused("MALFORMED_PDF", evidence={"error": _describe(exc)}, **base)
     evidence = {"revisions": revisions,
@@ -93,14 +101,83 @@ def _inspect_pdf(data, expected_regno, trust, options, base):
     if len(fields) > 1:
         return Verdict.refused("MULTIPLE_SIGNATURES", evidence=evidence, **base)
     field = fields[0]
+    if "/Contents" not in field["sig"] or "/ByteRange" not in field["sig"]:
+        evidence["error"] = "the signature dictionary has no /Contents or no /ByteRange"
+        return Verdict.refused("SIGNATURE_INVALID", subfilter=field["subfilter"],
+                               evidence=evidence, **base)
     subfilter = SUPPORTED_SUBFILTERS.get(field["subfilter"])
     if subfilter is None:
-        # Not a format the registry verifies (and not PAdES either).
+        # Not a format the registry verifies (and not PAdES either): nothing more is asked.
         evidence["error"] = f"unsupported SubFilter {field['subfilter']}"
-        return Verdict(accepted=False, reasons=("SIGNATURE_INVALID", "NOT_PADES"),
-                       subfilter=field["subfilter"], evidence=evidence, **base)
+        return Verdict.refused("NOT_PADES", subfilter=field["subfilter"], evidence=evidence,
+                               **base)
+    try:
+        overflow = _decoding_overflow(reader)
+    except (PdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        return Verdict.refused("MALFORMED_PDF", evidence={**evidence, "error": _describe(exc)},
+                               **base)
+    if overflow:
+        return Verdict.refused("TOO_LARGE", evidence={**evidence, "error": overflow}, **base)
     return _validate(reader, data, field, subfilter, expected_regno, trust, options, evidence,
                      base)
+
+
+def _open(data):
+    """A reader over `data`: its cross-reference sections read strictly first; a file whose xrefs
+    pyHanko's strict mode refuses is read again leniently (real letters carry small defects),
+    except when the refusal is one the lenient reader would spend minutes and gigabytes on (an
+    xref stream claiming more entries than it holds)."""
+    from pyhanko.pdf_utils.misc import PdfStrictReadError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=True, decode_limits=decode_limits())
+    except PdfStrictReadError as exc:
+        if "XRef stream ended prematurely" in str(exc):
+            raise
+        return PdfFileReader(BytesIO(data), strict=False, decode_limits=decode_limits())
+    # The cross-reference data read strictly is what the lenient reader would have read; the
+    # objects themselves are read leniently, as for every file.
+    reader.strict = False
+    return reader
+
+
+#: Filters whose output can be much larger than their input.
+_EXPANDING_FILTERS = {"/FlateDecode", "/Fl", "/LZWDecode", "/LZW", "/RunLengthDecode", "/RL"}
+
+
+def _decoding_overflow(reader):
+    """Decode every compressed stream of the file (every revision's) within the decode limits;
+    return why a stream does not fit them (a decompression bomb), or None. Streams never sit in
+    object streams, so only objects stored directly are read. Images in their own formats
+    (DCT, JPX, JBIG2, CCITT) are not decoded: they do not expand past their pixels."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.misc import PdfDecodeLimitError
+
+    xrefs = reader.xrefs
+    seen = set()
+    for revision in range(xrefs.total_revisions):
+        resolver = None
+        for ref in xrefs.explicit_refs_in_revision(revision):
+            key = _ref_key(ref)
+            if key in seen or not isinstance(xrefs.get_historical_ref(ref, revision), int):
+                continue
+            seen.add(key)
+            resolver = resolver or reader.get_historical_resolver(revision)
+            obj = resolver.get_object(ref)
+            if not isinstance(obj, generic.StreamObject):
+                continue
+            filters = obj.get("/Filter")
+            names = filters if isinstance(filters, generic.ArrayObject) else [filters]
+            if not any(name in _EXPANDING_FILTERS for name in names):
+                continue
+            try:
+                obj.data  # noqa: B018  (decoded under the reader's limits)
+            except PdfDecodeLimitError as exc:
+                return f"object {ref.idnum}: {exc}"
+            except Exception:  # noqa: BLE001  (a corrupt stream is not a bomb; viewers skip it)
+                continue
+    return None
 
 
 def _describe(exc):
@@ -158,13 +235,20 @@ def signature_fields(reader, root):
                 if isinstance(field_dict, generic.DictionaryObject):
                     consider(field_ref, field_dict, str(field_dict.get("/T", "")), None)
     # Signature widgets attached to pages but left out of the AcroForm still carry signatures.
+    pages = []
     for page_ref in _pages(reader):
-        page = page_ref.get_object()
-        annots = page.get("/Annots")
+        annots = page_ref.get_object().get("/Annots")
         if isinstance(annots, generic.IndirectObject):
             annots = annots.get_object()
-        if not isinstance(annots, generic.ArrayObject):
-            continue
+        if isinstance(annots, generic.ArrayObject):
+            pages.append(annots)
+    count = sum(len(annots) for annots in pages)
+    if count > MAX_ANNOTATIONS:
+        # Each annotation must be read to know it is no signature; pyHanko reads objects out of
+        # object streams in time that grows with the stream, so this many cannot be checked
+        # within the budget, and no letter needs them.
+        raise TooManyObjects(f"{count} annotations (at most {MAX_ANNOTATIONS} are checked)")
+    for annots in pages:
         for annot_ref in annots:
             annot = annot_ref.get_object() if isinstance(annot_ref, generic.IndirectObject) \
                 else annot_ref
@@ -204,7 +288,7 @@ def _leaf_pages(node_ref, depth):
 def _ref_key(ref):
     from pyhanko.pdf_utils import generic
 
-    if isinstance(ref, generic.IndirectObject):
+    if isinstance(ref, (generic.IndirectObject, generic.Reference)):
         return (ref.idnum, ref.generation)
     return None
 
@@ -254,9 +338,19 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
         evidence["error"] = "the signature does not cover its whole revision"
         reasons.insert(0, "SIGNATURE_INVALID")
 
-    if "MODIFIED_AFTER_SIGNING" not in reasons and _appended_after_end(data):
-        evidence["modification"] = "bytes appended after the end of the last revision"
-        reasons.append("MODIFIED_AFTER_SIGNING")
+    if "SIGNATURE_INVALID" in reasons:
+        # The signed bytes do not match: who signed, and whether they were trusted, cannot
+        # be asked of a signature that signs nothing here.
+        reasons = ("SIGNATURE_INVALID",)
+        return Verdict(accepted=False, reasons=reasons, signer=signer,
+                       signing_time=signing_time, timestamp=timestamp, subfilter=subfilter,
+                       evidence=evidence, **base)
+    if "MODIFIED_AFTER_SIGNING" not in reasons:
+        modification = _pyhanko_modification(status) or (
+            _appended_after_end(data) and "bytes appended after the end of the last revision")
+        if modification:
+            evidence["modification"] = modification
+            reasons.append("MODIFIED_AFTER_SIGNING")
     reasons.extend(_certificate_reasons(status, signer))
     if expected_regno is not None and signer.get("regno") != expected_regno:
         reasons.append("SIGNER_ORG_MISMATCH")
@@ -264,6 +358,21 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
     return Verdict(accepted=not reasons, reasons=reasons, signer=signer,
                    signing_time=signing_time, timestamp=timestamp, subfilter=subfilter,
                    evidence=evidence, **base)
+
+
+def _pyhanko_modification(status):
+    """pyHanko's own difference analysis, as a backstop behind ours: anything it rates above
+    validation-data updates, or a DocMDP violation, is a modification whatever we concluded."""
+    from pyhanko.sign.diff_analysis import ModificationLevel
+
+    level = status.modification_level
+    if level is None:
+        return "pyHanko could not analyse the changes after signing"
+    if level > ModificationLevel.LTA_UPDATES:
+        return f"pyHanko rates the changes after signing as {level.name}"
+    if status.docmdp_ok is False:
+        return "pyHanko finds the changes after signing not permitted (DocMDP)"
+    return None
 
 
 _HEX = frozenset(b"0123456789abcdefABCDEF \r\n\t")
@@ -397,71 +506,342 @@ def _signer(cert):
 
 
 def later_revisions_problem(reader, signed_revision):
-    """Return a description of the first change after `signed_revision` that is not a pure
-    validation-data (DSS) update, or None if there is none.
+    """Return a description of the first thing after `signed_revision` that is not a pure
+    validation-data (PAdES B-LT) update, or None if there is none.
 
-    Strict: any object of the signed revision that a later revision redefines (even
-    byte-identically) or frees is a modification, except the catalog gaining or changing only
-    /DSS, /Extensions or /Version, and the objects of the DSS itself. Objects a later revision
-    adds must be part of the DSS (or of the catalog's /Extensions).
+    What a later revision may do, and nothing else:
+    - redefine the catalog, changing only /DSS, /Extensions and /Version (and, in a revision
+      that also changes the DSS, refreshing /Metadata);
+    - in a revision that changes the DSS, refresh the document's metadata: the trailer's /Info
+      (only /ModDate and /Producer may differ) and the catalog's XMP /Metadata stream;
+    - add validation data: the DSS dictionary, its /Certs, /CRLs and /OCSPs arrays of streams
+      that parse as DER certificates, CRLs and OCSP responses, /VRI dictionaries of those, and
+      /Extensions dictionaries of names and numbers; objects a validation-data update added may
+      be redefined by a later one (a DSS grows).
+    No object of the signed revision is redefined (even byte-identically) or freed, whatever
+    refers to it; and nothing the document shows (its catalog outside /DSS, /Extensions and
+    /Metadata, with the pages and everything they use) may reach an object that did not exist,
+    as it is now, when the document was signed.
     """
+    xrefs = reader.xrefs
+    total = xrefs.total_revisions
+    if signed_revision >= total - 1:
+        return None
+    signed = reader.get_historical_resolver(signed_revision)
+    root_key = _ref_key(signed.trailer_view.raw_get("/Root"))
+    info_key = _trailer_key(signed.trailer_view, "/Info")
+    metadata_key = _ref_key(signed.root.raw_get("/Metadata")) if "/Metadata" in signed.root \
+        else None
+    later = {}  # (idnum, generation) -> the revision that last (re)defined it
+    for revision in range(signed_revision + 1, total):
+        problem = _revision_problem(reader, revision, signed_revision, root_key, info_key,
+                                    metadata_key, later)
+        if problem:
+            return f"revision {revision}: {problem}"
+    final = reader.get_historical_resolver(total - 1)
+    return _final_state_problem(reader, final, signed_revision, later)
+
+
+def _trailer_key(trailer, key):
+    try:
+        return _ref_key(trailer.raw_get(key))
+    except KeyError:
+        return None
+
+
+def _defined_in(xrefs, ref, revision):
+    """True if object `ref` has a definition (not a free entry) in `revision` or before."""
+    try:
+        return xrefs.get_historical_ref(ref, revision) is not None and \
+            xrefs.get_introducing_revision(ref) <= revision
+    except KeyError:
+        return False
+
+
+def _revision_problem(reader, revision, signed_revision, root_key, info_key, metadata_key,
+                      later):
     from pyhanko.pdf_utils import generic
 
     xrefs = reader.xrefs
-    total = xrefs.total_revisions
-    for revision in range(signed_revision + 1, total):
-        freed = xrefs.refs_freed_in_revision(revision)
-        if freed:
-            return f"revision {revision} frees objects {sorted(r.idnum for r in freed)[:10]}"
-        resolver = reader.get_historical_resolver(revision)
-        previous = reader.get_historical_resolver(revision - 1)
-        root_ref = resolver.trailer_view.raw_get("/Root")
-        root_key = (root_ref.idnum, root_ref.generation)
-        root = resolver.root
-        allowed = _reachable([root.raw_get(key) for key in ("/DSS", "/Extensions")
-                              if key in root])
-        explicit = {(r.idnum, r.generation) for r in xrefs.explicit_refs_in_revision(revision)}
-        dss = root.raw_get("/DSS") if "/DSS" in root else None
+    freed = xrefs.refs_freed_in_revision(revision)
+    if freed:
+        return f"frees objects {sorted(r.idnum for r in freed)[:10]}"
+    resolver = reader.get_historical_resolver(revision)
+    previous = reader.get_historical_resolver(revision - 1)
+    if _ref_key(resolver.trailer_view.raw_get("/Root")) != root_key:
+        return "the trailer points at another catalog"
+    changes_dss = False
+    if "/DSS" in resolver.root:
+        dss = resolver.root.raw_get("/DSS")
         previous_dss = previous.root.raw_get("/DSS") if "/DSS" in previous.root else None
-        if dss is not None and (dss != previous_dss or _ref_key(dss) in explicit):
-            # A validation-data update may also refresh the document's metadata (producer,
-            # modification date), as signing software does with every save.
-            for holder, key in ((resolver.trailer_view, "/Info"), (root, "/Metadata")):
-                if key in holder and _ref_key(holder.raw_get(key)):
-                    allowed.add(_ref_key(holder.raw_get(key)))
-        for ref in xrefs.explicit_refs_in_revision(revision):
-            key = (ref.idnum, ref.generation)
-            if key == root_key:
-                problem = _catalog_problem(previous.root, root)
-                if problem:
-                    return f"revision {revision}: {problem}"
-                continue
-            try:
-                obj = resolver.get_object(ref)
-            except Exception:  # noqa: BLE001  (a broken object in an update is a change)
-                return f"revision {revision} holds an unreadable object {ref.idnum}"
-            if isinstance(obj, generic.StreamObject) and obj.get("/Type") in ("/XRef", "/ObjStm"):
-                continue  # file structure, not content
-            if key in allowed:
-                continue
-            introduced = xrefs.get_introducing_revision(ref)
-            if introduced < revision:
-                return f"revision {revision} rewrites object {ref.idnum} of an earlier revision"
-            return f"revision {revision} adds object {ref.idnum} outside the DSS"
+        explicit_keys = {_ref_key(r) for r in xrefs.explicit_refs_in_revision(revision)}
+        changes_dss = dss != previous_dss or _ref_key(dss) in explicit_keys
+    current_info = _trailer_key(resolver.trailer_view, "/Info")
+    if current_info != _trailer_key(previous.trailer_view, "/Info") and not changes_dss:
+        return "the trailer's /Info changed"
+    for ref in sorted(xrefs.explicit_refs_in_revision(revision), key=_ref_key):
+        key = _ref_key(ref)
+        if key == root_key:
+            problem = _catalog_problem(previous.root, resolver.root, changes_dss)
+            if problem:
+                return problem
+            continue
+        existed = _defined_in(xrefs, ref, signed_revision)
+        if existed and key in (info_key, metadata_key):
+            # The document's metadata, refreshed: judged (content, use) in the final state.
+            if not changes_dss:
+                return f"rewrites the document's metadata (object {ref.idnum}) outside a " \
+                       "validation-data update"
+            later[key] = revision
+            continue
+        if existed:
+            return f"rewrites object {ref.idnum} of the signed revision"
+        try:
+            obj = resolver.get_object(ref)
+        except Exception:  # noqa: BLE001  (a broken object in an update is a change)
+            return f"holds an unreadable object {ref.idnum}"
+        if isinstance(obj, generic.StreamObject) and obj.get("/Type") in ("/XRef", "/ObjStm") \
+                and xrefs.get_introducing_revision(ref) == revision:
+            continue  # file structure of this revision, not content
+        later[key] = revision
     return None
 
 
-def _catalog_problem(before, after):
+def _catalog_problem(before, after, changes_dss):
+    """What changed in the catalog beyond what a validation-data update may change."""
+    allowed = DSS_CATALOG_KEYS | ({"/Metadata"} if changes_dss else set())
     for key in sorted(set(before.keys()) | set(after.keys())):
-        if key in DSS_CATALOG_KEYS:
+        if key in allowed:
             continue
         if key not in before or key not in after or before.raw_get(key) != after.raw_get(key):
             return f"the catalog's {key} changed"
     return None
 
 
-def _reachable(starts, limit=100000):
-    """Keys (idnum, generation) of the indirect objects reachable from `starts`."""
+#: Keys a DSS, a VRI entry and a developer-extensions entry may hold.
+_DSS_KEYS = {"/Type", "/Certs", "/CRLs", "/OCSPs", "/VRI"}
+_VRI_KEYS = {"/Type", "/Cert", "/CRL", "/OCSP", "/TU", "/TS"}
+_DSS_ARRAYS = {"/Certs": "certificate", "/CRLs": "CRL", "/OCSPs": "OCSP response",
+               "/Cert": "certificate", "/CRL": "CRL", "/OCSP": "OCSP response",
+               "/TS": "timestamp token"}
+#: The keys of a validation-data stream's dictionary: data, nothing to draw.
+_DATA_STREAM_KEYS = {"/Length", "/Filter", "/DecodeParms", "/Type"}
+#: What the document's metadata may change in a validation-data update.
+_INFO_REFRESH_KEYS = {"/ModDate", "/Producer"}
+
+
+def _final_state_problem(reader, final, signed_revision, later):
+    """Judge the document as it is now: every object added after signing is validation data
+    or the document's metadata, and nothing the document shows reaches one of them."""
+    from pyhanko.pdf_utils import generic
+
+    root = final.root
+    accounted = set()
+    if "/DSS" in root:
+        problem = _dss_problem(root.raw_get("/DSS"), accounted)
+        if problem:
+            return problem
+    if "/Extensions" in root:
+        problem = _plain_data_problem(root.raw_get("/Extensions"), accounted, "/Extensions")
+        if problem:
+            return problem
+    signed = reader.get_historical_resolver(signed_revision)
+    info_key = _trailer_key(final.trailer_view, "/Info")
+    if info_key != _trailer_key(signed.trailer_view, "/Info") and info_key not in later:
+        return "the trailer's /Info no longer names the signed or a new information dictionary"
+    if info_key in later:
+        problem = _info_problem(signed, final)
+        if problem:
+            return problem
+        accounted.add(info_key)
+    metadata = root.raw_get("/Metadata") if "/Metadata" in root else None
+    metadata_key = _ref_key(metadata)
+    signed_metadata = signed.root.raw_get("/Metadata") if "/Metadata" in signed.root else None
+    if metadata != signed_metadata and metadata_key not in later:
+        return "the catalog's /Metadata no longer names the signed or a new metadata stream"
+    if metadata_key in later:
+        value = metadata.get_object()
+        if not (isinstance(value, generic.StreamObject) and value.get("/Type") == "/Metadata"
+                and value.get("/Subtype") == "/XML"):
+            return f"the catalog's /Metadata (object {metadata_key[0]}) is not XMP metadata"
+        accounted.add(metadata_key)
+    stray = sorted(set(later) - accounted)
+    if stray:
+        return f"adds object {stray[0][0]}, which is not validation data"
+    # What the document shows: the catalog without the validation data and the metadata.
+    shown = [root.raw_get(key) for key in root
+             if key not in ("/DSS", "/Extensions", "/Metadata")]
+    reached = _reachable(shown)
+    if reached is None:
+        return "the document has too many objects to check"
+    xrefs = reader.xrefs
+    for key in sorted(reached):
+        ref = generic.Reference(*key)
+        if key in later or (xrefs.get_historical_ref(ref, xrefs.total_revisions - 1) is not None
+                            and not _defined_in(xrefs, ref, signed_revision)):
+            return f"the document uses object {key[0]}, which was added or changed after " \
+                   "signing"
+    return None
+
+
+def _dss_problem(dss_value, accounted):
+    from pyhanko.pdf_utils import generic
+
+    dss = _deref(dss_value, accounted)
+    if not isinstance(dss, generic.DictionaryObject):
+        return "the /DSS is not a dictionary"
+    extra = set(dss.keys()) - _DSS_KEYS
+    if extra:
+        return f"the /DSS holds {sorted(extra)[0]}, which is not validation data"
+    for key in ("/Certs", "/CRLs", "/OCSPs"):
+        if key in dss:
+            problem = _der_array_problem(dss.raw_get(key), key, accounted)
+            if problem:
+                return problem
+    if "/VRI" in dss:
+        vri = _deref(dss.raw_get("/VRI"), accounted)
+        if not isinstance(vri, generic.DictionaryObject):
+            return "the DSS's /VRI is not a dictionary"
+        for name in vri:
+            entry = _deref(vri.raw_get(name), accounted)
+            if not isinstance(entry, generic.DictionaryObject):
+                return "a /VRI entry is not a dictionary"
+            extra = set(entry.keys()) - _VRI_KEYS
+            if extra:
+                return f"a /VRI entry holds {sorted(extra)[0]}, which is not validation data"
+            for key in ("/Cert", "/CRL", "/OCSP"):
+                if key in entry:
+                    problem = _der_array_problem(entry.raw_get(key), key, accounted)
+                    if problem:
+                        return problem
+            if "/TS" in entry:
+                problem = _der_stream_problem(entry.raw_get("/TS"), "/TS", accounted)
+                if problem:
+                    return problem
+            if "/TU" in entry and not isinstance(entry.raw_get("/TU"), generic.TextStringObject):
+                return "a /VRI entry's /TU is not a date"
+    return None
+
+
+def _deref(value, accounted):
+    from pyhanko.pdf_utils import generic
+
+    if isinstance(value, generic.IndirectObject):
+        accounted.add(_ref_key(value))
+        return value.get_object()
+    return value
+
+
+def _der_array_problem(value, key, accounted):
+    from pyhanko.pdf_utils import generic
+
+    array = _deref(value, accounted)
+    if not isinstance(array, generic.ArrayObject):
+        return f"the DSS's {key} is not an array"
+    for index in range(len(array)):
+        problem = _der_stream_problem(array.raw_get(index), key, accounted)
+        if problem:
+            return problem
+    return None
+
+
+def _der_stream_problem(value, key, accounted):
+    """A DSS entry must be a stream (by reference) whose data parses as what `key` says."""
+    from pyhanko.pdf_utils import generic
+
+    if not isinstance(value, generic.IndirectObject):
+        return f"an entry of the DSS's {key} is not a stream"
+    stream = _deref(value, accounted)
+    what = _DSS_ARRAYS[key]
+    if not isinstance(stream, generic.StreamObject) or not _parses_as(stream.data, what):
+        return f"object {value.idnum} in the DSS's {key} is not a DER {what}"
+    extra = set(stream.keys()) - _DATA_STREAM_KEYS
+    if extra:
+        return f"object {value.idnum} in the DSS's {key} carries {sorted(extra)[0]}, which " \
+               "validation data does not"
+    return None
+
+
+def _parses_as(data, what):
+    from cryptography import x509
+    from cryptography.x509 import ocsp
+
+    try:
+        if what == "certificate":
+            x509.load_der_x509_certificate(data)
+        elif what == "CRL":
+            x509.load_der_x509_crl(data)
+        elif what == "OCSP response":
+            ocsp.load_der_ocsp_response(data)
+        else:
+            from asn1crypto import cms
+
+            info = cms.ContentInfo.load(data)
+            if info["content_type"].native != "signed_data":
+                return False
+            info["content"].native  # noqa: B018  (parse it all)
+    except Exception:  # noqa: BLE001  (anything that does not parse is not validation data)
+        return False
+    return True
+
+
+def _plain_data_problem(value, accounted, where, depth=0):
+    """/Extensions may hold only dictionaries and arrays of names, numbers and strings."""
+    from pyhanko.pdf_utils import generic
+
+    if depth > 8:
+        return f"the catalog's {where} is nested too deep"
+    value = _deref(value, accounted)
+    if isinstance(value, generic.StreamObject):
+        return f"the catalog's {where} holds a stream"
+    if isinstance(value, generic.DictionaryObject):
+        children = [value.raw_get(key) for key in value]
+    elif isinstance(value, generic.ArrayObject):
+        children = [value.raw_get(index) for index in range(len(value))]
+    else:
+        return None
+    for child in children:
+        problem = _plain_data_problem(child, accounted, where, depth + 1)
+        if problem:
+            return problem
+    return None
+
+
+def _info_problem(signed, final):
+    """The trailer's /Info after signing may differ from the signed one in /ModDate and
+    /Producer only."""
+    from pyhanko.pdf_utils import generic
+
+    after = _in_revision(final, final.trailer_view.raw_get("/Info"))
+    try:
+        before = _in_revision(signed, signed.trailer_view.raw_get("/Info"))
+    except KeyError:
+        before = generic.DictionaryObject()
+    if not isinstance(after, generic.DictionaryObject):
+        return "the document information is not a dictionary"
+    for key in sorted(set(before.keys()) | set(after.keys())):
+        if key in _INFO_REFRESH_KEYS:
+            if key in after and not isinstance(after.raw_get(key), generic.TextStringObject):
+                return f"the document information's {key} is not text"
+            continue
+        if key not in before or key not in after or before.raw_get(key) != after.raw_get(key):
+            return f"the document information's {key} changed"
+    return None
+
+
+def _in_revision(resolver, value):
+    """`value` (an indirect reference or a direct object) as the revision `resolver` reads it
+    (the trailer's references otherwise resolve to the latest definition)."""
+    from pyhanko.pdf_utils import generic
+
+    if isinstance(value, generic.IndirectObject):
+        return resolver.get_object(value.reference)
+    return value
+
+
+def _reachable(starts, limit=50000):
+    """Keys (idnum, generation) of the indirect objects reachable from `starts`; None when
+    there are more than `limit`."""
     from pyhanko.pdf_utils import generic
 
     seen, stack = set(), []
@@ -478,7 +858,9 @@ def _reachable(starts, limit=100000):
     for start in starts:
         if start is not None:
             push(start)
-    while stack and len(seen) < limit:
+    while stack:
+        if len(seen) > limit:
+            return None
         current = stack.pop()
         if isinstance(current, generic.DictionaryObject):
             for key in current:

@@ -16,7 +16,8 @@ REASON_MESSAGES = {
     "MALFORMED_PDF": _("reason-MALFORMED_PDF", default="The PDF is damaged and cannot be read."),
     "ENCRYPTED_PDF": _("reason-ENCRYPTED_PDF", default="The PDF is encrypted or password "
                        "protected; send it unencrypted."),
-    "TOO_LARGE": _("reason-TOO_LARGE", default="The file is larger than the registry accepts."),
+    "TOO_LARGE": _("reason-TOO_LARGE", default="The file, or what it unpacks to, is larger "
+                   "than the registry accepts."),
     "NO_SIGNATURE": _("reason-NO_SIGNATURE", default="The PDF carries no digital signature."),
     "MULTIPLE_SIGNATURES": _("reason-MULTIPLE_SIGNATURES", default="The PDF carries more than "
                              "one signature; a letter carries exactly one."),
@@ -34,8 +35,8 @@ REASON_MESSAGES = {
                             "certificate is revoked cannot be established (no current CRL)."),
     "SIGNER_ORG_MISMATCH": _("reason-SIGNER_ORG_MISMATCH", default="The signature is not by "
                              "the expected organisation's certificate."),
-    "NOT_PADES": _("reason-NOT_PADES", default="The signature is not a PAdES signature, and "
-                   "only PAdES is accepted."),
+    "NOT_PADES": _("reason-NOT_PADES", default="The signature is not in a format the "
+                   "registry accepts (PAdES)."),
     "TIMEOUT": _("reason-TIMEOUT", default="Checking the file took too long; it was stopped."),
 }
 
