@@ -343,6 +343,15 @@ class TestPKI:
     def other_root_crl_der(self) -> bytes:
         return self._other_root_crl.public_bytes(serialization.Encoding.DER)
 
+    def crl_der_with(self, revocations, last_update, next_update) -> bytes:
+        """An issuing-CA CRL listing exactly `revocations` [(Identity, revocation time)] as
+        revoked for key compromise, issued `last_update`, next update `next_update` (DER)."""
+        with self._lock:
+            crl = self._make_crl(self.issuing, [(ident.cert.serial_number, when)
+                                                for ident, when in revocations],
+                                 last_update, next_update)
+        return crl.public_bytes(serialization.Encoding.DER)
+
     def expired_crl_der(self) -> bytes:
         """An issuing-CA CRL (same revoked entries) whose nextUpdate is 7 days in the past."""
         now = _now()

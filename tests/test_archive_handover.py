@@ -5,6 +5,7 @@ gate; packages made by registry.archive.package."""
 import hashlib
 import time
 import zipfile
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
@@ -16,6 +17,7 @@ from conftest import JSON, csrf_token, login
 from registry.archive import handover as ho
 from registry.archive import selection as sel
 from registry.archive.retention import set_retention
+from registry.signatures import Gate, GateConfig
 from registry.workflow import TransitionRefused
 
 YEAR = 2025
@@ -178,20 +180,49 @@ def test_a_supplement_needs_an_earlier_handover(db, gate, tmp_path, year_of_lett
     assert info.value.code == "NO_EARLIER_HANDOVER"
 
 
+def test_years_later_a_signature_is_judged_as_of_its_first_acceptance(
+        db, in_site, pki, tmp_path, tmp_path_factory, year_of_letters):
+    """Three years on, the signers' certificates have expired and the trust directory holds no
+    current CRL: every signature is still valid, judged as of the time the registry first
+    accepted it, with the revocation data it kept then."""
+    later = datetime.now(timezone.utc) + timedelta(days=3 * 365)
+    folder = pki.write_trust_dir(tmp_path_factory.mktemp("no-crl"), include_crls=False)
+    aged = Gate(GateConfig(trust_dir=str(folder)), clock=lambda: later)
+    made = _export(db, aged, tmp_path)
+    assert made["status"] == "made" and made["failed_checks"] == 0
+    with in_site() as site:
+        letter = site.orgs[SENDER]["outbox"][year_of_letters["done"][0]]
+        first, exported = letter.verdicts[0], letter.verdicts[-1]
+        assert exported["context"] == "export" and exported["accepted"]
+        assert exported["checked_at"] == later.isoformat()
+        assert exported["evidence"]["judged"] == {
+            "basis": "first_acceptance", "at": first["checked_at"], "revocation_kept": 2}
+        assert len(site.revocation_data) == 2
+    # The same file with no evidence of the registry's, judged now: its certificate expired.
+    bare = aged.verify(signed_pdf_bytes(pki), SENDER)
+    assert bare.reasons == ("CERT_EXPIRED",)
+    assert bare.evidence["judged"] == {"basis": "now", "at": later.isoformat()}
+
+
+def signed_pdf_bytes(pki):
+    return pdfs.signed_letter(pki, SENDER)
+
+
 def test_a_signature_that_no_longer_validates_is_recorded_and_goes(
         db, in_site, pki, tmp_path, tmp_path_factory, year_of_letters):
-    # At export the trust directory has no CRL any more: revocation cannot be established.
-    stale = gate_for(pki.write_trust_dir(tmp_path_factory.mktemp("no-crl"),
-                                         include_crls=False))
+    # At export the trust directory no longer holds the CA the signers' certificates chain to.
+    folder = tmp_path_factory.mktemp("other-ca")
+    (folder / "root.pem").write_bytes(pki.other_root.cert_pem)
+    stale = gate_for(folder)
     made = _export(db, stale, tmp_path)
     assert made["status"] == "made" and made["failed_checks"] == 4
     with in_site() as site:
         record = site.orgs[SENDER]["handovers"][made["id"]]
-        assert set(record.failed_checks.values()) == {("REVOCATION_UNKNOWN",)}
+        assert set(record.failed_checks.values()) == {("UNTRUSTED_SIGNER",)}
         letter = site.orgs[SENDER]["outbox"][year_of_letters["done"][0]]
         assert letter.verdicts[-2]["accepted"], "the check at sending stays as it was"
         assert letter.verdicts[-1]["context"] == "export"
-        assert letter.verdicts[-1]["reasons"] == ["REVOCATION_UNKNOWN"]
+        assert letter.verdicts[-1]["reasons"] == ["UNTRUSTED_SIGNER"]
         assert letter.state == "handed_over"
 
 

@@ -1,6 +1,7 @@
 """The signature gate against real PDFs signed by a generated test PKI: good letters, every
 refusal, the public attack classes (incremental saving, signature wrapping, universal signature
 forgery, shadow attacks), certificate problems, and hostile files under the time budget."""
+import datetime as dt
 import json
 import time
 
@@ -57,6 +58,69 @@ def test_a_file_with_more_annotations_than_a_letter_has_is_refused_before_readin
     assert verdict.reasons == ("TOO_LARGE",)
     assert verdict.evidence["error"] == "201 annotations (at most 200 are checked)"
     assert gate.verify(pdfs.huge_object_count(n=200), REGNO).reasons == ("NO_SIGNATURE",)
+
+
+# Long-term validation: judged as of the registry's first acceptance ---------------------------
+
+DAY = dt.timedelta(days=1)
+
+
+def _judged_later(pki, tmp_path, crls, accepted_at, years=3):
+    """A gate `years` on from `accepted_at`, its trust directory holding only `crls` (DER)
+    beside the root's, and the evidence of a first acceptance at `accepted_at` with the CRLs
+    in force then."""
+    folder = pki.write_trust_dir(tmp_path / "later", include_crls=False)
+    for index, der in enumerate([*crls, pki.root_crl_der()]):
+        (folder / f"{index}.crl").write_bytes(der)
+    later = accepted_at + years * 365 * DAY
+    gate = Gate(GateConfig(trust_dir=str(folder)), clock=lambda: later)
+    as_of = {"time": accepted_at.isoformat(), "crls": [pki.crl_der(), pki.root_crl_der()]}
+    return gate, as_of
+
+
+def test_an_expired_certificate_and_crl_do_not_fail_a_letter_accepted_while_valid(pki, tmp_path):
+    accepted_at = dt.datetime.now(dt.timezone.utc)
+    gate, as_of = _judged_later(pki, tmp_path, [], accepted_at)
+    data = pdfs.signed_letter(pki, REGNO)
+    verdict = gate.verify(data, REGNO, as_of=as_of)
+    assert verdict.accepted, verdict.evidence
+    assert verdict.evidence["judged"] == {"basis": "first_acceptance",
+                                          "at": accepted_at.isoformat(), "revocation_kept": 2}
+    bare = gate.verify(data, REGNO)
+    assert bare.reasons == ("CERT_EXPIRED",)
+    assert bare.evidence["judged"]["basis"] == "now"
+
+
+def test_a_revocation_dated_after_the_first_acceptance_does_not_fail_the_letter(pki, tmp_path):
+    accepted_at = dt.datetime.now(dt.timezone.utc)
+    signer = pki.org(REGNO)
+    later_crl = pki.crl_der_with([(signer, accepted_at + DAY)], accepted_at + DAY,
+                                 accepted_at + 8 * DAY)
+    gate, as_of = _judged_later(pki, tmp_path, [later_crl], accepted_at)
+    assert gate.verify(pdfs.signed_letter(pki, REGNO), REGNO, as_of=as_of).accepted
+
+
+def test_a_key_compromise_dated_before_the_first_acceptance_still_fails(pki, tmp_path):
+    accepted_at = dt.datetime.now(dt.timezone.utc)
+    signer = pki.org(REGNO)
+    # Published after the registry accepted the letter, dated an hour before it.
+    later_crl = pki.crl_der_with([(signer, accepted_at - dt.timedelta(hours=1))],
+                                 accepted_at + DAY, accepted_at + 8 * DAY)
+    gate, as_of = _judged_later(pki, tmp_path, [later_crl], accepted_at)
+    verdict = gate.verify(pdfs.signed_letter(pki, REGNO), REGNO, as_of=as_of)
+    assert verdict.reasons == ("CERT_REVOKED",)
+    assert verdict.evidence["revocation"] == {
+        "date": (accepted_at - dt.timedelta(hours=1)).replace(microsecond=0).isoformat(),
+        "reason": "keyCompromise"}
+
+
+def test_a_check_names_the_revocation_data_it_used(gate, pki, trust_dir):
+    import hashlib
+
+    verdict = gate.verify(pdfs.signed_letter(pki, REGNO), REGNO)
+    crls = [p.read_bytes() for p in sorted(trust_dir.iterdir()) if p.suffix == ".crl"]
+    assert verdict.evidence["revocation_data"] == sorted(
+        hashlib.sha256(der).hexdigest() for der in crls)
 
 
 def test_accepted_verdict_names_the_signer(gate, pki):

@@ -15,7 +15,7 @@ from registry.resources import bootstrap
 from registry.resources.user import User
 from registry.security import permissions as P
 from registry.security.principals import principals_for
-from registry.signatures import Verdict
+from registry.signatures import Trust, Verdict
 from registry.store import site_of
 from registry.workflow import TransitionRefused, workflows
 from registry.workflow.definition import WorkflowError, parse
@@ -90,9 +90,12 @@ class FakeGate:
         self.answer = Verdict(accepted=True, signer={"regno": "1000001"})
         self.calls = []
 
-    def verify(self, source, expected):
+    def verify(self, source, expected, as_of=None):
         self.calls.append(expected)
         return self.answer
+
+    def trust(self):
+        return Trust(roots=(), crls=(), files=())
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 from registry import settings as registry_settings
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
+from registry.resources.evidence import keep_revocation_data, proof_of
 from registry.resources.letter import Delivery, Letter, StoredPDF
 from registry.search.queue import enqueue
 from registry.workflow.engine import Context
@@ -184,16 +185,19 @@ def sign_on_server(letter, pin, token_config, ctx, ca_chain=(), max_size=None):
 
 def context(site, actor, permits, gate=None, settings=None, comment="", options=None,
             notify=None, now=None):
-    """A workflow Context whose `verify` runs `gate` on a StoredPDF."""
+    """A workflow Context whose `verify` runs `gate` on a StoredPDF, judging it as of the
+    registry's first acceptance of those bytes when there was one (see `proof_of`)."""
 
-    def verify(stored_pdf, expected_regno):
+    def verify(stored_pdf, expected_regno, item=None):
         source = stored_pdf.path() or stored_pdf.read()
-        return gate.verify(source, expected_regno)
+        return gate.verify(source, expected_regno, as_of=proof_of(item, site))
 
     kw = {"now": now} if now is not None else {}
     return Context(site=site, actor=actor, permits=permits, verify=verify,
+                   trust=gate.trust if gate is not None else None,
                    settings=settings or {}, comment=comment or "", options=options or {},
                    notify=notify, **kw)
+
 
 
 def transition(obj, name, ctx):
@@ -271,7 +275,10 @@ def keep_verdict(obj, ctx, evidence):
     """Store the gate's verdict with the object (the evidence of this check)."""
     for guard in ("signature_gate", "sender_signature_gate"):
         if guard in evidence:
-            obj.record_verdict(evidence[guard]["verdict"])
+            verdict = evidence[guard]["verdict"]
+            obj.record_verdict(verdict)
+            if ctx.trust is not None:
+                keep_revocation_data(ctx.site, verdict, ctx.trust())
 
 
 def number_outgoing(letter, ctx, evidence):

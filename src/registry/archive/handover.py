@@ -40,6 +40,7 @@ from persistent import Persistent
 from registry import settings as registry_settings
 from registry.archive import selection as sel
 from registry.archive.retention import item_key
+from registry.resources.evidence import proof_of
 from registry.errors import RegistryError
 from registry.i18n import _
 from registry.store import site_of
@@ -335,7 +336,8 @@ def package_entries(db, regno, handover_id, gate, batch=BATCH, progress=None):
             sources = []
             for _series, item in going:
                 letter = item if folder == "outbox" else item.letter
-                sources.append((letter.pdf.path() or letter.pdf.read(), letter.org))
+                sources.append((letter.pdf.path() or letter.pdf.read(), letter.org,
+                                proof_of(item, site)))
             verdicts = list(checker.map(lambda job: gate.verify(*job).as_json(), sources))
             for (series, item), verdict in zip(going, verdicts):
                 ikey = item_key(item)

@@ -60,11 +60,21 @@ def _archive(site):
                 delivery.series = series
 
 
+def _evidence(site):
+    """Generation 5: preservation evidence. The site keeps the revocation data (CRLs) its
+    signature checks use, so that a signature is judged later as of its first acceptance."""
+    from registry.resources.evidence import RevocationStore
+
+    if getattr(site, "revocation_data", None) is None:
+        site.revocation_data = RevocationStore()
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
     (3, _search),
     (4, _archive),
+    (5, _evidence),
 ]
 
 

@@ -2,6 +2,7 @@
 from pyramid.authorization import DENY_ALL, Allow, Authenticated
 
 from registry.resources.audit import AuditTrail
+from registry.resources.evidence import RevocationStore
 from registry.resources.folder import Folder
 from registry.resources.organisation import Organisations
 from registry.resources.report import Reports
@@ -28,6 +29,7 @@ class Site(Folder):
         self.add("audit", AuditTrail())
         self.add("reports", Reports())
         self.search_state = SearchState()
+        self.revocation_data = RevocationStore()
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on

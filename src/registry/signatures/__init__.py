@@ -10,6 +10,7 @@ and memory budget (see worker.py); the decision is made in checks.py from pyHank
 import hashlib
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pyramid.settings import asbool
@@ -59,8 +60,12 @@ class GateConfig:
 
 
 class Gate:
-    def __init__(self, config, trust=None):
+    """`clock()` (default: the real time, in UTC) is the time a signature without other
+    evidence is judged at; tests move it."""
+
+    def __init__(self, config, trust=None, clock=None):
         self.config = config
+        self.clock = clock
         self._fixed_trust = trust
         self._cache = TrustCache(config.trust_dir) if trust is None else None
 
@@ -71,9 +76,14 @@ class Gate:
     def trust(self):
         return self._fixed_trust if self._fixed_trust is not None else self._cache.get()
 
-    def verify(self, source, expected_regno=None):
+    def verify(self, source, expected_regno=None, as_of=None):
         """Check a PDF given as bytes or as a file path; return a Verdict (never raises for
-        bad input; raises TrustError if the trust directory itself is unreadable)."""
+        bad input; raises TrustError if the trust directory itself is unreadable).
+
+        `as_of` is the registry's evidence that it accepted these bytes before:
+        {"time": ISO time of that first acceptance, "crls": [DER CRLs it used then]}; the
+        signature is then judged as of that time (see `registry.signatures.evidence`).
+        Without it, the signature is judged as of now."""
         if isinstance(source, (str, Path)):
             size = os.path.getsize(source)
             digest = _file_sha256(source) if size <= self.config.max_size else ""
@@ -81,18 +91,25 @@ class Gate:
         else:
             size, payload = len(source), bytes(source)
             digest = hashlib.sha256(payload).hexdigest()
-        from registry.signatures.checks import now_iso
-
-        base = {"checked_at": now_iso(), "sha256": digest, "size": size,
+        now = self.clock() if self.clock else datetime.now(timezone.utc)
+        base = {"checked_at": now.isoformat(), "sha256": digest, "size": size,
                 "expected_org": expected_regno}
         if size > self.config.max_size:
             return Verdict.refused("TOO_LARGE", evidence={"max_size": self.config.max_size},
                                    **base)
         options = {"max_size": self.config.max_size, "pades_only": self.config.pades_only,
-                   "fetch": self.config.fetch_revocation, "sha256": digest}
-        return run_checks(payload, expected_regno, self.trust().as_payload(), options,
-                          self.config.timeout, self.config.memory_limit, base,
-                          workers=self.config.workers)
+                   "fetch": self.config.fetch_revocation, "sha256": digest, "as_of": as_of,
+                   "now": now.isoformat() if self.clock else None}
+        trust = self.trust().as_payload()
+        verdict = run_checks(payload, expected_regno, trust, options, self.config.timeout,
+                             self.config.memory_limit, base, workers=self.config.workers)
+        if "judged" in verdict.evidence:
+            # The revocation data this check had: the registry keeps it with a first
+            # acceptance (by digest), to judge the signature as of then in later years.
+            used = [*trust["crls"], *(as_of or {}).get("crls", ())]
+            verdict.evidence["revocation_data"] = sorted(
+                {hashlib.sha256(der).hexdigest() for der in used})
+        return verdict
 
 
 def _file_sha256(path):

@@ -58,7 +58,7 @@ def inspect(data, expected_regno=None, trust=None, options=None):
     options = options or {}
     # The gate hashed the file already, before handing it over: no need to do it twice.
     digest = options.get("sha256") or hashlib.sha256(data).hexdigest()
-    base = {"checked_at": now_iso(), "sha256": digest, "size": len(data),
+    base = {"checked_at": options.get("now") or now_iso(), "sha256": digest, "size": len(data),
             "expected_org": expected_regno}
     max_size = options.get("max_size")
     if max_size and len(data) > max_size:
@@ -351,7 +351,16 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
         if modification:
             evidence["modification"] = modification
             reasons.append("MODIFIED_AFTER_SIGNING")
-    reasons.extend(_certificate_reasons(status, signer))
+    basis, moment = judgement_time(options)
+    evidence["judged"] = {"basis": basis, "at": moment.isoformat()}
+    if basis == "first_acceptance":
+        evidence["judged"]["revocation_kept"] = len(options["as_of"].get("crls", ()))
+    certificate_reasons = _certificate_reasons(status, signer, moment)
+    revocation = _revoked_by(status.signing_cert, _all_crls(trust, options), moment)
+    if revocation is not None:
+        evidence["revocation"] = revocation
+        certificate_reasons = ["CERT_REVOKED"]
+    reasons.extend(certificate_reasons)
     if expected_regno is not None and signer.get("regno") != expected_regno:
         reasons.append("SIGNER_ORG_MISMATCH")
     reasons = tuple(dict.fromkeys(reasons))
@@ -402,6 +411,24 @@ def _appended_after_end(data):
     return end >= 0 and bool(data[end + 5:].strip(b"\r\n\t \x00\x0c"))
 
 
+def judgement_time(options):
+    """When the signature is judged, and why: ("first_acceptance", its time) when the registry
+    gives the evidence of its own first acceptance (`options["as_of"]`), else ("now", the
+    clock's time: `options["now"]` when given, else the real time)."""
+    as_of = options.get("as_of")
+    if as_of:
+        return "first_acceptance", datetime.fromisoformat(as_of["time"])
+    if options.get("now"):
+        return "now", datetime.fromisoformat(options["now"])
+    return "now", datetime.now(timezone.utc)
+
+
+def _all_crls(trust, options):
+    """The trust's current CRLs and those kept with the registry's first acceptance (DER)."""
+    as_of = options.get("as_of") or {}
+    return list(dict.fromkeys([*trust.get("crls", ()), *as_of.get("crls", ())]))
+
+
 def _validation_context(trust, options):
     from asn1crypto import crl as asn1_crl
     from asn1crypto import x509 as asn1_x509
@@ -409,10 +436,51 @@ def _validation_context(trust, options):
 
     roots = [asn1_x509.Certificate.load(der) for der in trust.get("roots", ())]
     others = [asn1_x509.Certificate.load(der) for der in trust.get("intermediates", ())]
-    crls = [asn1_crl.CertificateList.load(der) for der in trust.get("crls", ())]
+    crls = [asn1_crl.CertificateList.load(der) for der in _all_crls(trust, options)]
+    basis, moment = judgement_time(options)
+    if basis == "now" and not options.get("now"):
+        return ValidationContext(
+            trust_roots=roots, other_certs=others, crls=crls,
+            allow_fetching=bool(options.get("fetch")), revocation_mode="hard-fail")
+    # Judged at a past (or given) moment: the chain as it stood then. Revocation data issued
+    # after that moment still tells whether the certificate was revoked *by then*
+    # (retroactively valid); a revocation dated after the moment is judged in
+    # `_revoked_by` below, not here.
     return ValidationContext(
-        trust_roots=roots, other_certs=others, crls=crls,
-        allow_fetching=bool(options.get("fetch")), revocation_mode="hard-fail")
+        trust_roots=roots, other_certs=others, crls=crls, moment=moment,
+        retroactive_revinfo=basis == "first_acceptance", allow_fetching=False,
+        revocation_mode="hard-fail")
+
+
+def _revoked_by(cert, crls, moment):
+    """The revocation of `cert` (asn1crypto) effective at `moment`, from the CRLs given (DER):
+    {"date", "reason"} when a CRL of its issuer lists it as revoked on or before `moment`, or
+    with key compromise whose invalidity date is on or before it; else None."""
+    from cryptography import x509
+
+    serial = cert.serial_number
+    issuer = cert.issuer.dump()
+    for der in crls:
+        try:
+            crl = x509.load_der_x509_crl(der)
+        except ValueError:
+            continue
+        if crl.issuer.public_bytes() != issuer:
+            continue
+        entry = crl.get_revoked_certificate_by_serial_number(serial)
+        if entry is None:
+            continue
+        reason, invalid_since = None, None
+        for extension in entry.extensions:
+            if isinstance(extension.value, x509.CRLReason):
+                reason = extension.value.reason.value
+            elif isinstance(extension.value, x509.InvalidityDate):
+                invalid_since = extension.value.invalidity_date_utc
+        revoked_on = entry.revocation_date_utc
+        if revoked_on <= moment or (reason == "keyCompromise" and invalid_since is not None
+                                    and invalid_since <= moment):
+            return {"date": revoked_on.isoformat(), "reason": reason or "unspecified"}
+    return None
 
 
 def _status_evidence(status):
@@ -445,8 +513,8 @@ def _status_evidence(status):
     return evidence
 
 
-def _certificate_reasons(status, signer):
-    """Reasons from the certificate's standing: trusted chain, dates, revocation."""
+def _certificate_reasons(status, signer, now):
+    """Reasons from the certificate's standing at `now`: trusted chain, dates, revocation."""
     from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 
     if status.trusted and status.revocation_details is None:
@@ -460,9 +528,8 @@ def _certificate_reasons(status, signer):
     unknown = {AdESIndeterminate.TRY_LATER, AdESIndeterminate.REVOCATION_OUT_OF_BOUNDS_NO_POE}
     if status.revocation_details is not None or indication in revoked:
         return ["CERT_REVOKED"]
-    now = datetime.now(timezone.utc)
-    if indication in expired or (signer.get("not_after") and signer["not_after"] < now.isoformat()) \
-            or (signer.get("not_before") and signer["not_before"] > now.isoformat()):
+    if indication in expired or datetime.fromisoformat(signer["not_after"]) < now \
+            or datetime.fromisoformat(signer["not_before"]) > now:
         return ["CERT_EXPIRED"]
     if indication in unknown:
         return ["REVOCATION_UNKNOWN"]

@@ -40,12 +40,15 @@ class HistoryEntry:
 @dataclass
 class Context:
     """What guards and effects may consult. `permits(permission, obj)` answers for the actor;
-    `verify(letter, expected_regno)` runs the signature gate and returns a Verdict."""
+    `verify(stored_pdf, expected_regno, item)` runs the signature gate on the PDF of `item` (a
+    letter or delivery) and returns a Verdict; `trust()` is the gate's Trust (its CRLs, which
+    effects keep as evidence)."""
 
     site: object
     actor: str
     permits: object
     verify: object = None
+    trust: object = None
     settings: dict = field(default_factory=dict)
     comment: str = ""
     options: dict = field(default_factory=dict)

@@ -69,10 +69,10 @@ def has_pdf(letter, ctx):
     return GuardResult(False, reason="PDF_REQUIRED", message=_("The letter has no PDF file."))
 
 
-def _gate(letter, expected_regno, ctx):
+def _gate(item, letter, expected_regno, ctx):
     if letter.pdf is None:
         return GuardResult(False, reason="PDF_REQUIRED", message=_("The letter has no PDF file."))
-    verdict = ctx.verify(letter.pdf, expected_regno)
+    verdict = ctx.verify(letter.pdf, expected_regno, item)
     evidence = {"verdict": verdict.as_json()}
     if verdict.accepted:
         return GuardResult(True, evidence=evidence)
@@ -82,12 +82,12 @@ def _gate(letter, expected_regno, ctx):
 
 def signature_gate(letter, ctx):
     """The letter's PDF passes the signature gate, signed by the sending organisation."""
-    return _gate(letter, letter.org, ctx)
+    return _gate(letter, letter, letter.org, ctx)
 
 
 def sender_signature_gate(delivery, ctx):
     """At receipt: the delivered PDF still passes the gate, signed by the sender."""
-    return _gate(delivery.letter, delivery.sender, ctx)
+    return _gate(delivery, delivery.letter, delivery.sender, ctx)
 
 
 def none_registered(letter, ctx):
