@@ -60,11 +60,21 @@ def _archive(site):
                 delivery.series = series
 
 
+def _sessions(site):
+    """Generation 5: server-side sign-in sessions. Sessions signed in before have no record
+    and end: everyone signs in once more."""
+    from registry.security.sessions import Sessions
+
+    if getattr(site, "sessions", None) is None:
+        site.sessions = Sessions()
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
     (3, _search),
     (4, _archive),
+    (5, _sessions),
 ]
 
 

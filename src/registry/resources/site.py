@@ -9,6 +9,7 @@ from registry.resources.user import Users
 from registry.search.queue import SearchState
 from registry.security import permissions as P
 from registry.security.principals import SITE_ADMIN, role_principal
+from registry.security.sessions import Sessions
 
 SITE_ADMIN_PERMISSIONS = (
     P.VIEW, P.VIEW_DIRECTORY, P.MANAGE_ORGS, P.MANAGE_ACCOUNTS, P.VIEW_ACCOUNT, P.LIST_ACCOUNTS,
@@ -28,6 +29,8 @@ class Site(Folder):
         self.add("audit", AuditTrail())
         self.add("reports", Reports())
         self.search_state = SearchState()
+        #: Sign-in sessions (an attribute, not a child: never reachable by URL).
+        self.sessions = Sessions()
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on
