@@ -220,6 +220,9 @@ def serve(ctx, host, port, with_demo, threads):
     from registry import main as make_app
 
     probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # As waitress binds: connections of a process that died linger in TIME_WAIT for a minute
+    # and must not stop a restart; a live listener on the port still refuses the bind.
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         probe.bind((host, port))
     except OSError as exc:
