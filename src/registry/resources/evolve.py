@@ -60,13 +60,16 @@ def _archive(site):
                 delivery.series = series
 
 
-def _sessions(site):
-    """Generation 5: server-side sign-in sessions. Sessions signed in before have no record
-    and end: everyone signs in once more."""
+def _operations(site):
+    """Generation 5: server-side sign-in sessions (sessions signed in before have no record
+    and end: everyone signs in once more) and the fixity check's state."""
+    from registry.operations import FixityState
     from registry.security.sessions import Sessions
 
     if getattr(site, "sessions", None) is None:
         site.sessions = Sessions()
+    if getattr(site, "fixity", None) is None:
+        site.fixity = FixityState()
 
 
 STEPS = [
@@ -74,7 +77,7 @@ STEPS = [
     (2, _exchange),
     (3, _search),
     (4, _archive),
-    (5, _sessions),
+    (5, _operations),
 ]
 
 

@@ -1,6 +1,7 @@
 """The site: the root of the resource tree, with the fixed children orgs/, users/, audit/."""
 from pyramid.authorization import DENY_ALL, Allow, Authenticated
 
+from registry.operations import FixityState
 from registry.resources.audit import AuditTrail
 from registry.resources.folder import Folder
 from registry.resources.organisation import Organisations
@@ -31,6 +32,8 @@ class Site(Folder):
         self.search_state = SearchState()
         #: Sign-in sessions (an attribute, not a child: never reachable by URL).
         self.sessions = Sessions()
+        #: Where the fixity check of stored PDFs is (registry.operations).
+        self.fixity = FixityState()
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on
