@@ -9,10 +9,10 @@ import stat
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
-import transaction
 import ZODB
 from click.testing import CliRunner
 from ZODB.FileStorage import FileStorage
@@ -71,25 +71,28 @@ def run(data_dir, *args):
                               catch_exceptions=False)
 
 
-def blob_files(data_dir):
-    """{(regno, id): committed blob path} of every letter's PDF."""
+@contextmanager
+def site_in(data_dir):
+    """The Site of the store in `data_dir`, in a transaction committed at the end."""
     db = open_db(data_dir)
     try:
         with db.transaction() as conn:
-            return {(regno, name): letter.pdf.path()
-                    for regno, name, letter in ops._letters_after(site_of(conn), None)}
+            yield site_of(conn)
     finally:
         db.close()
+
+
+def blob_files(data_dir):
+    """{(regno, id): committed blob path} of every letter's PDF."""
+    with site_in(data_dir) as site:
+        return {(regno, name): letter.pdf.path()
+                for regno, name, letter in ops._letters_after(site, None)}
 
 
 def audit_actions(data_dir):
-    db = open_db(data_dir)
-    try:
-        with db.transaction() as conn:
-            records, _more = site_of(conn).audit.newest(0, 1000)
-            return [(r.action, r.target) for r in records]
-    finally:
-        db.close()
+    with site_in(data_dir) as site:
+        records, _more = site.audit.newest(0, 1000)
+        return [(r.action, r.target) for r in records]
 
 
 def overwrite(path, data):
@@ -142,13 +145,8 @@ def test_an_interrupted_fixity_check_resumes_where_it_stopped(store):
 
 
 def test_a_second_fixity_check_is_refused_while_one_holds_its_claim(store):
-    db = open_db(store)
-    try:
-        with db.transaction() as conn:
-            state = site_of(conn).fixity
-            state.claimed_by, state.claimed_until = "other-host:1:1", 4102444800.0
-    finally:
-        db.close()
+    with site_in(store) as site:
+        site.fixity.claimed_by, site.fixity.claimed_until = "other-host:1:1", 4102444800.0
     result = run(store, "fixity", "check")
     assert result.exit_code == 1
     assert "a fixity check is running in other-host:1:1" in result.stderr

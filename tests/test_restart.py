@@ -1,7 +1,6 @@
 """A server killed outright (SIGKILL, live connections open) starts again at once on the same
 port and data directory: neither the port's lingering connections, nor the stale ZEO socket,
 nor the store's lock file stop it."""
-import os
 import signal
 import socket
 import subprocess
@@ -11,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from test_cli import ROOT, cli, free_port, wait_for
+from test_cli import ROOT, cli, free_port, pserve_shipped_ini, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -102,17 +101,7 @@ def test_a_second_server_on_a_live_port_is_still_refused(tmp_path):
 def test_pserve_with_the_shipped_ini_starts_again_at_once_after_a_kill(tmp_path):
     data_dir = tmp_path / "var"
     port = free_port()
-    ini = tmp_path / "development.ini"
-    ini.write_text((ROOT / "etc" / "development.ini").read_text().replace(
-        "listen = 127.0.0.1:6543", f"listen = 127.0.0.1:{port}"))
-    env = {**os.environ, "REGISTRY_DATA_DIR": str(data_dir)}
-
-    def start():
-        return subprocess.Popen(
-            [os.path.join(os.path.dirname(sys.executable), "pserve"), str(ini)], cwd=ROOT,
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    server = kill_and_restart(start, port)
+    server = kill_and_restart(lambda: pserve_shipped_ini(tmp_path, data_dir, port), port)
     try:
         assert cli(data_dir, "org", "list").returncode == 0
     finally:

@@ -152,3 +152,15 @@ def test_concurrent_touches_of_one_session_merge():
     merged = record._p_resolveConflict(old, {**old, "last_seen": 500.0},
                                        {**old, "last_seen": 400.0})
     assert merged == {**old, "last_seen": 500.0}
+
+
+def test_evolve_5_gives_the_site_its_sessions_and_fixity_state(in_site):
+    from registry.operations import FixityState
+    from registry.resources.evolve import evolve
+
+    with in_site() as site:
+        del site.sessions, site.fixity  # as the site was before generation 5
+        site.generation = 4
+        assert evolve(site) == [5]
+        assert isinstance(site.sessions, Sessions) and isinstance(site.fixity, FixityState)
+        assert len(site.sessions) == 0 and site.fixity.cursor is None
