@@ -239,17 +239,22 @@ def test_commands_work_while_the_registry_serves(data_dir):
     assert "Ажиллаж байхад" in cli(data_dir, "org", "list").stdout
 
 
-@pytest.mark.slow
-def test_pserve_serves_the_development_ini(tmp_path):
-    data_dir = tmp_path / "var"
-    port = free_port()
+def pserve_shipped_ini(tmp_path, data_dir, port):
+    """Start pserve on a copy of etc/development.ini that listens on `port`."""
     ini = tmp_path / "development.ini"
     ini.write_text((ROOT / "etc" / "development.ini").read_text().replace(
         "listen = 127.0.0.1:6543", f"listen = 127.0.0.1:{port}"))
     env = {**os.environ, "REGISTRY_DATA_DIR": str(data_dir)}
-    server = subprocess.Popen(
+    return subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "pserve"), str(ini)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.slow
+def test_pserve_serves_the_development_ini(tmp_path):
+    data_dir = tmp_path / "var"
+    port = free_port()
+    server = pserve_shipped_ini(tmp_path, data_dir, port)
     try:
         wait_for(port)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/@@login", timeout=10) as response:

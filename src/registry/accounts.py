@@ -54,8 +54,9 @@ def update_account(site, actor, user, roles=None, active=None, fullname=None,
 
 
 def set_password(site, actor, user, password):
-    """Set a new password (ending the account's other sessions) and audit that it changed."""
+    """Set a new password, end every session of the account, and audit that it changed."""
     user.set_password(password)
+    site.sessions.end_all(user.login)
     site.audit.append(actor, "account.password", target=f"/users/{user.login}", org=user.org)
 
 

@@ -20,7 +20,9 @@ DEFAULTS = {
     "registry.accounts_per_org.business": "1",
     "registry.accounts_per_org.government": "unlimited",
     "registry.secure_cookies": "false",
+    # Sign-in sessions: at most this many seconds after sign-in, and this many idle.
     "registry.session_timeout": "28800",
+    "registry.session_idle_timeout": "1800",
 }
 
 

@@ -69,12 +69,25 @@ def _evidence(site):
         site.revocation_data = RevocationStore()
 
 
+def _operations(site):
+    """Generation 6: server-side sign-in sessions (sessions signed in before have no record
+    and end: everyone signs in once more) and the fixity check's state."""
+    from registry.operations import FixityState
+    from registry.security.sessions import Sessions
+
+    if getattr(site, "sessions", None) is None:
+        site.sessions = Sessions()
+    if getattr(site, "fixity", None) is None:
+        site.fixity = FixityState()
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
     (3, _search),
     (4, _archive),
     (5, _evidence),
+    (6, _operations),
 ]
 
 

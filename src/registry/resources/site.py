@@ -1,6 +1,7 @@
 """The site: the root of the resource tree, with the fixed children orgs/, users/, audit/."""
 from pyramid.authorization import DENY_ALL, Allow, Authenticated
 
+from registry.operations import FixityState
 from registry.resources.audit import AuditTrail
 from registry.resources.evidence import RevocationStore
 from registry.resources.folder import Folder
@@ -10,6 +11,7 @@ from registry.resources.user import Users
 from registry.search.queue import SearchState
 from registry.security import permissions as P
 from registry.security.principals import SITE_ADMIN, role_principal
+from registry.security.sessions import Sessions
 
 SITE_ADMIN_PERMISSIONS = (
     P.VIEW, P.VIEW_DIRECTORY, P.MANAGE_ORGS, P.MANAGE_ACCOUNTS, P.VIEW_ACCOUNT, P.LIST_ACCOUNTS,
@@ -30,6 +32,10 @@ class Site(Folder):
         self.add("reports", Reports())
         self.search_state = SearchState()
         self.revocation_data = RevocationStore()
+        #: Sign-in sessions (an attribute, not a child: never reachable by URL).
+        self.sessions = Sessions()
+        #: Where the fixity check of stored PDFs is (registry.operations).
+        self.fixity = FixityState()
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on

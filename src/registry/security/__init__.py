@@ -3,6 +3,7 @@ from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.session import SignedCookieSessionFactory
 
 from registry.security.policy import RegistrySecurityPolicy, find_account, is_token_request
+from registry.security.sessions import ISessionPolicy, SessionPolicy
 from registry.security.throttle import AddressThrottle, IAddressThrottle
 from registry.settings import secure_cookies, session_secret
 
@@ -31,3 +32,5 @@ def includeme(config):
     config.set_security_policy(RegistrySecurityPolicy())
     config.add_request_method(find_account, "account", reify=True)
     config.registry.registerUtility(AddressThrottle(), provided=IAddressThrottle)
+    config.registry.registerUtility(SessionPolicy.from_settings(settings),
+                                    provided=ISessionPolicy)

@@ -106,6 +106,11 @@ def login(request):
 
 @view_config(context=Site, name="logout", request_method="POST", permission=P.VIEW)
 def logout(request):
+    """Sign out: the session ends in the store too (a saved cookie is void), audited."""
+    account = request.account
+    if account is not None:
+        request.root.audit.append(account.login, "logout", target=f"/users/{account.login}",
+                                  org=account.org)
     headers = forget(request)
     return HTTPFound(location=request.resource_url(request.root, "@@login"), headers=headers)
 
