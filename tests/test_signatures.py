@@ -114,6 +114,26 @@ def test_a_key_compromise_dated_before_the_first_acceptance_still_fails(pki, tmp
         "reason": "keyCompromise"}
 
 
+def test_a_timestamped_letter_with_its_revocation_data_is_judged_at_its_timestamp(
+        pki, tmp_path):
+    """PAdES B-LT (signature timestamp + the CRLs in a DSS), three years on, the trust holding no
+    current CRL: valid, judged at the timestamp. B-T without revocation data anywhere cannot
+    show the certificate was not revoked then; B-B is judged now: expired."""
+    folder = pki.write_trust_dir(tmp_path / "trust", include_crls=False)
+    later = dt.datetime.now(dt.timezone.utc) + 3 * 365 * DAY
+    gate = Gate(GateConfig(trust_dir=str(folder)), clock=lambda: later)
+    b_lt = pdfs.sign(pdfs.letter_pdf(), pki.org(REGNO), timestamp=True,
+                     embed_crl=[pki.crl_der(), pki.root_crl_der()])
+    verdict = gate.verify(b_lt, REGNO)
+    assert verdict.accepted, verdict.evidence
+    assert verdict.evidence["judged"] == {"basis": "timestamp", "at": verdict.timestamp,
+                                          "revocation_kept": 2}
+    b_t = gate.verify(pdfs.signed_letter_timestamped(pki, REGNO), REGNO)
+    assert b_t.reasons == ("REVOCATION_UNKNOWN",)
+    assert b_t.evidence["judged"]["basis"] == "timestamp"
+    assert gate.verify(pdfs.signed_letter(pki, REGNO), REGNO).reasons == ("CERT_EXPIRED",)
+
+
 def test_a_check_names_the_revocation_data_it_used(gate, pki, trust_dir):
     import hashlib
 

@@ -420,6 +420,13 @@ def verify(ctx, roots, crls, regno, as_json, files):
                 click.echo(f"{path}: REFUSED  {', '.join(verdict.reasons)}")
                 for reason in verdict.reasons:
                     click.echo(f"    {reason}: {translate(REASON_MESSAGES[reason])}")
+            judged = verdict.evidence.get("judged")
+            if judged:
+                why = {"timestamp": "the time of its signature timestamp",
+                       "first_acceptance": "the registry's first acceptance",
+                       "now": "now: no evidence of an earlier time"}[judged["basis"]]
+                click.echo(f"    judged as of {judged['at']} ({why}); the certificate is valid "
+                           f"{signer.get('not_before')} to {signer.get('not_after')}")
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=1, default=str))
     sys.exit(0 if all(r["accepted"] for r in results) else 1)

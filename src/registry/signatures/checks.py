@@ -351,9 +351,18 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
         if modification:
             evidence["modification"] = modification
             reasons.append("MODIFIED_AFTER_SIGNING")
+    if timestamp and not options.get("as_of"):
+        # PAdES B-T/B-LT: the signature is proven to have existed at its timestamp; judge it
+        # then, with the revocation data the file carries (its DSS) beside the trust's.
+        options = {**options, "as_of": {"basis": "timestamp", "time": timestamp,
+                                        "crls": _dss_crls(reader)}}
+        if _certificate_reasons(status, signer, judgement_time(options)[1]) or \
+                status.revocation_details is not None:
+            status = validate_pdf_signature(embedded, _validation_context(trust, options),
+                                            skip_diff=True)
     basis, moment = judgement_time(options)
     evidence["judged"] = {"basis": basis, "at": moment.isoformat()}
-    if basis == "first_acceptance":
+    if basis != "now":
         evidence["judged"]["revocation_kept"] = len(options["as_of"].get("crls", ()))
     certificate_reasons = _certificate_reasons(status, signer, moment)
     revocation = _revoked_by(status.signing_cert, _all_crls(trust, options), moment)
@@ -413,11 +422,12 @@ def _appended_after_end(data):
 
 def judgement_time(options):
     """When the signature is judged, and why: ("first_acceptance", its time) when the registry
-    gives the evidence of its own first acceptance (`options["as_of"]`), else ("now", the
-    clock's time: `options["now"]` when given, else the real time)."""
+    gives the evidence of its own first acceptance (`options["as_of"]`), ("timestamp", its
+    time) for a signature with a valid signature timestamp, else ("now", the clock's time:
+    `options["now"]` when given, else the real time)."""
     as_of = options.get("as_of")
     if as_of:
-        return "first_acceptance", datetime.fromisoformat(as_of["time"])
+        return as_of.get("basis", "first_acceptance"), datetime.fromisoformat(as_of["time"])
     if options.get("now"):
         return "now", datetime.fromisoformat(options["now"])
     return "now", datetime.now(timezone.utc)
@@ -448,8 +458,24 @@ def _validation_context(trust, options):
     # `_revoked_by` below, not here.
     return ValidationContext(
         trust_roots=roots, other_certs=others, crls=crls, moment=moment,
-        retroactive_revinfo=basis == "first_acceptance", allow_fetching=False,
+        retroactive_revinfo=basis != "now", allow_fetching=False,
         revocation_mode="hard-fail")
+
+
+def _dss_crls(reader):
+    """The DER CRLs in the document's DSS (PAdES B-LT), [] when it has none."""
+    from pyhanko.pdf_utils import generic
+
+    try:
+        crls = reader.root["/DSS"]["/CRLs"]
+    except (KeyError, TypeError):
+        return []
+    out = []
+    for index in range(len(crls)):
+        stream = crls[index]
+        if isinstance(stream, generic.StreamObject):
+            out.append(stream.data)
+    return out
 
 
 def _revoked_by(cert, crls, moment):
