@@ -778,41 +778,46 @@ def _final_state_problem(reader, final, signed_revision, later):
 
 
 def _dss_problem(dss_value, accounted):
+    """What in the DSS (and its /VRI entries) is not validation data, or None."""
     from pyhanko.pdf_utils import generic
 
-    dss = _deref(dss_value, accounted)
-    if not isinstance(dss, generic.DictionaryObject):
-        return "the /DSS is not a dictionary"
-    extra = set(dss.keys()) - _DSS_KEYS
-    if extra:
-        return f"the /DSS holds {sorted(extra)[0]}, which is not validation data"
-    for key in ("/Certs", "/CRLs", "/OCSPs"):
-        if key in dss:
-            problem = _der_array_problem(dss.raw_get(key), key, accounted)
+    problem = _validation_dict_problem(dss_value, _DSS_KEYS, ("/Certs", "/CRLs", "/OCSPs"),
+                                       "the /DSS", accounted)
+    if problem or "/VRI" not in (dss := _deref(dss_value, accounted)):
+        return problem
+    vri = _deref(dss.raw_get("/VRI"), accounted)
+    if not isinstance(vri, generic.DictionaryObject):
+        return "the DSS's /VRI is not a dictionary"
+    for name in vri:
+        problem = _validation_dict_problem(vri.raw_get(name), _VRI_KEYS, ("/Cert", "/CRL", "/OCSP"),
+                                           "a /VRI entry", accounted)
+        if problem:
+            return problem
+        entry = _deref(vri.raw_get(name), accounted)
+        if "/TS" in entry:
+            problem = _der_stream_problem(entry.raw_get("/TS"), "/TS", accounted)
             if problem:
                 return problem
-    if "/VRI" in dss:
-        vri = _deref(dss.raw_get("/VRI"), accounted)
-        if not isinstance(vri, generic.DictionaryObject):
-            return "the DSS's /VRI is not a dictionary"
-        for name in vri:
-            entry = _deref(vri.raw_get(name), accounted)
-            if not isinstance(entry, generic.DictionaryObject):
-                return "a /VRI entry is not a dictionary"
-            extra = set(entry.keys()) - _VRI_KEYS
-            if extra:
-                return f"a /VRI entry holds {sorted(extra)[0]}, which is not validation data"
-            for key in ("/Cert", "/CRL", "/OCSP"):
-                if key in entry:
-                    problem = _der_array_problem(entry.raw_get(key), key, accounted)
-                    if problem:
-                        return problem
-            if "/TS" in entry:
-                problem = _der_stream_problem(entry.raw_get("/TS"), "/TS", accounted)
-                if problem:
-                    return problem
-            if "/TU" in entry and not isinstance(entry.raw_get("/TU"), generic.TextStringObject):
-                return "a /VRI entry's /TU is not a date"
+        if "/TU" in entry and not isinstance(entry.raw_get("/TU"), generic.TextStringObject):
+            return "a /VRI entry's /TU is not a date"
+    return None
+
+
+def _validation_dict_problem(value, allowed, arrays, what, accounted):
+    """A dictionary holding only `allowed` keys, whose `arrays` list DER streams."""
+    from pyhanko.pdf_utils import generic
+
+    dictionary = _deref(value, accounted)
+    if not isinstance(dictionary, generic.DictionaryObject):
+        return f"{what} is not a dictionary"
+    extra = set(dictionary.keys()) - allowed
+    if extra:
+        return f"{what} holds {sorted(extra)[0]}, which is not validation data"
+    for key in arrays:
+        if key in dictionary:
+            problem = _der_array_problem(dictionary.raw_get(key), key, accounted)
+            if problem:
+                return problem
     return None
 
 
