@@ -88,6 +88,30 @@ def test_every_letter_file_is_the_signed_one_and_each_check_is_recorded(exported
     assert len(validations) == checks == 3 * len(letters)
 
 
+def test_the_revocation_data_the_checks_used_is_in_the_package_and_linked(
+        exported, pki):
+    """The CRLs the registry kept at each letter's first acceptance travel with the package,
+    once each, named by their SHA-256, listed in the METS and linked from every validation."""
+    _, _, sip = exported
+    folder = sip / "representations/rep1/metadata/preservation/revocation"
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    expected = {pki.crl_der(), pki.root_crl_der()}
+    assert set(files.values()) == expected
+    assert {name for name in files} == {hashlib.sha256(der).hexdigest() + ".crl"
+                                        for der in expected}
+    mets = (sip / "representations/rep1/METS.xml").read_text()
+    assert all(f"metadata/preservation/revocation/{name}" in mets for name in files)
+    premis = etree.parse(str(sip / "representations/rep1/metadata/preservation/premis.xml"))
+    validations = [event for event in premis.findall(".//premis:event", NS)
+                   if event.findtext("premis:eventType", "", NS) == "validation"]
+    assert len(validations) == 12  # sign, send and export of each of the 4 letters
+    for event in validations:
+        linked = {link.findtext("premis:linkingObjectIdentifierValue", "", NS)
+                  for link in event.findall("premis:linkingObjectIdentifier", NS)}
+        assert {f"representations/rep1/metadata/preservation/revocation/{name}"
+                for name in files} <= linked
+
+
 def test_a_flipped_byte_in_an_exported_letter_makes_bagit_fail(exported):
     _, bag, sip = exported
     pdf = next((sip / "representations" / "rep1" / "data").rglob("*.pdf"))

@@ -55,7 +55,8 @@ class RecordEntry:
     `key` is unique in the package (e.g. "outbox/20260301101500-ab12cd34"); `retention` is
     "permanent" or "temporary:<years>"; `pdf_path` names the file to copy byte for byte, whose
     size and SHA-256 must be `pdf_size` and `pdf_sha256`; `checks` are in time order (the export
-    check last); `actions` are the workflow history.
+    check last); `actions` are the workflow history; `revocation_data` the CRLs the checks name
+    (`evidence.revocation_data`), so that the archive can judge them without the registry.
     """
 
     key: str
@@ -81,6 +82,8 @@ class RecordEntry:
     pdf_created: datetime
     checks: tuple = ()
     actions: tuple = ()
+    #: The revocation data (CRLs) its checks were judged with: ((SHA-256 hex, DER bytes), ...).
+    revocation_data: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -313,6 +313,7 @@ class _Builder:
         self.inventory = documents.Inventory(_zone(spec.timezone))
         self.created = spec.created
         self.rep_files = None
+        self.revocation_files = {}  # SHA-256 of a CRL -> its path in the package
 
     # files ---------------------------------------------------------------------------------
     def _payload(self, relpath, compress=True):
@@ -425,6 +426,7 @@ class _Builder:
         spools["rep_files"].write(md.mets_file(
             ident, f"data/{name}", pdf_info, "application/pdf", entry.pdf_created, admid=admid,
             pdf_version=pdf_version))
+        self._revocation_data(entry, rep, spools)
 
         # PREMIS: capture, then every signature validation
         number = entry.incoming_number or entry.outgoing_number or "no number"
@@ -445,7 +447,10 @@ class _Builder:
                       f"{md.ts(check.signing_time) if check.signing_time else '-'}")
             outcome = "ACCEPTED" if check.accepted else "REFUSED: " + " ".join(check.reasons)
             notes = [outcome, f"full report: {report_id}, check {n} of {len(entry.checks)}"]
-            objects = [(pdf_id, "source")] + ([(report_id, "outcome")] if report_id else [])
+            objects = [(pdf_id, "source")] + ([(report_id, "outcome")] if report_id else []) + [
+                (self.revocation_files[digest], "source")
+                for digest in check.report.get("evidence", {}).get("revocation_data", ())
+                if digest in self.revocation_files]
             spools["rep_events"].write(md.premis_event(
                 event_id, "validation", check.time, detail,
                 "success" if check.accepted else "failure", notes=notes,
@@ -457,6 +462,23 @@ class _Builder:
 
         signing_time = next((c.signing_time for c in entry.checks if c.signing_time), None)
         spools["erms"].write(md.erms_record(entry, spec.year, pdf_id, signing_time))
+
+    def _revocation_data(self, entry, rep, spools):
+        """Each CRL the letter's checks were judged with, once per package, as a file
+        (`metadata/preservation/revocation/<SHA-256>.crl`, DER) with its METS and PREMIS
+        entries: the archive judges the signatures with them, without the registry."""
+        for digest, der in entry.revocation_data:
+            if digest in self.revocation_files:
+                continue
+            rel = f"{rep}metadata/preservation/revocation/{digest}.crl"
+            info = self._write(rel, der)
+            self.revocation_files[digest] = rel
+            spools["rep_amd"].write(md.md_ref(
+                "digiprovMD", f"crl-{digest[:16]}", rel[len(rep):], info, "OTHER", self.created,
+                othermdtype="X.509 certificate revocation list (DER)",
+                mimetype="application/pkix-crl"))
+            spools["rep_objects"].write(md.premis_file_object(
+                rel, info, "X.509 Certificate Revocation List", other_ids=(("sha256", digest),)))
 
     def _representation(self, rep):
         """The representation's PREMIS and METS, from the spools."""

@@ -283,6 +283,9 @@ def record_entry(site, org, folder, series, item):
     signer = (item.checked_before_export or letter.checked_before_export or {}).get("signer") \
         or {}
     stored = letter.pdf
+    named = sorted({digest for check in checks
+                    for digest in check.report.get("evidence", {}).get("revocation_data", ())})
+    kept = ((digest, site.revocation_data.get(digest)) for digest in named)
     return RecordEntry(
         key=item_key(item),
         direction="outgoing" if folder == "outbox" else "incoming",
@@ -301,4 +304,5 @@ def record_entry(site, org, folder, series, item):
         checks=checks,
         actions=tuple(Action(_when(h.time), h.actor, h.transition, h.from_state, h.to_state,
                              h.comment) for h in item.history),
+        revocation_data=tuple((digest, der) for digest, der in kept if der is not None),
     )
