@@ -332,9 +332,9 @@ def test_a_search_over_its_time_budget_answers_what_it_found(testapp, api, lette
 
 
 def test_a_prefix_standing_for_too_many_words_is_refused(testapp, api, letters, monkeypatch):
-    from registry.search import engine
+    from registry.search import parsing
 
-    monkeypatch.setattr(engine, "PREFIX_TERMS_MAX", 1)
+    monkeypatch.setattr(parsing, "PREFIX_TERMS_MAX", 1)
     answer = testapp.get("/@search", params={"q": "за*"}, headers=api("rm_b"), status=400)
     assert answer.json["error"]["code"] == "BAD_QUERY" and "за*" in answer.json["error"]["message"]
 
