@@ -49,6 +49,10 @@ def phrase_refused():
     return bad_query(_("Phrases can be searched in the subject, the text and the names only."))
 
 
+def unsupported():
+    return bad_query(_("The query uses a sign the search does not understand; leave it out."))
+
+
 def make_schema():
     from registry.search.analysis import analyzer
 
