@@ -7,10 +7,10 @@ import itertools
 from datetime import UTC, datetime
 
 import pytest
-from whoosh import fields, highlight
+from whoosh import fields
 
 from registry.search import ENGINES, Document, SearchQuery, open_index
-from registry.search.analysis import analyzer, query_parser, terms
+from registry.search.analysis import analyzer, query_parser, snippet, terms
 from registry.search.mongolian import cyrillic_readings, latin, stem
 
 #: Real inflected forms of one noun each: nominative, genitive, accusative, dative-locative,
@@ -277,8 +277,18 @@ def test_a_latin_query_highlights_the_cyrillic_word():
     schema = fields.Schema(text=fields.TEXT(analyzer=analyzer()))
     parsed = query_parser(["text"], schema).parse("ulaanbaatar khoroo")
     terms_ = {text for _field, text in parsed.iter_all_terms()}
-    text = "Улаанбаатар хотын Хан-Уул дүүргийн хорооны иргэд"
-    marked = highlight.highlight(text, terms_, analyzer(), highlight.WholeFragmenter(),
-                                 highlight.HtmlFormatter(tagname="mark"))
-    assert marked.count("<mark") == 2
-    assert ">Улаанбаатар</mark>" in marked and ">хорооны</mark>" in marked
+    text = "Улаанбаатар хотын Хан-Уул дүүргийн хорооны иргэд <b>"
+    marked = snippet(text, terms_)
+    assert marked == ("<mark>Улаанбаатар</mark> хотын Хан-Уул дүүргийн <mark>хорооны</mark> "
+                      "иргэд &lt;b&gt;")
+
+
+def test_a_snippet_shows_the_passages_with_most_matches_in_text_order():
+    text = ("Эхний хороо. " + "үг " * 60 + "Хоёр дахь хороо, хорооны хурал. " + "өөр " * 60
+            + "Гурав дахь хороо хорооны хороод хороог.")
+    marked = snippet(text, {"хороо"})
+    first, second = marked.split(" … ")
+    assert first.startswith("үг") and "<mark>хорооны</mark> хурал" in first
+    # (хороод, a plural this stemmer leaves, is not хороо)
+    assert second.endswith("<mark>хороог</mark>.") and marked.count("<mark>") == 5
+    assert snippet(text, {"байхгүй"}) == ""

@@ -15,10 +15,11 @@
 Same-position tokens are alternatives. `query_parser()` makes Whoosh read them so: a word of the
 query matches when ANY of its alternatives does (Whoosh alone would AND them), a phrase matches
 when one reading of it does, and a prefix (`засаг*`) looks for the letters typed and their stem.
-The query terms are index terms, so highlighting with this analyzer in its default (query)
-mode marks Cyrillic words found by a Latin query.
+The query terms are index terms, so `snippet()`, which reads the words of a letter as a query
+reads them, marks Cyrillic words found by a Latin query.
 """
 from functools import lru_cache
+from html import escape
 import re
 import unicodedata
 
@@ -30,7 +31,7 @@ from whoosh.qparser.common import attach
 
 from registry.search.mongolian import cyrillic_readings, has_cyrillic, stem
 
-__all__ = ["analyzer", "query_parser", "stem", "terms"]
+__all__ = ["analyzer", "query_parser", "snippet", "stem", "terms"]
 
 #: A word: letters, digits and combining marks (a decomposed Ё is one word), with joined runs.
 _TOKEN = re.compile(r"[\w\u0300-\u036f]+(?:[/.\-][\w\u0300-\u036f]+)*")
@@ -105,6 +106,55 @@ def terms(word, mode="index"):
             found += [stem(reading) for reading in cyrillic_readings(folded)]
         return tuple(dict.fromkeys(found))
     return (folded,)
+
+
+def _words(text):
+    """(start, end) of each word of `text`, as WordTokenizer finds them."""
+    for match in _TOKEN.finditer(text):
+        piece = match.group(0)
+        if not _DIGIT.search(piece) and not _PART.fullmatch(piece):
+            for part in _PART.finditer(piece):
+                yield match.start() + part.start(), match.start() + part.end()
+        else:
+            yield match.start(), match.end()
+
+
+def snippet(text, wanted, fragments=2, width=240, surround=60, between=" … "):
+    """HTML: up to `fragments` passages of `text` (escaped) in which the words whose terms
+    (read as a query reads them, so Latin words meet Cyrillic terms) are in `wanted` are
+    marked <mark>; the passages with the most marked words, in text order; "" if none is.
+
+    Cheap enough for a page of hits: one pass of the word pattern, cached `terms`."""
+    found = [(start, end) for start, end in _words(text)
+             if not wanted.isdisjoint(terms(text[start:end], "query"))]
+    if not found:
+        return ""
+    passages, i = [], 0
+    while i < len(found):  # consecutive marks within `width` characters form a passage
+        j = i
+        while j + 1 < len(found) and found[j + 1][1] - found[i][0] <= width - 2 * surround:
+            j += 1
+        passages.append(found[i:j + 1])
+        i = j + 1
+    best = sorted(sorted(passages, key=len, reverse=True)[:fragments], key=lambda p: p[0][0])
+    out = []
+    for marks in best:
+        start = max(0, marks[0][0] - surround)
+        end = min(len(text), marks[-1][1] + surround)
+        if start:  # whole words only
+            space = text.find(" ", start, marks[0][0])
+            start = space + 1 if space >= 0 else start
+        if end < len(text):
+            space = text.rfind(" ", marks[-1][1], end)
+            end = space if space >= 0 else end
+        html, at = [], start
+        for begin, finish in marks:
+            html.append(escape(text[at:begin]))
+            html.append(f"<mark>{escape(text[begin:finish])}</mark>")
+            at = finish
+        html.append(escape(text[at:end]))
+        out.append(" ".join("".join(html).split()))
+    return between.join(out)
 
 
 class MongolianFilter(Composable):

@@ -221,7 +221,7 @@ class WhooshIndex(PartitionedIndex):
             terms = parsing.highlight_terms(parsed, self._expander(searcher.reader())) \
                 if q.highlight and items else set()
         if terms and text_for is not None:
-            parsing.add_highlights(self.schema, terms, items, text_for)
+            parsing.add_highlights(terms, items, text_for)
         return SearchResults(items=items, total=int(matched.size), facets=facets,
                              partial=partial)
 

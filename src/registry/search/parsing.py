@@ -13,7 +13,7 @@ import re
 import threading
 from datetime import timezone
 
-from whoosh import fields, highlight, query
+from whoosh import fields, query
 from whoosh.analysis import KeywordAnalyzer
 from whoosh.qparser import FieldAliasPlugin, PlusMinusPlugin
 
@@ -220,18 +220,16 @@ def highlight_terms(parsed, expand, limit=500):
     return terms
 
 
-def add_highlights(schema, terms, items, text_for):
-    """Set each hit's `highlights`: up to two fragments of its text (from `text_for`, kept in
+def add_highlights(terms, items, text_for):
+    """Set each hit's `highlights`: up to two passages of its text (from `text_for`, kept in
     ZODB) with `terms` marked."""
-    analyzer = schema["text"].analyzer
-    formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
-    fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
+    from registry.search.analysis import snippet
+
+    wanted = frozenset(terms)
     for item in items:
         text = text_for(item.key) or ""
-        if not text:
-            continue
-        item.highlights = highlight.highlight(text[:200_000], terms, analyzer, fragmenter,
-                                              formatter, top=2)
+        if text:
+            item.highlights = snippet(text[:200_000], wanted)
 
 
 def facet_lists(counts, overdue):

@@ -283,7 +283,7 @@ class TantivyIndex(PartitionedIndex):
                     facets = self._facets(searcher, whole, q, lexicon)
             terms = parsing.highlight_terms(parsed, expand) if q.highlight and items else set()
         if terms and text_for is not None:
-            parsing.add_highlights(self.schema, terms, items, text_for)
+            parsing.add_highlights(terms, items, text_for)
         return SearchResults(items=items, total=total, facets=facets, partial=partial)
 
     @staticmethod
