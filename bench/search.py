@@ -664,7 +664,8 @@ def main():
 
 
 def print_side_by_side(largest):
-    """The largest organisation's figures of every engine measured, in one table."""
+    """The largest organisation's figures of every engine measured, in one table; the last
+    row: one letter into its partition (the update, and until a search finds it)."""
     engines = list(largest)
     docs = next(iter(largest.values()))[0] if largest else 0
     print(f"\n## Side by side: the largest organisation ({docs:,} documents), p50 / p95 ms; "
@@ -684,6 +685,12 @@ def print_side_by_side(largest):
                 else:
                     row += f"{'-':>20}"
         print(row)
+    row = f"{'one letter: update / searchable':<36}"
+    for engine in engines:
+        for samples in largest[engine][2]:
+            p50, p95, _top = summary(samples)
+            row += f"{p50:>9.1f} /{p95:>8.1f}"
+    print(row + "   (ms after Index.update began: it returned / a search found it)")
 
 
 def run(args, tmp, index_dir):
@@ -864,7 +871,7 @@ def run(args, tmp, index_dir):
                   "queries under cProfile, so slower than above)")
             print("\n".join(lines))
 
-    return large_profile.docs, kinds_b[largest.regno]
+    return large_profile.docs, kinds_b[largest.regno], (updates, visible)
 
 
 if __name__ == "__main__":

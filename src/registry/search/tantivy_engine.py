@@ -9,7 +9,7 @@ the search Mongolian stays ours:
 - a query is parsed by the project's parser (`registry.search.parsing`) and its tree turned
   into Tantivy queries here (Tantivy's own query parser is never used): a Term is a term
   query, a Phrase a phrase query, a prefix is expanded against the partition's own words (at
-  most 300, `PREFIX_TERMS_MAX`) into a term set scored by its field's boost;
+  most 300, `PREFIX_TERMS_MAX`), each word counting its field's boost, as in Whoosh;
 - the page comes from Tantivy's top-k (relevance; letters of equal score newest first: the
   whole group of equal scores at the page's end is fetched and ordered by date) or from the
   `date` fast field (newest, oldest); the total is Tantivy's count, the facets its terms
@@ -357,12 +357,15 @@ class TantivyIndex(PartitionedIndex):
                                      node.start, node.end, include_lower=not node.startexcl,
                                      include_upper=not node.endexcl)
         if isinstance(node, query.MultiTerm):  # a prefix, wildcard or term range
+            # As Whoosh: one word is a scored term; several count one (the boost) each, so
+            # a letter with more of the words ranks higher.
             words = self._expander(lexicon)(node, PREFIX_TERMS_MAX + 1)
-            if not words:
-                return Query.empty_query()
-            return Query.const_score_query(
-                Query.term_set_query(self.tschema, node.fieldname, words),
-                self._boost(node, node.fieldname))
+            boost = self._boost(node, node.fieldname)
+            if len(words) == 1:
+                return self._boosted(self._term(node.fieldname, words[0]), boost)
+            return Query.boolean_query([
+                (Occur.Should, Query.const_score_query(self._term(node.fieldname, word), boost))
+                for word in words])
         if isinstance(node, query.AndNot):
             return self._boolean([(Occur.Must, node.a), (Occur.MustNot, node.b)], node,
                                  lexicon)
