@@ -245,3 +245,14 @@ def test_a_busy_tantivy_writer_is_waited_for_not_an_error(tmp_path):
         ix.update(LETTERS[2:3])
     del held
     ix.close()
+
+
+def test_a_partition_dropped_by_another_process_reads_empty_and_is_written_again(engine,
+                                                                                  index):
+    find(index, "төсвийн")  # open and cached here
+    other = open_index(index.directory, engine=engine, zone="Asia/Ulaanbaatar")
+    other.drop(ORG)
+    other.close()
+    assert find(index, "төсвийн").total == 0 and index.keys(ORG) == {}
+    index.update(LETTERS[:1])
+    assert find(index, "төсвийн").total == 1

@@ -44,12 +44,18 @@ class PartitionedIndex:
         return os.path.join(self.root, org)
 
     def _partition(self, org, create=True):
+        """The open partition of `org`; if there is none on disk, a new one (`create`) or
+        None. One another process dropped meanwhile counts as none."""
         with self._guard:
+            path = self._path(org)
             part = self._open.get(org)
             if part is not None:
-                self._open.move_to_end(org)
-                return part
-            path = self._path(org)
+                if os.path.isdir(path):  # (dropping a partition removes its directory)
+                    self._open.move_to_end(org)
+                    return part
+                del self._open[org]
+                with part.lock:
+                    part.close()
             if not create and not self._exists(path):
                 return None
             part = self._open[org] = self._open_partition(path)

@@ -87,8 +87,11 @@ class _Partition:
         return (info.st_mtime_ns, info.st_size, info.st_ino)
 
     def searcher(self):
-        """The searcher of the last commit (of this process or another)."""
+        """The searcher of the last commit (of this process or another); None if another
+        process dropped the partition meanwhile."""
         meta = self._meta()
+        if meta is None:
+            return None
         if meta != self.seen:
             self.ix.reload()
             self.seen = meta
@@ -99,7 +102,8 @@ class _Partition:
         self.seen = self._meta()
 
     def close(self):
-        self.ix = None
+        """Nothing to release here: Tantivy closes the files with the last reference (a
+        writer still using the partition keeps it)."""
 
 
 class _Lexicon:
@@ -230,6 +234,8 @@ class TantivyIndex(PartitionedIndex):
             return {}
         with part.lock:
             searcher = part.searcher()
+            if searcher is None:
+                return {}
             found = searcher.search(Query.all_query(), max(searcher.num_docs, 1), count=False)
             out = {}
             for _score, address in found.hits:
@@ -252,12 +258,12 @@ class TantivyIndex(PartitionedIndex):
             raise ValueError("an overdue filter needs `today`")
         parsed = self.parse(q.text)
         part = self._partition(q.org, create=False)
-        if part is None:
+        searcher = part.searcher() if part is not None else None
+        if searcher is None:
             return SearchResults(facets={name: [] for name in FACETS} if q.facets else {})
         deadline = time.monotonic() + self.time_budget
         filtered = parsing.filter_query(q)
         with part.lock:
-            searcher = part.searcher()
             lexicon = _Lexicon(self.schema, searcher)
             expand = self._expander(lexicon)
             parsing.check_prefixes(parsed, expand)
