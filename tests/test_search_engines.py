@@ -256,3 +256,12 @@ def test_a_partition_dropped_by_another_process_reads_empty_and_is_written_again
     assert find(index, "төсвийн").total == 0 and index.keys(ORG) == {}
     index.update(LETTERS[:1])
     assert find(index, "төсвийн").total == 1
+
+
+def test_tantivy_merges_the_segments_of_many_small_commits(tmp_path):
+    ix = open_index(str(tmp_path / "search"), engine="tantivy")
+    for n in range(1, 41):
+        ix.update([doc(n, "Тайлан")])
+    searcher = ix._partition(ORG).searcher()
+    assert searcher.num_docs == 40 and searcher.num_segments < 20
+    ix.close()

@@ -42,6 +42,8 @@ _LATIN = re.compile(r"[a-z]")
 #: (Ө as θ, Ү as Y). Mapped only in a word that also has Cyrillic letters.
 _LOOKALIKES = str.maketrans("AaBCcEeHKkMOoPpTXxYyθΘɵƟ", "АаВСсЕеНКкМОоРрТХхҮуөӨөӨ")
 _FOREIGN = re.compile(r"[A-Za-zθΘɵƟ]")
+_UNUSUAL = re.compile(r"[A-Za-zθΘɵƟ\u0300-\u036f]")
+_LETTER = re.compile(r"[\w\u0300-\u036f]")
 
 
 class WordTokenizer(Tokenizer):
@@ -108,15 +110,27 @@ def terms(word, mode="index"):
     return (folded,)
 
 
-def _words(text):
-    """(start, end) of each word of `text`, as WordTokenizer finds them."""
-    for match in _TOKEN.finditer(text):
-        piece = match.group(0)
-        if not _DIGIT.search(piece) and not _PART.fullmatch(piece):
-            for part in _PART.finditer(piece):
-                yield match.start() + part.start(), match.start() + part.end()
-        else:
-            yield match.start(), match.end()
+def _candidates(text, heads):
+    """Sorted starts of the words of `text` that may have one of `wanted`'s terms: those that
+    begin with one of `heads` (a term keeps its word's first two letters), found with
+    str.find, and those with Latin letters or combining marks (whose terms are read
+    otherwise)."""
+    low = text.lower()
+    if len(low) != len(text):  # (a letter whose lower case is longer: keep offsets)
+        low = "".join(ch.lower()[0] for ch in text)
+    starts = set()
+    for head in heads:
+        at = low.find(head)
+        while at >= 0:
+            if not at or not _LETTER.match(low, at - 1):
+                starts.add(at)
+            at = low.find(head, at + 1)
+    for match in _UNUSUAL.finditer(text):
+        at = match.start()
+        while at and _LETTER.match(text, at - 1):
+            at -= 1
+        starts.add(at)
+    return sorted(starts)
 
 
 def snippet(text, wanted, fragments=2, width=240, surround=60, between=" … "):
@@ -124,9 +138,19 @@ def snippet(text, wanted, fragments=2, width=240, surround=60, between=" … "):
     (read as a query reads them, so Latin words meet Cyrillic terms) are in `wanted` are
     marked <mark>; the passages with the most marked words, in text order; "" if none is.
 
-    Cheap enough for a page of hits: one pass of the word pattern, cached `terms`."""
-    found = [(start, end) for start, end in _words(text)
-             if not wanted.isdisjoint(terms(text[start:end], "query"))]
+    Cheap enough for a page of hits: only the words `_candidates` finds are read."""
+    found, after = [], 0
+    for start in _candidates(text, {term[:2] for term in wanted if term}):
+        if start < after:
+            continue  # inside a number already read
+        token = _TOKEN.match(text, start)
+        if token is None:
+            continue
+        # words joined by - . / without digits are words of their own (Хан-Уул)
+        end = token.end() if _DIGIT.search(token.group(0)) else _PART.match(text, start).end()
+        if not wanted.isdisjoint(terms(text[start:end], "query")):
+            found.append((start, end))
+            after = end
     if not found:
         return ""
     passages, i = [], 0

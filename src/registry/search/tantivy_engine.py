@@ -199,9 +199,12 @@ class TantivyIndex(PartitionedIndex):
                     writer.commit()
                 except BaseException:
                     writer.rollback()
+                    del writer  # (a traceback would keep it, and the lock file, alive)
                     raise
-                finally:
-                    del writer  # releases the lock file
+                # The merges this commit started (small segments pile up otherwise: one per
+                # batch); then the writer is gone and the lock file released.
+                writer.wait_merging_threads()
+                del writer
                 part.reload()
 
     def rebuild(self, org, documents):
@@ -218,12 +221,12 @@ class TantivyIndex(PartitionedIndex):
                     writer.add_document(self._document(doc))
                     count += 1
                 writer.commit()
-                writer.wait_merging_threads()
             except BaseException:
                 writer.rollback()
-                raise
-            finally:
                 del writer
+                raise
+            writer.wait_merging_threads()
+            del writer
             part.reload()
         return count
 
