@@ -22,7 +22,7 @@ from whoosh.query.qcore import QueryError
 from whoosh.writing import CLEAR
 
 from registry.search import FACETS, Hit, SearchResults, parsing
-from registry.search.parsing import FACET_FIELDS, make_schema, to_fields, write_lock
+from registry.search.parsing import FACET_FIELDS, to_fields, write_lock
 from registry.search.partitions import PartitionedIndex
 
 #: Segments as separate files, not one compound file: Whoosh copies a compound file's parts
@@ -117,8 +117,6 @@ class WhooshIndex(PartitionedIndex):
 
     def __init__(self, directory, **options):
         super().__init__(directory, directory, **options)
-        self.schema = make_schema()
-        self.parser = parsing.Parser(self.schema)
 
     def _exists(self, path):
         return index.exists_in(path)
@@ -176,10 +174,6 @@ class WhooshIndex(PartitionedIndex):
             return {f["key"]: f.get("stamp", "") for f in searcher.all_stored_fields()}
 
     # Querying ------------------------------------------------------------------------------
-
-    def parse(self, text):
-        """The query tree for what a user typed; RegistryError BAD_QUERY if malformed."""
-        return self.parser.parse(text)
 
     def search(self, q, text_for=None):
         """Answer a registry.search.SearchQuery from the searcher's partition only.

@@ -11,7 +11,8 @@ import threading
 from collections import OrderedDict
 from zoneinfo import ZoneInfo
 
-from registry.search.parsing import PARTITION_NAME, TIME_BUDGET, partition_of, write_lock
+from registry.search.parsing import (PARTITION_NAME, TIME_BUDGET, Parser, make_schema,
+                                     partition_of, write_lock)
 
 
 class PartitionedIndex:
@@ -31,6 +32,12 @@ class PartitionedIndex:
         self.lock_timeout = lock_timeout
         self._open = OrderedDict()
         self._guard = threading.Lock()
+        self.schema = make_schema()
+        self.parser = Parser(self.schema)
+
+    def parse(self, text):
+        """The query tree for what a user typed; RegistryError BAD_QUERY if malformed."""
+        return self.parser.parse(text)
 
     def _exists(self, path):
         raise NotImplementedError

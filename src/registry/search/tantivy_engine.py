@@ -30,8 +30,8 @@ import tantivy
 from tantivy import Occur, Order, Query
 
 from registry.search import FACETS, Hit, SearchResults, parsing
-from registry.search.parsing import (FACET_FIELDS, PREFIX_TERMS_MAX, TEXT_FIELDS, make_schema,
-                                     to_fields, write_lock)
+from registry.search.parsing import (FACET_FIELDS, PREFIX_TERMS_MAX, TEXT_FIELDS, to_fields,
+                                     write_lock)
 from registry.search.partitions import PartitionedIndex
 from whoosh import query
 
@@ -136,8 +136,6 @@ class TantivyIndex(PartitionedIndex):
 
     def __init__(self, directory, **options):
         super().__init__(directory, os.path.join(directory, SUBDIRECTORY), **options)
-        self.schema = make_schema()
-        self.parser = parsing.Parser(self.schema)
         self.tschema = make_tantivy_schema()
         self.analyzer = self.schema["text"].analyzer
 
@@ -247,10 +245,6 @@ class TantivyIndex(PartitionedIndex):
             return out
 
     # Querying ------------------------------------------------------------------------------
-
-    def parse(self, text):
-        """The query tree for what a user typed; RegistryError BAD_QUERY if malformed."""
-        return self.parser.parse(text)
 
     def search(self, q, text_for=None):
         """Answer a registry.search.SearchQuery from the searcher's partition only.
