@@ -78,7 +78,8 @@ class SearchResults:
     items: list = field(default_factory=list)
     total: int = 0
     facets: dict = field(default_factory=dict)
-    #: The search stopped at its time budget: `total` and the facets count what was found.
+    #: The search stopped at its time budget: Tantivy left the facets out (its page and `total`
+    #: are exact), Whoosh's `total` and facets count what it found.
     partial: bool = False
 
 
