@@ -59,8 +59,10 @@ INSTALL_REQUIRES = [
     # Text of letters for search (PDFium: fast, reads Mongolian right); OCR runs the
     # Debian tesseract program (see the Makefile), not a Python binding.
     "pypdfium2>=4.30",
-    # The full-text index (the maintained fork of Whoosh; imports as `whoosh`), and NumPy for
-    # counting facets over the matching documents.
+    # The full-text index: Tantivy (native, the default engine); the maintained fork of Whoosh
+    # (imports as `whoosh`: the other engine, and the query parser both use), and NumPy for
+    # counting Whoosh's facets over the matching documents.
+    "tantivy>=0.27,<0.28",
     "whoosh-reloaded>=2.7.5,<2.8",
     "numpy>=1.24",
 ]

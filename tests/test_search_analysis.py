@@ -1,15 +1,16 @@
-"""Mongolian-aware analysis: the stemmer on real word forms, the analyzer, and Whoosh's parser.
+"""Mongolian-aware analysis: the stemmer on real word forms, the analyzer, and our parser on
+a real index of each engine.
 
 The stemmer rules are written down in docs/search-analysis.md.
 """
 import itertools
+from datetime import UTC, datetime
 
 import pytest
-from whoosh import fields, highlight
-from whoosh.analysis import KeywordAnalyzer
-from whoosh.filedb.filestore import RamStorage
+from whoosh import fields
 
-from registry.search.analysis import analyzer, query_parser, terms
+from registry.search import ENGINES, Document, SearchQuery, open_index
+from registry.search.analysis import analyzer, query_parser, snippet, terms
 from registry.search.mongolian import cyrillic_readings, latin, stem
 
 #: Real inflected forms of one noun each: nominative, genitive, accusative, dative-locative,
@@ -200,20 +201,23 @@ LETTERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def index():
-    schema = fields.Schema(
-        key=fields.ID(stored=True), subject=fields.TEXT(analyzer=analyzer()),
-        text=fields.TEXT(analyzer=analyzer()),
-        number=fields.TEXT(analyzer=KeywordAnalyzer(lowercase=True)))
-    ix = RamStorage().create_index(schema)
-    with ix.writer() as writer:
-        for key, (subject, text) in LETTERS.items():
-            writer.add_document(key=key, subject=subject, text=text)
-    parser = query_parser(["subject", "text"], schema)
-    with ix.searcher() as searcher:
-        yield lambda text: {hit["key"] for hit in searcher.search(parser.parse(text),
-                                                                   limit=None)}
+@pytest.fixture(scope="module", params=ENGINES)
+def index(request, tmp_path_factory):
+    """What a query finds with each engine, through `registry.search` (the project's parser;
+    for Tantivy its tree turned into Tantivy queries)."""
+    when = datetime(2026, 11, 25, tzinfo=UTC)
+    ix = open_index(str(tmp_path_factory.mktemp("search")), engine=request.param)
+    ix.update([Document(key=f"1000001/outbox/{key}", org="1000001", direction="outgoing",
+                        subject=subject, text=text, sender=("1000001", ""), recipients=(),
+                        date=when) for key, (subject, text) in LETTERS.items()])
+
+    def find(text):
+        found = ix.search(SearchQuery(org="1000001", text=text, size=50, facets=False,
+                                      highlight=False))
+        return {hit.key.rsplit("/", 1)[1] for hit in found.items}
+
+    yield find
+    ix.close()
 
 
 @pytest.mark.parametrize("typed,found", [
@@ -230,7 +234,7 @@ def index():
     ("khoroo", {"permit", "apart"}),
     ("zasgiin", {"decree"}),
     ("organization", {"decree"}),
-    ("01/123", {"permit"}),
+    ("01/123 тоот", {"permit"}),  # alone, 01/123 is a registration number
     ("хан-уул", {"permit"}),
 ])
 def test_a_word_finds_its_forms(index, typed, found):
@@ -273,8 +277,18 @@ def test_a_latin_query_highlights_the_cyrillic_word():
     schema = fields.Schema(text=fields.TEXT(analyzer=analyzer()))
     parsed = query_parser(["text"], schema).parse("ulaanbaatar khoroo")
     terms_ = {text for _field, text in parsed.iter_all_terms()}
-    text = "Улаанбаатар хотын Хан-Уул дүүргийн хорооны иргэд"
-    marked = highlight.highlight(text, terms_, analyzer(), highlight.WholeFragmenter(),
-                                 highlight.HtmlFormatter(tagname="mark"))
-    assert marked.count("<mark") == 2
-    assert ">Улаанбаатар</mark>" in marked and ">хорооны</mark>" in marked
+    text = "Улаанбаатар хотын Хан-Уул дүүргийн хорооны иргэд <b>"
+    marked = snippet(text, terms_)
+    assert marked == ("<mark>Улаанбаатар</mark> хотын Хан-Уул дүүргийн <mark>хорооны</mark> "
+                      "иргэд &lt;b&gt;")
+
+
+def test_a_snippet_shows_the_passages_with_most_matches_in_text_order():
+    text = ("Эхний хороо. " + "үг " * 60 + "Хоёр дахь хороо, хорооны хурал. " + "өөр " * 60
+            + "Гурав дахь хороо хорооны хороод хороог.")
+    marked = snippet(text, {"хороо"})
+    first, second = marked.split(" … ")
+    assert first.startswith("үг") and "<mark>хорооны</mark> хурал" in first
+    # (хороод, a plural this stemmer leaves, is not хороо)
+    assert second.endswith("<mark>хороог</mark>.") and marked.count("<mark>") == 5
+    assert snippet(text, {"байхгүй"}) == ""

@@ -93,6 +93,16 @@ def search_directory(settings):
                                                            "search")
 
 
+def search_engine(settings):
+    """`search.engine`: "tantivy" (default) or "whoosh"."""
+    from registry.search import ENGINES
+
+    engine = settings.get("search.engine") or ENGINES[0]
+    if engine not in ENGINES:
+        raise ValueError(f"search.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    return engine
+
+
 def search_writer(settings):
     """`search.writer`: "thread" (default), "inline" (right after each writing request, for
     tests) or "off" (another process writes the index)."""

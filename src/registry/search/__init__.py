@@ -1,7 +1,9 @@
 """Full-text search of correspondence.
 
-The one interface views, the index queue and the CLI use; only `registry.search.engine` knows
-the engine (Whoosh), so it could be replaced without touching them.
+The one interface views, the index queue and the CLI use; only the engine modules know the
+engine: `registry.search.tantivy_engine` (Tantivy, the default) or `registry.search.engine`
+(Whoosh), chosen by the `search.engine` setting. Both parse queries with the project's own
+parser and share filters, facets and highlights (`registry.search.parsing`).
 
 - A `Document` is one letter as ONE organisation keeps it: the sender's outgoing letter, or a
   recipient's delivery. Its `org` names the partition it lives in: each organisation has an
@@ -76,15 +78,26 @@ class SearchResults:
     items: list = field(default_factory=list)
     total: int = 0
     facets: dict = field(default_factory=dict)
-    #: The search stopped at its time budget: `total` and the facets count what was found.
+    #: The search stopped at its time budget: Tantivy left the facets out (its page and `total`
+    #: are exact), Whoosh's `total` and facets count what it found.
     partial: bool = False
 
 
-def open_index(directory, **options):
-    """Open (creating if needed) the search index kept in `directory`."""
-    from registry.search.engine import WhooshIndex
+ENGINES = ("tantivy", "whoosh")
 
-    return WhooshIndex(directory, **options)
+
+def open_index(directory, engine="tantivy", **options):
+    """Open (creating if needed) the search index kept in `directory`, served by `engine`
+    (`search.engine`: "tantivy", the default, or "whoosh")."""
+    if engine == "tantivy":
+        from registry.search.tantivy_engine import TantivyIndex
+
+        return TantivyIndex(directory, **options)
+    if engine == "whoosh":
+        from registry.search.engine import WhooshIndex
+
+        return WhooshIndex(directory, **options)
+    raise ValueError(f"search.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
 
 
 def includeme(config):

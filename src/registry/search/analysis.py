@@ -15,10 +15,11 @@
 Same-position tokens are alternatives. `query_parser()` makes Whoosh read them so: a word of the
 query matches when ANY of its alternatives does (Whoosh alone would AND them), a phrase matches
 when one reading of it does, and a prefix (`засаг*`) looks for the letters typed and their stem.
-The query terms are index terms, so highlighting with this analyzer in its default (query)
-mode marks Cyrillic words found by a Latin query.
+The query terms are index terms, so `snippet()`, which reads the words of a letter as a query
+reads them, marks Cyrillic words found by a Latin query.
 """
 from functools import lru_cache
+from html import escape
 import re
 import unicodedata
 
@@ -30,7 +31,7 @@ from whoosh.qparser.common import attach
 
 from registry.search.mongolian import cyrillic_readings, has_cyrillic, stem
 
-__all__ = ["analyzer", "query_parser", "stem", "terms"]
+__all__ = ["analyzer", "query_parser", "snippet", "stem", "terms"]
 
 #: A word: letters, digits and combining marks (a decomposed Ё is one word), with joined runs.
 _TOKEN = re.compile(r"[\w\u0300-\u036f]+(?:[/.\-][\w\u0300-\u036f]+)*")
@@ -41,6 +42,8 @@ _LATIN = re.compile(r"[a-z]")
 #: (Ө as θ, Ү as Y). Mapped only in a word that also has Cyrillic letters.
 _LOOKALIKES = str.maketrans("AaBCcEeHKkMOoPpTXxYyθΘɵƟ", "АаВСсЕеНКкМОоРрТХхҮуөӨөӨ")
 _FOREIGN = re.compile(r"[A-Za-zθΘɵƟ]")
+_UNUSUAL = re.compile(r"[A-Za-zθΘɵƟ\u0300-\u036f]")
+_LETTER = re.compile(r"[\w\u0300-\u036f]")
 
 
 class WordTokenizer(Tokenizer):
@@ -105,6 +108,77 @@ def terms(word, mode="index"):
             found += [stem(reading) for reading in cyrillic_readings(folded)]
         return tuple(dict.fromkeys(found))
     return (folded,)
+
+
+def _candidates(text, heads):
+    """Sorted starts of the words of `text` that may have one of `wanted`'s terms: those that
+    begin with one of `heads` (a term keeps its word's first two letters), found with
+    str.find, and those with Latin letters or combining marks (whose terms are read
+    otherwise)."""
+    low = text.lower()
+    if len(low) != len(text):  # (a letter whose lower case is longer: keep offsets)
+        low = "".join(ch.lower()[0] for ch in text)
+    starts = set()
+    for head in heads:
+        at = low.find(head)
+        while at >= 0:
+            if not at or not _LETTER.match(low, at - 1):
+                starts.add(at)
+            at = low.find(head, at + 1)
+    for match in _UNUSUAL.finditer(text):
+        at = match.start()
+        while at and _LETTER.match(text, at - 1):
+            at -= 1
+        starts.add(at)
+    return sorted(starts)
+
+
+def snippet(text, wanted, fragments=2, width=240, surround=60, between=" … "):
+    """HTML: up to `fragments` passages of `text` (escaped) in which the words whose terms
+    (read as a query reads them, so Latin words meet Cyrillic terms) are in `wanted` are
+    marked <mark>; the passages with the most marked words, in text order; "" if none is.
+
+    Cheap enough for a page of hits: only the words `_candidates` finds are read."""
+    found, after = [], 0
+    for start in _candidates(text, {term[:2] for term in wanted if term}):
+        if start < after:
+            continue  # inside a number already read
+        token = _TOKEN.match(text, start)
+        if token is None:
+            continue
+        # words joined by - . / without digits are words of their own (Хан-Уул)
+        end = token.end() if _DIGIT.search(token.group(0)) else _PART.match(text, start).end()
+        if not wanted.isdisjoint(terms(text[start:end], "query")):
+            found.append((start, end))
+            after = end
+    if not found:
+        return ""
+    passages, i = [], 0
+    while i < len(found):  # consecutive marks within `width` characters form a passage
+        j = i
+        while j + 1 < len(found) and found[j + 1][1] - found[i][0] <= width - 2 * surround:
+            j += 1
+        passages.append(found[i:j + 1])
+        i = j + 1
+    best = sorted(sorted(passages, key=len, reverse=True)[:fragments], key=lambda p: p[0][0])
+    out = []
+    for marks in best:
+        start = max(0, marks[0][0] - surround)
+        end = min(len(text), marks[-1][1] + surround)
+        if start:  # whole words only
+            space = text.find(" ", start, marks[0][0])
+            start = space + 1 if space >= 0 else start
+        if end < len(text):
+            space = text.rfind(" ", marks[-1][1], end)
+            end = space if space >= 0 else end
+        html, at = [], start
+        for begin, finish in marks:
+            html.append(escape(text[at:begin]))
+            html.append(f"<mark>{escape(text[begin:finish])}</mark>")
+            at = finish
+        html.append(escape(text[at:end]))
+        out.append(" ".join("".join(html).split()))
+    return between.join(out)
 
 
 class MongolianFilter(Composable):

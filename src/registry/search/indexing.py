@@ -114,7 +114,9 @@ class SearchService:
         self.db = db
         self.settings = settings
         self.index = index or open_index(
-            registry_settings.search_directory(settings), zone=registry_settings.timezone_name(settings))
+            registry_settings.search_directory(settings),
+            engine=registry_settings.search_engine(settings),
+            zone=registry_settings.timezone_name(settings))
         self.ocr_enabled = registry_settings.search_ocr(settings)
         self._wake = threading.Event()
         self._ocr_wake = threading.Event()
