@@ -81,6 +81,18 @@ def _operations(site):
         site.fixity = FixityState()
 
 
+def _tantivy(site):
+    """Generation 7: Tantivy is the default search engine. Every letter and delivery is queued
+    again, so that the index writer builds the new engine's index after the upgrade (the
+    Whoosh index stays as it was, for `search.engine = whoosh`)."""
+    from registry.search.queue import enqueue
+
+    for org in site.orgs.values():
+        for name in ("outbox", "inbox"):
+            for item in org[name].values():
+                enqueue(item)
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -88,6 +100,7 @@ STEPS = [
     (4, _archive),
     (5, _evidence),
     (6, _operations),
+    (7, _tantivy),
 ]
 
 
