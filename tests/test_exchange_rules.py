@@ -45,8 +45,16 @@ def test_pdf_can_be_viewed_inline_and_the_panel_lists_the_checks(testapp, api, s
     inline = testapp.get(letter + "@@pdf?inline=1")
     assert inline.headers["Content-Disposition"].startswith("inline")
     assert inline.headers["X-Content-Type-Options"] == "nosniff"
-    checks = testapp.get(letter).html.find(id="checks").find_all("li")
+    page = testapp.get(letter).html
+    checks = page.find(id="checks").find_all("li")
     assert len(checks) == 8 and all(li["data-ok"] == "yes" for li in checks)
+    # The check at sending is judged as of the registry's first acceptance: the signing.
+    judged = testapp.get(letter, headers=headers).json["signature"]["evidence"]["judged"]
+    assert judged["basis"] == "first_acceptance"
+    signed_at = judged["at"]
+    assert " ".join(page.find(id="judged").get_text().split()) == (
+        f"Систем энэ файлыг анх хүлээн авсан {signed_at[:19].replace('T', ' ')} UTC-ийн "
+        "байдлаар, тухайн үед хадгалсан хүчингүй болсон гэрчилгээний мэдээллээр шалгасан.")
 
 
 # No advertising ----------------------------------------------------------------------------
