@@ -60,11 +60,27 @@ def _archive(site):
                 delivery.series = series
 
 
+def _safe_filenames(site):
+    """Generation 5: text is clean at the door. A PDF's stored name becomes its safe display
+    name (registry.safetext.display_filename: no control or text-direction characters, at most
+    120 characters, ending in .pdf), as uploads are named now; the file's bytes are untouched.
+    A letter's PDF is shared by its deliveries, so each outbox's letters are enough."""
+    from registry.safetext import display_filename
+
+    for org in site.orgs.values():
+        for letter in org["outbox"].values():
+            stored = letter.pdf
+            if stored is not None and stored.filename != display_filename(stored.filename):
+                log.info("renaming the PDF of %s", letter.__name__)
+                stored.filename = display_filename(stored.filename)
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
     (3, _search),
     (4, _archive),
+    (5, _safe_filenames),
 ]
 
 

@@ -48,8 +48,9 @@ def run_form(request, form, on_success, appstruct=None):
 
     Returns ("ok", result) when the form validated and `on_success` returned; ("form", html)
     to show the form (first visit, or with errors). A RegistryError from `on_success` is shown
-    on the field it names (or above the form) and dooms the transaction, so nothing it began
-    is committed.
+    above the form and on the field it names, answers its HTTP status (413, 415, 409; 400 for
+    a 404, as the form's page exists) and
+    dooms the transaction, so nothing it began is committed.
     """
     if request.method != "POST":
         return "form", form.render(appstruct or {})
@@ -63,18 +64,18 @@ def run_form(request, form, on_success, appstruct=None):
         return "ok", on_success(values)
     except RegistryError as exc:
         request.tm.doom()
+        # The form's own address exists: a value naming something unknown is bad input (400).
+        request.response.status = 400 if exc.status == 404 else exc.status
         return "form", render_error(form, dict(request.POST), exc)
 
 
 def render_error(form, cstruct, exc):
     """Render `form` with the RegistryError `exc` attached to its field (or the form)."""
-    error = colander.Invalid(form.schema, exc.message if not exc.field else None)
+    error = colander.Invalid(form.schema, exc.message)
     field_names = [child.name for child in form.schema.children]
     if exc.field in field_names:
         error.add(colander.Invalid(form.schema[exc.field], exc.message),
                   field_names.index(exc.field))
-    else:
-        error.msg = exc.message
     form.widget.handle_error(form, error)
     return deform.ValidationFailure(form, cstruct, error).render()
 
