@@ -40,7 +40,11 @@ _BRACKETS = re.compile(r"[\[\]{}]")
 
 class MethodNotAllowed(RegistryError):
     status = 405
-    headers = {"Allow": ", ".join(METHODS)}
+
+    def __init__(self, allowed):
+        super().__init__("METHOD_NOT_ALLOWED",
+                         _("The registry does not answer this HTTP method here."))
+        self.headers = {"Allow": ", ".join(allowed)}
 
 
 def includeme(config):
@@ -60,13 +64,14 @@ def intake_tween_factory(handler, registry):
 
 def check_request(request, body_cap):
     """Refuse what no view could read (see the module's docstring); return None."""
-    if request.method not in METHODS:
-        raise MethodNotAllowed("METHOD_NOT_ALLOWED",
-                               _("The registry does not answer this HTTP method here."))
     try:
         request.path_info, request.GET  # decoded here, once
     except UnicodeDecodeError:
         raise RegistryError("BAD_ENCODING", _("The address is not valid UTF-8.")) from None
+    # An API address answers the methods the document declares for it; any address, METHODS.
+    allowed = documented_methods(request.path_info) or METHODS
+    if request.method not in allowed:
+        raise MethodNotAllowed(allowed)
     if (request.content_length or 0) > body_cap:
         raise too_large(body_cap)
     if request.content_type in FORM_TYPES and request.method in ("POST", "PUT", "PATCH"):
@@ -85,11 +90,13 @@ def _parse_form(request):
         raise _bad_form()
     try:
         request.POST.items()
-        # A multipart body whose parts use another boundary parses as empty: nothing was sent.
-        if request.content_type == "multipart/form-data" and not request.POST:
-            raise _bad_form()
     except (ValueError, LookupError):  # webob's and the multipart parser's errors
         raise _bad_form() from None
+    # A multipart body whose parts use another boundary parses as empty: it was not understood.
+    boundary = request.headers["Content-Type"].partition("boundary=")[2].strip().strip('"')
+    if request.content_type == "multipart/form-data" and not request.POST and \
+            b"--" + boundary.encode("latin-1", "replace") not in request.body:
+        raise _bad_form()
 
 
 def _bad_form():
@@ -111,7 +118,23 @@ def _document():
                 operations[operation["operationId"]] = (path, method, operation)
     registry = Registry().with_resource(
         _DOCUMENT_URI, Resource.from_contents(document, default_specification=DRAFT4))
-    return operations, registry
+    paths = []
+    for path, item in document["paths"].items():
+        # A parameter never starts with "@": /orgs/1/outbox/@@new is a page, not a letter.
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/@][^/]*", re.escape(path.rstrip("/")))
+        methods = [m.upper() for m in item if m != "parameters"]
+        if "GET" in methods:
+            methods.append("HEAD")
+        paths.append((re.compile(pattern + "/?"), tuple(methods)))
+    return operations, registry, paths
+
+
+def documented_methods(path_info):
+    """The methods the document declares for the path `path_info` matches; () if none."""
+    for pattern, methods in _document()[2]:
+        if pattern.fullmatch(path_info):
+            return methods
+    return ()
 
 
 def media_types(operation):
