@@ -370,10 +370,19 @@ def test_an_oversized_upload_form_answers_413(in_site_for, settings):
 # Finding 9: what the fuzzer found -----------------------------------------------------------
 
 def test_trace_and_unknown_methods_answer_405(testapp, api):
-    for method in ("TRACE", "DELETE", "CONNECT"):
-        response = testapp.request("/", method=method, headers=api("rm_a"), status=405)
+    headers = api("rm_a")
+    for method in ("TRACE", "DELETE", "CONNECT", "PUT", "PATCH"):
+        response = testapp.request("/", method=method, headers=headers, status=405)
         assert response.json["error"]["code"] == "METHOD_NOT_ALLOWED"
-        assert response.headers["Allow"] == "GET, HEAD, POST, PUT, PATCH"
+        assert response.headers["Allow"] == "GET, HEAD"  # what the document declares for /
+    response = testapp.request("/@@login", method="TRACE", headers=headers, status=405)
+    assert response.headers["Allow"] == "GET, HEAD, POST, PUT, PATCH"  # a page
+
+
+def test_an_api_address_answers_only_its_documented_methods(testapp, api, draft):
+    response = testapp.put(draft, b"{}", headers={**api("rm_a"), "Content-Type":
+                                                  "application/json"}, status=405)
+    assert response.headers["Allow"] == "GET, PATCH, HEAD"
 
 
 @pytest.mark.parametrize("query, field", [

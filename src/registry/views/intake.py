@@ -190,7 +190,7 @@ def read_json(request, operation=None, optional=False):
     if not isinstance(body, dict):
         raise RegistryError("INVALID_JSON", _("The request body must be a JSON object."))
     if operation:
-        check_shape(operation, "application/json", body)
+        check_shape(request, operation, "application/json", body)
     _check_strings(body, "")
     return body
 
@@ -209,18 +209,18 @@ def read_form(request, operation):
             continue
         if prop.get("format") == "binary":
             if not hasattr(values[0], "file"):
-                raise _invalid_field(name, "type", "file")
+                raise _invalid_field(request, name, "type", "file")
             uploads[name] = values[0]
             continue
         if any(hasattr(value, "file") for value in values):
-            raise _invalid_field(name, "type", prop.get("type"))
+            raise _invalid_field(request, name, "type", prop.get("type"))
         fields[name] = values if prop.get("type") == "array" else values[0]
-    check_shape(operation, "multipart/form-data", fields)
+    check_shape(request, operation, "multipart/form-data", fields)
     _check_strings(fields, "")
     return {**fields, **uploads}
 
 
-def check_shape(operation, media_type, body):
+def check_shape(request, operation, media_type, body):
     """Raise 400 INVALID_FIELD at the first place `body` is not shaped as the document says."""
     errors = [error for error in _validator(operation, media_type).iter_errors(body)
               if error.validator in SHAPE_KEYWORDS]
@@ -229,7 +229,7 @@ def check_shape(operation, media_type, body):
         path = ".".join(str(part) for part in error.absolute_path)
         if error.validator == "required":
             path = ".".join(filter(None, [path, error.message.split("'")[1]]))
-        raise _invalid_field(path, error.validator, error.validator_value)
+        raise _invalid_field(request, path, error.validator, error.validator_value)
 
 
 TYPE_TITLES = {
@@ -243,12 +243,13 @@ TYPE_TITLES = {
 }
 
 
-def _invalid_field(path, keyword, expected):
+def _invalid_field(request, path, keyword, expected):
     if keyword == "required":
         message = _("field-required", default="'${field}' is required.", mapping={"field": path})
     else:
         message = _("field-wrong-type", default="'${field}' must be ${type}.",
-                    mapping={"field": path, "type": TYPE_TITLES.get(expected, expected)})
+                    mapping={"field": path, "type": request.localizer.translate(
+                        TYPE_TITLES.get(expected, expected))})
     return RegistryError("INVALID_FIELD", message, field=path or None)
 
 
