@@ -43,13 +43,17 @@ def make_form(request, schema, buttons, bind=None, **kw):
     return deform.Form(bound, buttons=buttons, renderer=FORM_RENDERER, **kw)
 
 
+#: Refusals of an uploaded file itself (too large, not a PDF): the page answers their status.
+UPLOAD_REFUSALS = (413, 415)
+
+
 def run_form(request, form, on_success, appstruct=None):
     """Validate a POSTed form and call `on_success(appstruct)`.
 
     Returns ("ok", result) when the form validated and `on_success` returned; ("form", html)
     to show the form (first visit, or with errors). A RegistryError from `on_success` is shown
-    above the form and on the field it names, answers its HTTP status (413, 415, 409; 400 for
-    a 404, as the form's page exists) and
+    above the form and on the field it names (a refused upload answers its status, 413 or
+    415, as the API does) and
     dooms the transaction, so nothing it began is committed.
     """
     if request.method != "POST":
@@ -64,8 +68,8 @@ def run_form(request, form, on_success, appstruct=None):
         return "ok", on_success(values)
     except RegistryError as exc:
         request.tm.doom()
-        # The form's own address exists: a value naming something unknown is bad input (400).
-        request.response.status = 400 if exc.status == 404 else exc.status
+        if exc.status in UPLOAD_REFUSALS:
+            request.response.status = exc.status
         return "form", render_error(form, dict(request.POST), exc)
 
 

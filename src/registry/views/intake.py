@@ -85,16 +85,16 @@ def too_large(limit):
 
 
 def _parse_form(request):
-    if request.content_type == "multipart/form-data" and \
-            not request.headers.get("Content-Type", "").partition("boundary=")[2].strip():
+    multipart = request.content_type == "multipart/form-data"
+    boundary = request.headers["Content-Type"].partition("boundary=")[2].strip().strip('"')
+    if multipart and not boundary:
         raise _bad_form()
     try:
         request.POST.items()
     except (ValueError, LookupError):  # webob's and the multipart parser's errors
         raise _bad_form() from None
     # A multipart body whose parts use another boundary parses as empty: it was not understood.
-    boundary = request.headers["Content-Type"].partition("boundary=")[2].strip().strip('"')
-    if request.content_type == "multipart/form-data" and not request.POST and \
+    if multipart and not request.POST and \
             b"--" + boundary.encode("latin-1", "replace") not in request.body:
         raise _bad_form()
 
