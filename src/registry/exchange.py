@@ -193,8 +193,8 @@ def context(site, actor, permits, gate=None, settings=None, comment="", options=
 
     kw = {"now": now} if now is not None else {}
     return Context(site=site, actor=actor, permits=permits, verify=verify,
-                   settings=settings or {}, comment=check_text(comment or "", "comment"), options=options or {},
-                   notify=notify, **kw)
+                   settings=settings or {}, comment=check_text(comment or "", "comment"),
+                   options=options or {}, notify=notify, **kw)
 
 
 def transition(obj, name, ctx):
