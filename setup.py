@@ -65,6 +65,10 @@ INSTALL_REQUIRES = [
     "tantivy>=0.27,<0.28",
     "whoosh-reloaded>=2.7.5,<2.8",
     "numpy>=1.24",
+    # Requests are checked at the door against the OpenAPI document's schemas; download
+    # headers (Content-Disposition) are built by Werkzeug's header quoting.
+    "openapi-schema-validator>=0.6",
+    "Werkzeug>=3.0",
 ]
 
 TESTS_REQUIRE = [
@@ -80,6 +84,8 @@ TESTS_REQUIRE = [
     # Schematron); eark-validator runs in its own venv (tests/archive_validators.py).
     "bagit>=1.8",
     "lxml>=5",
+    # Property-based run of the JSON API against its OpenAPI document (tests/test_intake.py).
+    "schemathesis>=4.0,<5",
 ]
 
 setup(

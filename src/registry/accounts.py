@@ -2,6 +2,7 @@
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
 from registry.resources.user import validate_roles
+from registry.safetext import check_text
 from registry.security.principals import SITE_ADMIN
 
 
@@ -43,7 +44,7 @@ def update_account(site, actor, user, roles=None, active=None, fullname=None,
         changed["active"] = [user.active, bool(active)]
         user.active = bool(active)
     if fullname is not None:
-        fullname = " ".join(fullname.split())
+        fullname = " ".join(check_text(fullname, "fullname").split())
         if fullname != user.fullname:
             changed["fullname"] = [user.fullname, fullname]
             user.fullname = fullname

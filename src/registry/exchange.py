@@ -12,6 +12,7 @@ from registry.errors import NotFound, RegistryError
 from registry.i18n import _
 from registry.resources.evidence import keep_revocation_data, proof_of
 from registry.resources.letter import Delivery, Letter, StoredPDF
+from registry.safetext import check_text, display_filename
 from registry.search.queue import enqueue
 from registry.workflow.engine import Context
 
@@ -25,7 +26,7 @@ DEFAULT_INCOMING_PATTERN = "{series}/{n}"
 # Checks on what a user gives -----------------------------------------------------------------
 
 def clean_subject(value):
-    subject = " ".join((value or "").split())
+    subject = " ".join(check_text(value or "", "subject").split())
     if len(subject) > SUBJECT_MAX:
         raise RegistryError("SUBJECT_TOO_LONG",
                             _("subject-too-long", default="A subject has at most ${max} "
@@ -34,7 +35,7 @@ def clean_subject(value):
 
 
 def clean_series(value):
-    series = (value or "01").strip()
+    series = check_text(value or "01", "series").strip()
     if not series or len(series) > SERIES_MAX:
         raise RegistryError("INVALID_SERIES", _("The file-plan series is 1 to 20 characters."),
                             field="series")
@@ -156,7 +157,7 @@ def attach_pdf(site, actor, letter, data, filename, max_size):
     """Store `data` as the draft's PDF (replacing any before) and audit it."""
     _require_draft(letter)
     check_pdf_bytes(data, max_size)
-    name = (filename or "letter.pdf").replace("\\", "/").rsplit("/", 1)[-1][:200] or "letter.pdf"
+    name = display_filename(filename)
     letter.pdf = StoredPDF(data, name, actor)
     site.audit.append(actor, "letter.pdf", target=_path(letter), org=letter.org,
                       detail={"filename": name, "size": len(data), "sha256": letter.pdf.sha256})
@@ -195,8 +196,8 @@ def context(site, actor, permits, gate=None, settings=None, comment="", options=
     kw = {"now": now} if now is not None else {}
     return Context(site=site, actor=actor, permits=permits, verify=verify,
                    trust=gate.trust if gate is not None else None,
-                   settings=settings or {}, comment=comment or "", options=options or {},
-                   notify=notify, **kw)
+                   settings=settings or {}, comment=check_text(comment or "", "comment"),
+                   options=options or {}, notify=notify, **kw)
 
 
 
@@ -224,7 +225,7 @@ def report_advertising(site, actor, delivery, reason):
     One open report per delivery."""
     from registry.resources.report import Report
 
-    reason = " ".join((reason or "").split())[:REASON_MAX]
+    reason = " ".join(check_text(reason or "", "reason").split())[:REASON_MAX]
     if not reason:
         raise RegistryError("COMMENT_REQUIRED", _("Give a reason."), field="reason")
     for report in site.reports.open_reports():

@@ -93,6 +93,21 @@ def _tantivy(site):
                 enqueue(item)
 
 
+def _safe_filenames(site):
+    """Generation 8: text is clean at the door. A PDF's stored name becomes its safe display
+    name (registry.safetext.display_filename: no control or text-direction characters, at most
+    120 characters, ending in .pdf), as uploads are named now; the file's bytes are untouched.
+    A letter's PDF is shared by its deliveries, so each outbox's letters are enough."""
+    from registry.safetext import display_filename
+
+    for org in site.orgs.values():
+        for letter in org["outbox"].values():
+            stored = letter.pdf
+            if stored is not None and stored.filename != display_filename(stored.filename):
+                log.info("renaming the PDF of %s", letter.__name__)
+                stored.filename = display_filename(stored.filename)
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -101,6 +116,7 @@ STEPS = [
     (5, _evidence),
     (6, _operations),
     (7, _tantivy),
+    (8, _safe_filenames),
 ]
 
 

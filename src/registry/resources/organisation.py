@@ -14,6 +14,7 @@ from registry.errors import Conflict, NotFound, RegistryError
 from registry.i18n import _
 from registry.resources.folder import Folder
 from registry.resources.letter import Mailbox
+from registry.safetext import check_text
 from registry.search.mongolian import has_cyrillic, latin, loose_latin, words
 from registry.security import permissions as P
 from registry.security.principals import ORG_ROLES, org_principal, org_role_principal
@@ -47,7 +48,7 @@ def validate_regno(value):
 
 
 def validate_name(value, field="name", required=True):
-    name = " ".join((value or "").split())
+    name = " ".join(check_text(value or "", field).split())
     if required and not name:
         raise RegistryError("NAME_REQUIRED", _("The name is required."), field=field)
     if len(name) > NAME_MAX:

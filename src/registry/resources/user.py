@@ -15,6 +15,7 @@ from registry.errors import Conflict, NotFound, RegistryError
 from registry.i18n import _
 from registry.resources.folder import Folder
 from registry.resources.organisation import KIND_TITLES
+from registry.safetext import check_text
 from registry.security import permissions as P
 from registry.security.passwords import (
     DUMMY_HASH,
@@ -189,7 +190,8 @@ class Users(Folder):
                   mapping={"kind": KIND_TITLES[org.kind], "limit": limit, "regno": org.regno}),
                 field="org",
             )
-        user = User(login, org.regno, roles, fullname=" ".join((fullname or "").split()))
+        user = User(login, org.regno, roles, fullname=" ".join(
+            check_text(fullname or "", "fullname").split()))
         user.set_password(password)
         self.add(login, user)
         self._by_org.setdefault(org.regno, OOTreeSet()).add(login)

@@ -18,4 +18,5 @@ def includeme(config):
     config.add_renderer("json", JSON(ensure_ascii=False))
     config.add_accept_view_order("text/html")
     config.add_accept_view_order("application/json", weighs_less_than="text/html")
+    config.include("registry.views.intake")
     config.scan("registry.views")

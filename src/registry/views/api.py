@@ -6,19 +6,24 @@ from registry.i18n import _
 
 DEFAULT_BATCH = 25
 MAX_BATCH = 200
+MAX_START = 10 ** 7
 
 
 def batch_params(request, default=DEFAULT_BATCH):
-    """Return (b_start, b_size) from the query string, clamped to sane values."""
-    def as_int(name, fallback):
-        try:
-            return int(request.params.get(name, fallback))
-        except (TypeError, ValueError):
+    """Return (b_start, b_size) from the query string. Raises RegistryError(BAD_BATCH) for a
+    value that is not a whole number in range (b_start >= 0, 1 <= b_size <= MAX_BATCH), as the
+    OpenAPI document says."""
+    def as_int(name, fallback, low, high):
+        value = request.params.get(name, "")
+        if value == "":
             return fallback
+        if value.isascii() and value.isdigit() and low <= int(value) <= high:
+            return int(value)
+        raise RegistryError("BAD_BATCH", _("bad-batch", default="'${field}' must be a whole "
+                            "number from ${low} to ${high}.",
+                            mapping={"field": name, "low": low, "high": high}), field=name)
 
-    start = max(0, as_int("b_start", 0))
-    size = min(MAX_BATCH, max(1, as_int("b_size", default)))
-    return start, size
+    return as_int("b_start", 0, 0, MAX_START), as_int("b_size", default, 1, MAX_BATCH)
 
 
 def batching(request, start, size, total, more, last_id=None):
@@ -51,14 +56,3 @@ def wants_json(request):
     """True if the client asked for JSON rather than HTML (the Accept header decides)."""
     offers = request.accept.acceptable_offers(["text/html", "application/json"])
     return bool(offers) and offers[0][0] == "application/json"
-
-
-def json_body(request):
-    """The request's JSON object; raises RegistryError(INVALID_JSON) for anything else."""
-    try:
-        body = request.json_body
-    except ValueError:
-        raise RegistryError("INVALID_JSON", _("The request body is not valid JSON.")) from None
-    if not isinstance(body, dict):
-        raise RegistryError("INVALID_JSON", _("The request body must be a JSON object."))
-    return body

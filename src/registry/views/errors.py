@@ -74,4 +74,5 @@ def busy(request):
 @exception_view_config(RegistryError, renderer="json")
 def registry_error(request):
     exc = request.exception
+    request.response.headers.update(getattr(exc, "headers", {}))
     return _error(request, exc.status, exc.code, exc.message, exc.field)

@@ -43,13 +43,18 @@ def make_form(request, schema, buttons, bind=None, **kw):
     return deform.Form(bound, buttons=buttons, renderer=FORM_RENDERER, **kw)
 
 
+#: Refusals of an uploaded file itself (too large, not a PDF): the page answers their status.
+UPLOAD_REFUSALS = (413, 415)
+
+
 def run_form(request, form, on_success, appstruct=None):
     """Validate a POSTed form and call `on_success(appstruct)`.
 
     Returns ("ok", result) when the form validated and `on_success` returned; ("form", html)
     to show the form (first visit, or with errors). A RegistryError from `on_success` is shown
-    on the field it names (or above the form) and dooms the transaction, so nothing it began
-    is committed.
+    above the form and on the field it names (a refused upload answers its status, 413 or
+    415, as the API does) and
+    dooms the transaction, so nothing it began is committed.
     """
     if request.method != "POST":
         return "form", form.render(appstruct or {})
@@ -63,18 +68,18 @@ def run_form(request, form, on_success, appstruct=None):
         return "ok", on_success(values)
     except RegistryError as exc:
         request.tm.doom()
+        if exc.status in UPLOAD_REFUSALS:
+            request.response.status = exc.status
         return "form", render_error(form, dict(request.POST), exc)
 
 
 def render_error(form, cstruct, exc):
     """Render `form` with the RegistryError `exc` attached to its field (or the form)."""
-    error = colander.Invalid(form.schema, exc.message if not exc.field else None)
+    error = colander.Invalid(form.schema, exc.message)
     field_names = [child.name for child in form.schema.children]
     if exc.field in field_names:
         error.add(colander.Invalid(form.schema[exc.field], exc.message),
                   field_names.index(exc.field))
-    else:
-        error.msg = exc.message
     form.widget.handle_error(form, error)
     return deform.ValidationFailure(form, cstruct, error).render()
 

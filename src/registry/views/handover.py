@@ -30,8 +30,9 @@ from registry.errors import RegistryError
 from registry.i18n import _
 from registry.resources.organisation import Handovers
 from registry.security import permissions as P
-from registry.views.api import batching, json_body
+from registry.views.api import batching
 from registry.views.forms import CSRFSchema, flash, make_form, run_form
+from registry.views.intake import read_json
 from registry.views.letter import STATE_TITLES
 
 log = logging.getLogger(__name__)
@@ -217,7 +218,7 @@ def export(request):
 @view_config(context=Handovers, name="@export", renderer="json", permission=P.MAKE_HANDOVER,
              request_method="POST")
 def export_json(request):
-    body = json_body(request)
+    body = read_json(request)
     record = _start(request, {**body, "year": body.get("year")})
     request.response.status = 202
     return record.as_json(request)

@@ -1,19 +1,25 @@
 """Views on letters (the sender's side): drafting, the PDF, transitions; HTML and JSON."""
+import unicodedata
+from email.utils import encode_rfc2231
+
 import colander
 import deform
 from pyramid.httpexceptions import HTTPFound
 from pyramid.response import FileResponse, Response
 from pyramid.view import view_config
+from werkzeug.http import dump_options_header
 
 from registry import exchange
 from registry.errors import RegistryError
 from registry.i18n import _
 from registry.resources.letter import Delivery, Letter
 from registry.resources.organisation import Outbox
+from registry.safetext import display_filename
 from registry.security import permissions as P
 from registry.signatures import GateConfig, REASON_MESSAGES
-from registry.views.api import batch_params, batching, json_body
+from registry.views.api import batch_params, batching
 from registry.views.forms import CSRFSchema, flash, make_form, run_form
+from registry.views.intake import read_form, read_json, require_media_type, too_large
 from registry.workflow import TransitionRefused
 
 STATE_TITLES = {
@@ -203,28 +209,20 @@ def new_letter(request):
              accept="application/json", request_method="POST")
 def new_letter_json(request):
     """Start a draft: a JSON object, or multipart/form-data with `file` (the PDF), `subject`,
-    `recipients` (repeatable), `in_reply_to`, `due_date` (or `response_due`), `series`."""
+    `recipients` (repeatable), `in_reply_to`, `due_date` (or `response_due`), `series`.
+    Either is checked at the door against the OpenAPI document (registry.views.intake)."""
     if request.content_type == "multipart/form-data":
-        fields = request.POST
-        body = {"subject": fields.get("subject", ""), "recipients": fields.getall("recipients"),
-                "in_reply_to": fields.get("in_reply_to"),
-                "response_due": fields.get("due_date") or fields.get("response_due"),
-                "series": fields.get("series")}
-        upload = fields.get("file")
+        body = read_form(request, "createDraft")
     else:
-        body = json_body(request)
-        body.setdefault("response_due", body.get("due_date"))
-        upload = None
-    recipients = body.get("recipients") or []
-    if not isinstance(recipients, list):
-        raise RegistryError("INVALID_JSON", _("'recipients' is a list of registration numbers."),
-                            field="recipients")
+        body = read_json(request, "createDraft")
+    upload = body.get("file")
     letter = exchange.create_draft(
         request.root, request.account.login, request.context.__parent__,
-        subject=str(body.get("subject") or ""), recipients=[str(r) for r in recipients],
-        in_reply_to=body.get("in_reply_to"), response_due=body.get("response_due"),
-        series=str(body.get("series") or "01"))
-    if upload is not None and hasattr(upload, "file"):
+        subject=body.get("subject") or "", recipients=body.get("recipients") or [],
+        in_reply_to=body.get("in_reply_to"),
+        response_due=body.get("response_due") or body.get("due_date"),
+        series=body.get("series") or "01")
+    if upload is not None:
         limit = max_pdf_size(request)
         exchange.attach_pdf(request.root, request.account.login, letter,
                             upload.file.read(limit + 1), upload.filename, limit)
@@ -316,7 +314,9 @@ def item_json(request):
 @view_config(context=Letter, renderer="json", permission=P.EDIT_LETTER,
              accept="application/json", request_method="PATCH")
 def letter_patch_json(request):
-    body = json_body(request)
+    body = read_json(request, "updateDraft")
+    if "due_date" in body:
+        body.setdefault("response_due", body.pop("due_date"))
     allowed = {"subject", "recipients", "in_reply_to", "response_due", "series"}
     unknown = set(body) - allowed
     if unknown:
@@ -365,7 +365,10 @@ def upload_pdf(request):
 @view_config(context=Letter, name="@file", permission=P.EDIT_LETTER, request_method="PUT",
              renderer="json")
 def put_pdf_json(request):
+    require_media_type(request, "putLetterPDF")
     limit = max_pdf_size(request)
+    if (request.content_length or 0) > limit:
+        raise too_large(limit)
     # From the start of the body: a request replayed after a conflict reads it again.
     request.make_body_seekable()
     data = request.body_file.read(limit + 1)
@@ -388,19 +391,24 @@ def pdf_response(request, letter, item=None):
     else:
         response = Response(body=stored.read(), content_type="application/pdf")
     inline = request.params.get("inline") == "1"
-    response.content_disposition = _disposition(stored.filename, inline)
+    response.content_disposition = content_disposition(stored.filename, inline)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.etag = stored.sha256
     return response
 
 
-def _disposition(filename, inline=False):
-    from urllib.parse import quote
-
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    kind = "inline" if inline else "attachment"
-    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+def content_disposition(filename, inline=False):
+    """The Content-Disposition value for a download of `filename` (RFC 6266): an ASCII
+    `filename` for old clients and the exact name as RFC 8187 `filename*`, quoted and encoded by
+    Werkzeug and the email package, never by hand. Stored names are display names already
+    (registry.safetext.display_filename); a name stored before that is made safe here too."""
+    name = display_filename(filename)
+    ascii_stem = unicodedata.normalize("NFKD", name[:-len(".pdf")]).encode(
+        "ascii", "ignore").decode("ascii")
+    fallback = display_filename(ascii_stem + ".pdf" if ascii_stem.strip(". ") else "")
+    return dump_options_header("inline" if inline else "attachment", {
+        "filename": fallback, "filename*": encode_rfc2231(name, "UTF-8")})
 
 
 @view_config(context=Letter, name="pdf", permission=P.VIEW_LETTER)
@@ -511,8 +519,9 @@ def workflow_fire_json(request):
     if len(request.subpath) != 1:
         raise RegistryError("TRANSITION_REQUIRED", _("Name the transition: @workflow/<name>."),
                             status=404)
-    body = json_body(request) if request.body else {}
-    comment = str(body.get("comment") or body.get("reason") or "")
+    operation = "fireLetterTransition" if isinstance(obj, Letter) else "fireDeliveryTransition"
+    body = read_json(request, operation, optional=True)
+    comment = body.get("comment") or body.get("reason") or ""
     options = {k: body[k] for k in ("executor", "response_due", "series") if body.get(k)}
     try:
         entry = _fire(request, obj, request.subpath[0], comment, options)

@@ -6,6 +6,7 @@ from pyramid.view import view_config
 
 from registry.accounts import create_account
 from registry.directory import register_organisation, update_organisation
+from registry.errors import RegistryError
 from registry.i18n import _
 from registry.resources.organisation import (
     KINDS,
@@ -18,8 +19,9 @@ from registry.resources.organisation import (
 from registry.resources.user import validate_login
 from registry.security import permissions as P
 from registry.settings import account_limits
-from registry.views.api import batch_params, batching, json_body
+from registry.views.api import batch_params, batching
 from registry.views.forms import CSRFSchema, checked_by, flash, make_form, run_form
+from registry.views.intake import read_json
 from registry.views.labels import KIND_TITLES, ROLE_TITLES
 from registry.views.user import NewPasswordSchema, roles_widget
 
@@ -75,6 +77,8 @@ class AccountSchema(NewPasswordSchema):
 def _search(request, size):
     start, size = batch_params(request, default=size)
     query = request.params.get("q", "")
+    if request.params.get("inactive", "1") != "1":
+        raise RegistryError("BAD_FILTER", _("'inactive' is 1 or absent."), field="inactive")
     include_inactive = request.params.get("inactive") == "1" and request.has_permission(
         P.MANAGE_ORGS, request.root.orgs)
     return query, start, size, include_inactive
@@ -121,7 +125,7 @@ def directory_json(request):
 @view_config(context=Organisations, renderer="json", permission=P.MANAGE_ORGS,
              accept="application/json", request_method="POST")
 def directory_create_json(request):
-    body = json_body(request)
+    body = read_json(request, "createOrganisation")
     org = register_organisation(
         request.root, request.account.login, body.get("regno"), body.get("name"),
         body.get("kind"), name_en=body.get("name_en") or "", parent=body.get("parent"))

@@ -7,7 +7,7 @@ from registry.i18n import _
 from registry.resources.letter import Delivery
 from registry.resources.report import Report, Reports
 from registry.security import permissions as P
-from registry.views.api import json_body
+from registry.views.intake import read_json
 from registry.views.forms import flash
 from registry.views.letter import pdf_response
 
@@ -30,9 +30,9 @@ def report_form(request):
 @view_config(context=Delivery, name="@report", renderer="json", permission=P.REPORT_DELIVERY,
              request_method="POST")
 def report_json(request):
-    body = json_body(request)
+    body = read_json(request, "reportAdvertising")
     report = exchange.report_advertising(request.root, request.account.login, request.context,
-                                         str(body.get("reason") or ""))
+                                         body.get("reason") or "")
     request.response.status = 201
     return {"id": report.__name__, "status": report.status}
 

@@ -65,7 +65,10 @@ def query_from(request, org):
             raise RegistryError("BAD_FILTER", _("There is no such state."), field="state",
                                 status=400)
         q.state = state
-    q.overdue = params.get("overdue") in ("1", "true", "on")
+    if params.get("overdue", "1") != "1":
+        raise RegistryError("BAD_FILTER", _("'overdue' is 1 or absent."), field="overdue",
+                            status=400)
+    q.overdue = params.get("overdue") == "1"
     sort = params.get("sort") or ("relevance" if q.text.strip() else "newest")
     if sort not in SORTS:
         raise RegistryError("BAD_FILTER", _("Sort by relevance, newest or oldest."),
