@@ -449,8 +449,8 @@ class RetryCounter:
             name += f"({conflicting.rsplit('.', 1)[-1]})"
         with self.lock:
             self.counts[name] += 1
-            # retry_attempt counts from 0: the attempt that just failed.
-            self.most = max(self.most, event.request.retry_attempt + 1)
+            # pyramid_retry counts attempts from 0: this is the attempt that just failed.
+            self.most = max(self.most, event.request.environ.get("retry.attempt", 0) + 1)
 
     def snapshot(self):
         with self.lock:
@@ -509,6 +509,10 @@ def inprocess(args, signed_by, trust_dir, tmp, embedded=False):
     finally:
         server.shutdown()
     ok = verify(db, name, parties)
+    # The search writer's thread holds a connection of its own: stop it before closing.
+    from registry.search.indexing import ISearchService
+
+    wsgi.registry.getUtility(ISearchService).stop()
     db.close()
     if zeo_server is not None:
         zeo_server.close()
