@@ -326,6 +326,63 @@ def test_concurrent_sends_from_two_threads_get_distinct_gap_free_numbers(db, sig
     assert_numbers_gap_free(db, names)
 
 
+def test_eight_clients_sending_at_once_through_the_app_are_never_busy(wsgi_app, api, pki,
+                                                                        db):
+    """Eight threads, each its own client of the real application (pyramid_tm, pyramid_retry,
+    the gate; a FileStorage), send letters of one organisation at once: every request is
+    answered (none 503 BUSY) and the numbers are 1..N without gaps."""
+    from webtest import TestApp
+
+    pdfs_by_thread = [[pdfs.sign(pdfs.letter_pdf(f"Зэрэг {t}-{n}"), pki.org(SENDER))
+                       for n in range(3)] for t in range(8)]
+    headers = [api("rm_a") for _ in range(8)]
+    start = threading.Barrier(8)
+    statuses, names = [], []
+    lock = threading.Lock()
+
+    def client(index):
+        app = TestApp(wsgi_app, extra_environ={"HTTP_HOST": "registry.test"})
+        start.wait(60)
+        for pdf in pdfs_by_thread[index]:
+            calls = [app.post_json(f"/orgs/{SENDER}/outbox", {"subject": "Зэрэг", "recipients": [
+                RECIPIENT]}, headers=headers[index], expect_errors=True)]
+            letter = calls[0].json["@id"]
+            calls.append(app.put(letter + "@file", pdf, headers={
+                **headers[index], "Content-Type": "application/pdf"}, expect_errors=True))
+            for step in ("sign", "send"):
+                calls.append(app.post_json(f"{letter}@workflow/{step}", {},
+                                           headers=headers[index], expect_errors=True))
+            with lock:
+                statuses.extend(call.status_int for call in calls)
+                names.append(letter.rstrip("/").rsplit("/", 1)[1])
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(600)
+    assert len(names) == 24 and sorted(set(statuses)) == [200, 201]
+    assert_numbers_gap_free(db, names)
+
+
+def test_sends_counted_on_one_day_by_concurrent_transactions_all_count(db):
+    """The daily count (the daily limit's) merges concurrent sends instead of conflicting."""
+    with db.transaction() as conn:
+        site_of(conn).orgs[SENDER]["outbox"].count_sent("2026-03-02")
+    managers = [transaction.TransactionManager() for _ in range(2)]
+    conns = [db.open(transaction_manager=tm) for tm in managers]
+    try:
+        for conn in conns:
+            site_of(conn).orgs[SENDER]["outbox"].count_sent("2026-03-02")
+        for tm in managers:
+            tm.commit()
+    finally:
+        for conn in conns:
+            conn.close()
+    with db.transaction() as conn:
+        assert site_of(conn).orgs[SENDER]["outbox"].sent_count("2026-03-02") == 3
+
+
 PROCESS_SCRIPT = r"""
 import sys
 sys.path.insert(0, {tests!r})

@@ -292,3 +292,69 @@ def test_pool_workers_are_reused_and_replaced_after_an_overrun_or_exhaustion():
         assert pool.call("builtins:len", (b"abc",), timeout=10).value == 3
     finally:
         pool.close()
+
+
+# The verdict cache ---------------------------------------------------------------------------
+
+def _counting_gate(trust_dir, monkeypatch, clock):
+    """A gate on `clock` whose checks are counted: returns (gate, calls)."""
+    import registry.signatures as signatures
+
+    calls, real = [], signatures.run_checks
+
+    def counted(*args, **kw):
+        calls.append(args[1])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(signatures, "run_checks", counted)
+    return Gate(GateConfig(trust_dir=str(trust_dir)), clock=clock), calls
+
+
+def test_the_same_question_within_the_minute_is_answered_from_the_last_check(
+        pki, trust_dir, monkeypatch):
+    now = [dt.datetime.now(dt.timezone.utc).replace(second=5, microsecond=0)]
+    gate, calls = _counting_gate(trust_dir, monkeypatch, lambda: now[0])
+    signed = pdfs.signed_letter(pki, REGNO)
+    first = gate.verify(signed, REGNO)
+    now[0] += dt.timedelta(seconds=40)
+    again = gate.verify(signed, REGNO)
+    assert calls == [REGNO] and first.accepted
+    assert again.as_json() == {**first.as_json(), "evidence": {
+        **first.evidence, "reused_at": now[0].isoformat()}}
+
+
+def test_another_question_or_the_next_minute_checks_again(pki, trust_dir, monkeypatch):
+    now = [dt.datetime.now(dt.timezone.utc).replace(second=50, microsecond=0)]
+    gate, calls = _counting_gate(trust_dir, monkeypatch, lambda: now[0])
+    signed = pdfs.signed_letter(pki, REGNO)
+    gate.verify(signed, REGNO)
+    gate.verify(signed, "1000002")  # another expected organisation
+    gate.verify(signed, REGNO, as_of={"time": (now[0] - dt.timedelta(minutes=5)).isoformat(),
+                                      "crls": []})
+    gate.verify(signed + b"\n", REGNO)  # other bytes
+    now[0] += dt.timedelta(seconds=15)  # the next minute
+    later = gate.verify(signed, REGNO)
+    assert len(calls) == 5 and "reused_at" not in later.evidence
+    assert len(gate.verdicts) == 1  # the past minute's verdicts are gone
+
+
+def test_a_changed_trust_directory_checks_again(pki, tmp_path, monkeypatch):
+    folder = pki.write_trust_dir(tmp_path / "trust")
+    now = dt.datetime.now(dt.timezone.utc).replace(second=5, microsecond=0)
+    gate, calls = _counting_gate(folder, monkeypatch, lambda: now)
+    signed = pdfs.signed_letter(pki, REGNO)
+    assert gate.verify(signed, REGNO).accepted
+    for crl in folder.glob("*.crl"):
+        crl.unlink()
+    assert gate.verify(signed, REGNO).reasons[0] == "REVOCATION_UNKNOWN"
+    assert len(calls) == 2
+
+
+def test_a_check_that_ran_out_of_time_is_not_kept(pki, trust_dir, monkeypatch):
+    now = dt.datetime.now(dt.timezone.utc).replace(second=5, microsecond=0)
+    gate, calls = _counting_gate(trust_dir, monkeypatch, lambda: now)
+    gate.config.timeout = 0.000001
+    signed = pdfs.signed_letter(pki, REGNO)
+    assert gate.verify(signed, REGNO).reasons == ("TIMEOUT",)
+    assert gate.verify(signed, REGNO).reasons == ("TIMEOUT",)
+    assert len(calls) == 2 and len(gate.verdicts) == 0

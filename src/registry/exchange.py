@@ -292,8 +292,7 @@ def number_outgoing(letter, ctx, evidence):
     letter.number_year, letter.number_seq = year, seq
     letter.sent_at = ctx.now
     outbox.journal[(year, letter.series, seq)] = letter.__name__
-    today = local_date(ctx).isoformat()
-    outbox.sent_on[today] = outbox.sent_on.get(today, 0) + 1
+    outbox.count_sent(local_date(ctx).isoformat())
     return {"number": letter.outgoing_number}
 
 

@@ -13,8 +13,8 @@ from pyramid.settings import asbool
 
 DEFAULTS = {
     "pyramid.default_locale_name": "mn",
-    # A request that conflicts with a concurrent one is replayed; a send re-runs the gate.
-    "retry.attempts": "5",
+    # A request that conflicts with a concurrent one is replayed (the gate's verdict is reused).
+    "retry.attempts": "10",
     # Accounts an organisation may hold, per kind ("unlimited" for none): a business entity
     # holds one account, as in the system the registry replaces.
     "registry.accounts_per_org.business": "1",

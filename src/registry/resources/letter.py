@@ -256,7 +256,9 @@ class Mailbox(Folder):
     - `journal`: (year, number) -> id, the register of numbers given;
     - `counters`: (series, year) -> last number given (gap-free: a number is taken in the
       transaction that uses it, so an aborted transaction gives it back);
-    - `sent_on`: local date (ISO) -> letters sent that day (the daily limit).
+    - `sent_on`: local date (ISO) -> letters sent that day (the daily limit), a `Length`, so
+      that concurrent sends merge their counts (only the day's first sends may clash, making
+      the entry); folders made before keep plain numbers for past days (`sent_count`).
     """
 
     def __init__(self):
@@ -318,6 +320,19 @@ class Mailbox(Folder):
         number = self.counters.get(key, 0) + 1
         self.counters[key] = number
         return number
+
+    def count_sent(self, day):
+        """Count one letter sent on `day` (ISO date)."""
+        count = self.sent_on.get(day)
+        if isinstance(count, Length):
+            count.change(1)
+        else:
+            self.sent_on[day] = Length((count or 0) + 1)
+
+    def sent_count(self, day):
+        """How many letters were sent on `day` (ISO date)."""
+        count = self.sent_on.get(day, 0)
+        return count() if isinstance(count, Length) else count
 
     def in_state(self, states, start=0, size=25, after=None):
         """Items in any of `states`, newest first, from `start` — or, given `after` (the id of

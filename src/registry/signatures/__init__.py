@@ -7,8 +7,11 @@ unrevoked certificate of the expected organisation?
 The only way the registry checks signatures. The checks run in a worker process under a time
 and memory budget (see worker.py); the decision is made in checks.py from pyHanko's findings.
 """
+import copy
 import hashlib
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -59,15 +62,53 @@ class GateConfig:
         )
 
 
+class VerdictCache:
+    """The gate's recent verdicts, in this process only: bounded (`size` entries, least
+    recently used dropped first) and short-lived (the key holds the clock's minute, so an entry
+    serves only within the minute it was made in; older minutes are dropped on every store).
+
+    A request replayed after a ZODB conflict asks the gate the same question again: the same
+    bytes, the same expected organisation, the same evidence time and kept CRLs, the same trust;
+    the answer cannot differ within that minute, so it is not worked out twice."""
+
+    def __init__(self, size=256):
+        self.size = size
+        self._items = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            verdict = self._items.get(key)
+            if verdict is None:
+                return None
+            self._items.move_to_end(key)
+        return copy.deepcopy(verdict)
+
+    def put(self, key, verdict, minute):
+        with self._lock:
+            for old in [k for k in self._items if k[-1] != minute]:
+                del self._items[old]
+            self._items[key] = copy.deepcopy(verdict)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self):
+        return len(self._items)
+
+
 class Gate:
     """`clock()` (default: the real time, in UTC) is the time a signature without other
-    evidence is judged at; tests move it."""
+    evidence is judged at; tests move it. Verdicts the checks reached are kept a short while
+    (`VerdictCache`) for the same question asked again."""
 
     def __init__(self, config, trust=None, clock=None):
         self.config = config
         self.clock = clock
         self._fixed_trust = trust
         self._cache = TrustCache(config.trust_dir) if trust is None else None
+        self.verdicts = VerdictCache()
+        self._fingerprinted = (None, None)  # (Trust, its fingerprint)
 
     @classmethod
     def from_settings(cls, settings):
@@ -97,10 +138,17 @@ class Gate:
         if size > self.config.max_size:
             return Verdict.refused("TOO_LARGE", evidence={"max_size": self.config.max_size},
                                    **base)
+        current = self.trust()
+        minute = now.replace(second=0, microsecond=0).isoformat()
+        key = (digest, expected_regno, *_evidence_key(as_of), self._fingerprint(current), minute)
+        reused = self.verdicts.get(key)
+        if reused is not None:
+            reused.evidence["reused_at"] = now.isoformat()
+            return reused
         options = {"max_size": self.config.max_size, "pades_only": self.config.pades_only,
                    "fetch": self.config.fetch_revocation, "sha256": digest, "as_of": as_of,
                    "now": now.isoformat() if self.clock else None}
-        trust = self.trust().as_payload()
+        trust = current.as_payload()
         verdict = run_checks(payload, expected_regno, trust, options, self.config.timeout,
                              self.config.memory_limit, base, workers=self.config.workers)
         if "judged" in verdict.evidence:
@@ -109,7 +157,30 @@ class Gate:
             used = [*trust["crls"], *(as_of or {}).get("crls", ())]
             verdict.evidence["revocation_data"] = sorted(
                 {hashlib.sha256(der).hexdigest() for der in used})
+        if "elapsed_s" in verdict.evidence:
+            # The checks ran to their end (run_checks times only those): a decision about the
+            # bytes. A TIMEOUT or a worker that died says nothing about them, and is not kept.
+            self.verdicts.put(key, verdict, minute)
         return verdict
+
+    def _fingerprint(self, trust):
+        """SHA-256 over the trust's anchors, intermediates and CRLs (worked out once per
+        Trust: the trust cache hands out the same object until a file changes)."""
+        known, fingerprint = self._fingerprinted
+        if known is not trust:
+            digest = hashlib.sha256()
+            for der in (*trust.roots, b"|", *trust.intermediates, b"|", *trust.crls):
+                digest.update(hashlib.sha256(der).digest())
+            fingerprint = digest.hexdigest()
+            self._fingerprinted = (trust, fingerprint)
+        return fingerprint
+
+
+def _evidence_key(as_of):
+    """(time, CRL digests) of the registry's evidence `as_of`, or (None, ()) without it."""
+    if not as_of:
+        return None, ()
+    return as_of["time"], tuple(hashlib.sha256(der).hexdigest() for der in as_of.get("crls", ()))
 
 
 def _file_sha256(path):

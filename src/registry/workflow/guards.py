@@ -53,7 +53,7 @@ def within_limits(letter, ctx):
                                      "${limit} recipients.", mapping={"limit": per_letter}),
                            evidence={"recipients": len(letter.recipients)})
     per_day = int(ctx.settings.get("registry.limits.letters_per_day", DEFAULT_LETTERS_PER_DAY))
-    sent_today = letter.__parent__.sent_on.get(local_date(ctx).isoformat(), 0)
+    sent_today = letter.__parent__.sent_count(local_date(ctx).isoformat())
     if sent_today >= per_day:
         return GuardResult(False, reason="DAILY_LIMIT",
                            message=_("daily-limit", default="Your organisation has sent "
