@@ -128,6 +128,7 @@ def test_a_timestamped_letter_with_its_revocation_data_is_judged_at_its_timestam
     assert verdict.accepted, verdict.evidence
     assert verdict.evidence["judged"] == {"basis": "timestamp", "at": verdict.timestamp,
                                           "revocation_kept": 2}
+    assert verdict.evidence["trusted"] and verdict.evidence["trust_problem"] is None
     b_t = gate.verify(pdfs.signed_letter_timestamped(pki, REGNO), REGNO)
     assert b_t.reasons == ("REVOCATION_UNKNOWN",)
     assert b_t.evidence["judged"]["basis"] == "timestamp"

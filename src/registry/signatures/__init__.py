@@ -123,7 +123,7 @@ class Gate:
 
         `as_of` is the registry's evidence that it accepted these bytes before:
         {"time": ISO time of that first acceptance, "crls": [DER CRLs it used then]}; the
-        signature is then judged as of that time (see `registry.signatures.evidence`).
+        signature is then judged as of that time (see `registry.resources.evidence.proof_of`).
         Without it, the signature is judged as of now."""
         if isinstance(source, (str, Path)):
             size = os.path.getsize(source)

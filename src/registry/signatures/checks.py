@@ -360,6 +360,9 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
                 status.revocation_details is not None:
             status = validate_pdf_signature(embedded, _validation_context(trust, options),
                                             skip_diff=True)
+            # The evidence describes the judgement given; the changes were analysed above.
+            evidence.update({key: value for key, value in _status_evidence(status).items()
+                             if key not in ("coverage", "modification_level", "docmdp_ok")})
     basis, moment = judgement_time(options)
     evidence["judged"] = {"basis": basis, "at": moment.isoformat()}
     if basis != "now":
