@@ -27,17 +27,18 @@ def test_site_admin_registers_an_organisation(login_as, in_site):
         assert (record.actor, record.action, record.org) == ("admin", "org.register", "7000001")
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("regno", "12345", "7"),
-    ("regno", "1000002", "1000002"),
-    ("parent", "9999999", "9999999"),
+@pytest.mark.parametrize("field, value, message, status", [
+    ("regno", "12345", "7", 400),  # the field's own check
+    ("regno", "1000002", "1000002", 409),  # taken: the API's status for it
+    ("parent", "9999999", "9999999", 404),  # names no organisation: the API's status
 ])
-def test_registration_form_shows_the_error_on_the_field(login_as, in_site, field, value, message):
+def test_registration_form_shows_the_error_on_the_field(login_as, in_site, field, value, message,
+                                                        status):
     app = login_as("admin")
     form = app.get("/orgs/@@add").forms["deform"]
     form["regno"], form["name"], form["kind"] = "7000001", "Нэр", "business"
     form[field] = value
-    page = form.submit("save", status=200)
+    page = form.submit("save", status=status)
     error = page.html.find(class_="invalid-feedback") or page.html.find(class_="alert-danger")
     assert error is not None and message in page.text
     with in_site() as site:
@@ -110,7 +111,7 @@ def test_records_manager_cannot_grant_site_admin(login_as, in_site):
         ("csrf_token", token), ("login", "sneaky"), ("fullname", ""),
         ("__start__", "roles:sequence"), ("checkbox", "site_admin"), ("__end__", "roles:sequence"),
         ("password", "a-long-password"), ("password_confirm", "a-long-password"),
-        ("create", "create")], status=200)
+        ("create", "create")], status=403)
     assert "sneaky" not in response.html.find(id="accounts-table").text
     with in_site() as site:
         assert "sneaky" not in site.users
@@ -124,7 +125,7 @@ def test_a_business_cannot_get_a_second_account(login_as, in_site):
         ("csrf_token", csrf_token(page)), ("login", "second"), ("fullname", ""),
         ("__start__", "roles:sequence"), ("checkbox", "clerk"), ("__end__", "roles:sequence"),
         ("password", "a-long-password"), ("password_confirm", "a-long-password"),
-        ("create", "create")], status=200)
+        ("create", "create")], status=409)
     assert "1000003" in response.text
     with in_site() as site:
         assert "second" not in site.users and site.users.count_for("1000003") == 1
@@ -135,11 +136,11 @@ def test_account_form_checks_passwords_and_logins(login_as, in_site):
     form = _new_account_form(app, "1000001")
     form.get("checkbox", index=2).checked = True
     form["password_confirm"] = "something-else"
-    form.submit("create", status=200)
+    form.submit("create", status=400)
     form = _new_account_form(app, "1000001")
     form["login"] = "rm_b"  # taken
     form.get("checkbox", index=2).checked = True
-    page = form.submit("create", status=200)
+    page = form.submit("create", status=409)
     assert "rm_b" in page.html.find(class_="invalid-feedback").text
     with in_site() as site:
         assert "newclerk" not in site.users

@@ -88,7 +88,7 @@ def test_own_password_change_needs_the_current_password(testapp):
     form = testapp.get("/users/rm_a/@@password").forms["deform"]
     form["current"] = "wrong-current-pw"
     form["password"] = form["password_confirm"] = "a-brand-new-pass"
-    response = form.submit("save", status=200)
+    response = form.submit("save", status=400)
     assert "error" in response.text
     testapp.post("/@@logout", {"csrf_token": csrf_token(response)})
     login(testapp, "rm_a", PASSWORD)

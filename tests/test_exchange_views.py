@@ -108,12 +108,12 @@ def test_the_draft_form_requires_a_subject_and_known_recipients(testapp, in_site
     form = testapp.get(f"/orgs/{SENDER}/outbox/@@new").forms["draft-form"]
     form["subject"] = ""
     form["recipients"] = RECIPIENT
-    page = form.submit("save", status=200)
+    page = form.submit("save", status=400)
     assert page.html.find(class_="invalid-feedback") is not None
     form = page.forms["draft-form"]
     form["subject"] = "Тест"
     form["recipients"] = "9999999"
-    page = form.submit("save", status=200)
+    page = form.submit("save", status=404)  # names no organisation: the API's status
     assert "9999999" in page.html.find(class_="invalid-feedback").text
     with in_site() as site:
         assert len(site.orgs[SENDER]["outbox"]) == 0

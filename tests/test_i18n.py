@@ -29,7 +29,7 @@ def test_english_is_one_click_away(testapp):
 def test_form_errors_come_in_mongolian_from_our_deform_and_colander_catalogs(login_as):
     app = login_as("admin")
     form = app.get("/orgs/@@add").forms["deform"]
-    page = form.submit("save", status=200)  # everything empty
+    page = form.submit("save", status=400)  # everything empty
     assert "Заавал бөглөнө" in page.text  # colander's "Required"
     assert "Илгээсэн мэдээлэлд алдаа байна" in page.text  # deform's form error
 

@@ -262,7 +262,7 @@ def test_the_draft_form_refuses_a_hostile_subject(testapp, in_site):
     login(testapp, "rm_a")
     form = testapp.get(f"{OUTBOX}/@@new").forms["draft-form"]
     form["subject"], form["recipients"] = "Invoice \u202efdp.exe", RECIPIENT
-    page = form.submit("save", status=200)  # the form again, the message on the field
+    page = form.submit("save", status=400)  # the form again, the message on the field
     assert "U+202E" in page.html.find(class_="invalid-feedback").text
     assert drafts(in_site) == 0
 

@@ -43,18 +43,19 @@ def make_form(request, schema, buttons, bind=None, **kw):
     return deform.Form(bound, buttons=buttons, renderer=FORM_RENDERER, **kw)
 
 
-#: Refusals of an uploaded file itself (too large, not a PDF): the page answers their status.
-UPLOAD_REFUSALS = (413, 415)
+#: What a page answers when its form is refused: the fields' own checks failed.
+FORM_REFUSED = 400
 
 
 def run_form(request, form, on_success, appstruct=None):
     """Validate a POSTed form and call `on_success(appstruct)`.
 
     Returns ("ok", result) when the form validated and `on_success` returned; ("form", html)
-    to show the form (first visit, or with errors). A RegistryError from `on_success` is shown
-    above the form and on the field it names (a refused upload answers its status, 413 or
-    415, as the API does) and
-    dooms the transaction, so nothing it began is committed.
+    to show the form (first visit, or with errors). A refused form answers a 4xx status, as
+    the API does: 400 when a field's own check fails; a RegistryError from `on_success` is
+    shown above the form and on the field it names, answers its own status (413 for a file
+    too large, 415 for one that is not a PDF, 409 for a conflict, ...) and dooms the
+    transaction, so nothing it began is committed.
     """
     if request.method != "POST":
         return "form", form.render(appstruct or {})
@@ -62,14 +63,14 @@ def run_form(request, form, on_success, appstruct=None):
     try:
         values = form.validate(controls)
     except deform.ValidationFailure as failure:
+        request.response.status = FORM_REFUSED
         return "form", failure.render()
     values.pop("csrf_token", None)
     try:
         return "ok", on_success(values)
     except RegistryError as exc:
         request.tm.doom()
-        if exc.status in UPLOAD_REFUSALS:
-            request.response.status = exc.status
+        request.response.status = exc.status if 400 <= exc.status < 500 else FORM_REFUSED
         return "form", render_error(form, dict(request.POST), exc)
 
 

@@ -15,7 +15,7 @@ from registry.i18n import LOCALE_COOKIE, LOCALES, _
 from registry.resources.site import Site
 from registry.security import permissions as P
 from registry.security.throttle import IAddressThrottle
-from registry.views.forms import CSRFSchema, make_form
+from registry.views.forms import FORM_REFUSED, CSRFSchema, make_form
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 
@@ -75,6 +75,7 @@ def login(request):
         try:
             values = form.validate(request.POST.items())
         except deform.ValidationFailure as failure:
+            request.response.status = FORM_REFUSED
             return {"form": failure.render(), "message": None}
         address = request.client_addr or ""
         throttle = request.registry.getUtility(IAddressThrottle)
