@@ -69,6 +69,8 @@ INSTALL_REQUIRES = [
     # headers (Content-Disposition) are built by Werkzeug's header quoting.
     "openapi-schema-validator>=0.6",
     "Werkzeug>=3.0",
+    # Journals exported as spreadsheets, written row by row (constant memory).
+    "XlsxWriter>=3.1",
 ]
 
 TESTS_REQUIRE = [
@@ -86,6 +88,8 @@ TESTS_REQUIRE = [
     "lxml>=5",
     # Property-based run of the JSON API against its OpenAPI document (tests/test_intake.py).
     "schemathesis>=4.0,<5",
+    # Reads the journals' XLSX exports back (an independent reader of what XlsxWriter wrote).
+    "openpyxl>=3.1",
 ]
 
 setup(

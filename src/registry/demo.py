@@ -7,10 +7,10 @@ registration numbers are fictional. Seeding is idempotent: it adds what is missi
 """
 from datetime import date, timedelta
 from io import BytesIO
-from pathlib import Path
 
 from registry.accounts import create_account
 from registry.directory import register_organisation
+from registry.fonts import cyrillic_font
 
 DEMO_PASSWORD = "registry-demo"
 ACTOR = "demo"
@@ -192,10 +192,6 @@ def seed(site, limits=None):
 
 # Letters -----------------------------------------------------------------------------------
 
-FONT_CANDIDATES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-                   "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-                   "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf")
-
 LETTERS = [
     # (sender login, recipient regno key, subject, body, what happens)
     ("records", "district", "2027 оны төсвийн төслийн тухай",
@@ -216,18 +212,6 @@ LETTERS = [
 ]
 
 
-def _font():
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    for path in FONT_CANDIDATES:
-        if Path(path).exists():
-            if "RegistryDemo" not in pdfmetrics.getRegisteredFontNames():
-                pdfmetrics.registerFont(TTFont("RegistryDemo", path))
-            return "RegistryDemo"
-    raise RuntimeError("no font with Cyrillic letters found (install fonts-dejavu-core)")
-
-
 def render_letter(sender, recipient, subject, body, signatory, when=None):
     """An official letter as a PDF (A4): letterhead, date, addressee, subject, text, signature
     line. Returns its bytes."""
@@ -235,7 +219,7 @@ def render_letter(sender, recipient, subject, body, signatory, when=None):
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
 
-    font = _font()
+    font = cyrillic_font()
     when = when or date.today()
     out = BytesIO()
     page = canvas.Canvas(out, pagesize=A4, invariant=1)

@@ -11,12 +11,8 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import timezone
-from pathlib import Path
 
-FONT_CANDIDATES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-                   "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-                   "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf")
-FONT_NAME = "RegistryArchive"
+from registry.fonts import cyrillic_font
 
 INVENTORY_HEADER = ("№", "Индекс", "Хадгаламжийн нэгжийн гарчиг", "Хамрах он, сар, өдөр",
                     "Баримтын тоо", "Хадгалах хугацаа", "Тайлбар")
@@ -106,23 +102,10 @@ def inventory_csv(inventory):
     return out.getvalue().encode("utf-8")
 
 
-def _font():
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if FONT_NAME in pdfmetrics.getRegisteredFontNames():
-        return FONT_NAME
-    for path in FONT_CANDIDATES:
-        if Path(path).exists():
-            pdfmetrics.registerFont(TTFont(FONT_NAME, path))
-            return FONT_NAME
-    raise RuntimeError("no font with Cyrillic letters found (install fonts-dejavu-core)")
-
-
 def _styles():
     from reportlab.lib.styles import ParagraphStyle
 
-    font = _font()
+    font = cyrillic_font()
     return {
         "title": ParagraphStyle("title", fontName=font, fontSize=13, leading=17, alignment=1,
                                 spaceAfter=6),

@@ -72,6 +72,10 @@ def validate_kind(value):
     return value
 
 
+#: The roles that read and export the journals: the records office, the head, the auditors.
+JOURNAL_READERS = ("records_manager", "signatory", "auditor")
+
+
 class Outbox(Mailbox):
     """Letters this organisation drafts, signs and sends."""
 
@@ -111,7 +115,8 @@ class Organisation(Folder):
             (Allow, org_role_principal(self.regno, "records_manager"),
              (P.MANAGE_ACCOUNTS, P.DRAFT_LETTER, P.MAKE_HANDOVER, P.MANAGE_RETENTION)),
             (Allow, org_role_principal(self.regno, "clerk"), (P.DRAFT_LETTER,)),
-        ] + [(Allow, org_role_principal(self.regno, role), (P.SEARCH_LETTERS,))
+        ] + [(Allow, org_role_principal(self.regno, role), (P.READ_JOURNAL,))
+             for role in JOURNAL_READERS] + [(Allow, org_role_principal(self.regno, role), (P.SEARCH_LETTERS,))
              for role in ORG_ROLES]
 
     @property

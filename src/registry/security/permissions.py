@@ -19,6 +19,8 @@ LIST_ACCOUNTS = "accounts.list"
 VIEW_MAILBOX = "mailbox.view"
 #: Search the letters the organisation is a party to (its members with a role on letters).
 SEARCH_LETTERS = "letters.search"
+#: Read and export the organisation's journals of incoming and outgoing letters.
+READ_JOURNAL = "journal.read"
 #: Read the audit trail (site administrators all of it; auditors their organisation's).
 VIEW_AUDIT = "audit.view"
 

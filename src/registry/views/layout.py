@@ -35,6 +35,9 @@ class Layout:
                 (_("Drafts"), request.resource_url(self.org["outbox"], query={"state": "draft"})),
                 (_("Handover"), request.resource_url(self.org["handovers"])),
             ]
+        if self.org is not None and request.has_permission(P.READ_JOURNAL, self.org):
+            items.append((_("journal-nav", default="Journal"),
+                          request.resource_url(self.org, "@@journal")))
         if self.org is not None and request.has_permission(P.SEARCH_LETTERS, self.org):
             items.append((_("Search"), request.resource_url(site, "@search")))
         if request.has_permission(P.VIEW_DIRECTORY, site.orgs):
