@@ -79,6 +79,16 @@ def test_a_period_holds_exactly_the_letters_numbered_in_it_by_local_date(many, f
         assert [(i.sent_at, i.series, i.number_seq) for i in journal.items(5, 10)] == got[5:15]
         assert [(i.sent_at, i.series, i.number_seq)
                 for i in journal.items(descending=True)] == got[::-1]
+        # Page after page from the last item shown (the cursor), both ways, gives them all.
+        for descending, whole in ((False, got), (True, got[::-1])):
+            walked, after = [], None
+            while True:
+                page = list(journal.items(0, 7, descending, after=after))
+                if not page:
+                    break
+                walked += [(i.sent_at, i.series, i.number_seq) for i in page]
+                after = page[-1].__name__
+            assert walked == whole
 
 
 def test_the_late_utc_letter_is_dated_by_ulaanbaatar(many):
@@ -210,6 +220,18 @@ def test_the_pdf_export_is_a4_landscape_with_the_organisation_and_the_rows(testa
     assert (round(width), round(height)) == (842, 595)
     text = document[0].get_textpage().get_text_range()
     assert "Явсан бичгийн бүртгэл" in text and "Төсвийн тухай" in text
+
+
+def test_a_journal_too_long_to_print_answers_413_and_names_the_way_out(testapp, exchanged,
+                                                                       monkeypatch):
+    from registry.views import journal as views
+
+    monkeypatch.setattr(views, "PRINT_MAX_ROWS", 1)
+    error = testapp.get(f"/orgs/{SENDER}/@journal?direction=outgoing&format=pdf",
+                        headers=exchanged[0], status=413).json["error"]
+    assert error["code"] == "TOO_LONG_TO_PRINT" and "XLSX" in error["message"]
+    testapp.get(f"/orgs/{SENDER}/@journal?direction=outgoing&format=xlsx", headers=exchanged[0],
+                status=200)
 
 
 def test_the_journal_page_in_the_menu_with_filters_and_exports(testapp, exchanged):

@@ -168,8 +168,51 @@ class Journal:
     def __len__(self):
         return sum(stop - start + 1 for _y, _s, start, stop in self.runs())
 
-    def items(self, start=0, size=None, descending=False):
-        """The period's items from `start`, at most `size`, oldest first (or newest first)."""
+    def _key(self, year, series, n):
+        """The order of entries: (when numbered, series, number); None for a missing one."""
+        item = self._item(year, series, n)
+        return (numbered_at(item), series, n) if item is not None else None
+
+    def _after(self, run, cursor, descending):
+        """The part of `run` that comes after `cursor` (an entry's key) in the order asked:
+        (first n, last n), found by bisecting the run."""
+        year, series, first, last = run
+        lo, hi = first, last + 1
+        while lo < hi:  # the first n whose key is past the cursor, ascending
+            mid = (lo + hi) // 2
+            key = self._key(year, series, mid)
+            if key is not None and key <= cursor:
+                lo = mid + 1
+            else:
+                hi = mid
+        if descending:
+            # Keys ascend with n in a run: before the cursor is first .. (first n past it) - 1,
+            # less the cursor itself when it is in this run.
+            stop = lo - 1
+            if stop >= first and self._key(year, series, stop) == cursor:
+                stop -= 1
+            return first, stop
+        return lo, last
+
+    def cursor_of(self, name):
+        """The key of the entry whose item is `name` in this journal's folder, else None."""
+        item = self.box.get(name) if name else None
+        number_seq = getattr(item, "number_seq", None)
+        if item is None or number_seq is None or numbered_at(item) is None:
+            return None
+        return (numbered_at(item), item.series, number_seq)
+
+    def items(self, start=0, size=None, descending=False, after=None):
+        """The period's items from `start`, at most `size`, oldest first (or newest first);
+        with `after` (an item's id, the last of the page before), the items that follow it:
+        O(size) at any depth, where `start` walks every entry before it."""
+        cursor = self.cursor_of(after)
+        runs = self.runs()
+        if cursor is not None:
+            runs = [(y, s, *self._after((y, s, a, b), cursor, descending))
+                    for y, s, a, b in runs]
+            start = 0
+
         def stream(year, series, first, last):
             numbers = range(last, first - 1, -1) if descending else range(first, last + 1)
             for n in numbers:
@@ -177,7 +220,7 @@ class Journal:
                 if item is not None:
                     yield (numbered_at(item), series, n), item
 
-        merged = heapq.merge(*(stream(*run) for run in self.runs()), key=lambda pair: pair[0],
+        merged = heapq.merge(*(stream(*run) for run in runs), key=lambda pair: pair[0],
                              reverse=descending)
         for index, (_key, item) in enumerate(merged):
             if index < start:
@@ -186,8 +229,8 @@ class Journal:
                 return
             yield item
 
-    def rows(self, start=0, size=None, descending=False):
-        for item in self.items(start, size, descending):
+    def rows(self, start=0, size=None, descending=False, after=None):
+        for item in self.items(start, size, descending, after):
             yield self.row(item)
 
     # One row --------------------------------------------------------------------------

@@ -161,11 +161,14 @@ def write_pdf(journal, path, translate, state_titles, font):
             pdf.setFillGray(fill)
             pdf.rect(margin, y - row_height, width - 2 * margin, row_height, stroke=0, fill=1)
             pdf.setFillGray(0)
-        x = margin
+        text, x = pdf.beginText(), margin  # one text object per row: far cheaper than
+        text.setFont(font, size)              # one per line (reportlab's drawString)
         for lines, w in zip(wrapped, widths):
             for index, line in enumerate(lines):
-                pdf.drawString(x + pad, y - pad - size - index * leading, line)
+                text.setTextOrigin(x + pad, y - pad - size - index * leading)
+                text.textOut(line)
             x += w
+        pdf.drawText(text)
         pdf.setLineWidth(0.3)
         pdf.line(margin, y - row_height, width - margin, y - row_height)
         return y - row_height

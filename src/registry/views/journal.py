@@ -24,6 +24,9 @@ from registry.views.api import batch_params, batching
 from registry.views.letter import STATE_TITLES
 
 PAGE_SIZE = 50
+#: The most entries a printable journal holds (about 400 A4 pages): a longer period is printed
+#: in parts, or exported as XLSX or CSV, which have no limit.
+PRINT_MAX_ROWS = 10_000
 
 
 def _bad(field, message):
@@ -71,8 +74,9 @@ def journal_page(request):
     start, size = batch_params(request, PAGE_SIZE)
     total = len(journal)
     translate = request.localizer.translate
-    rows = list(journal.rows(start, size, descending))
-    query = {k: v for k, v in request.GET.items() if k not in ("b_start", "b_size", "format")}
+    rows = list(journal.rows(start, size, descending, request.params.get("b_after")))
+    query = {k: v for k, v in request.GET.items()
+             if k not in ("b_start", "b_size", "b_after", "format")}
     return {
         "journal": journal, "rows": rows, "total": total, "start": start, "size": size,
         "more": start + size < total, "descending": descending,
@@ -82,8 +86,9 @@ def journal_page(request):
         "directions": {"incoming": _("Incoming"), "outgoing": _("Outgoing")},
         "export_url": lambda fmt: request.resource_url(request.context, "@journal",
                                                        query={**query, "format": fmt}),
-        "page_url": lambda b_start: request.resource_url(
-            request.context, "@@journal", query={**query, "b_start": b_start}),
+        "page_url": lambda b_start, after=None: request.resource_url(
+            request.context, "@@journal", query={**query, "b_start": b_start,
+                                                 **({"b_after": after} if after else {})}),
         "direction_url": lambda direction: request.resource_url(
             request.context, "@@journal", query={**{k: v for k, v in query.items()
                                                     if k != "series"},
@@ -102,11 +107,13 @@ def journal_json(request):
     start, size = batch_params(request)
     total = len(journal)
     url = _url(request)
-    rows = [row.as_json(url) for row in journal.rows(start, size, descending)]
+    rows = list(journal.rows(start, size, descending, request.params.get("b_after")))
     return {"@id": request.url, "@type": "Journal", "direction": journal.direction,
             "from": journal.first.isoformat(), "to": journal.last.isoformat(),
-            "series": journal.series, "items": rows, "items_total": total,
-            "batching": batching(request, start, size, total, start + size < total)}
+            "series": journal.series, "items": [row.as_json(url) for row in rows],
+            "items_total": total,
+            "batching": batching(request, start, size, total, start + size < total,
+                                 rows[-1].item.__name__ if rows else None)}
 
 
 def export_file(journal, fmt, path, translate):
@@ -132,6 +139,12 @@ def export_response(request, journal, fmt):
     if fmt not in FORMATS:
         raise _bad("format", _("journal-bad-format", default="A journal is exported as csv, "
                                "xlsx or pdf."))
+    if fmt == "pdf" and len(journal) > PRINT_MAX_ROWS:
+        raise RegistryError("TOO_LONG_TO_PRINT", _(
+            "journal-too-long-to-print", default="The period holds ${count} entries; a "
+            "printed journal holds at most ${max}. Choose a shorter period or a series, or "
+            "export it as XLSX or CSV.", mapping={"count": len(journal), "max": PRINT_MAX_ROWS}),
+            field="to", status=413)
     handle, path = tempfile.mkstemp(prefix="journal-", suffix="." + fmt)
     os.close(handle)
     try:
