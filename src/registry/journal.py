@@ -20,6 +20,8 @@ from registry.resources.letter import Letter
 INCOMING, OUTGOING = "incoming", "outgoing"
 DIRECTIONS = (INCOMING, OUTGOING)
 FOLDER = {INCOMING: "inbox", OUTGOING: "outbox"}
+#: How many entries a long read walks between shrinking the object cache.
+GC_EVERY = 1000
 
 
 def numbered_at(item):
@@ -222,7 +224,13 @@ class Journal:
 
         merged = heapq.merge(*(stream(*run) for run in runs), key=lambda pair: pair[0],
                              reverse=descending)
+        jar = self.box._p_jar
         for index, (_key, item) in enumerate(merged):
+            if jar is not None and index % GC_EVERY == GC_EVERY - 1:
+                # A long read (an export) would otherwise keep every object it loaded in the
+                # connection's cache until the transaction ends: let the cache shrink to its
+                # target now (what is unchanged turns back into ghosts).
+                jar.cacheGC()
             if index < start:
                 continue
             if size is not None and index >= start + size:
