@@ -207,3 +207,23 @@ def trust_dir(pki, tmp_path_factory):
         if sample.group == "cert":
             sample.build(pki, "1000001")
     return pki.write_trust_dir(tmp_path_factory.mktemp("trust"))
+
+
+@pytest.fixture(scope="session")
+def tsa(pki):
+    """The test PKI's time-stamping authority, served over HTTP on a free port of 127.0.0.1
+    (the registry reaches it with its real HTTP client). Tests may set `available` to False
+    to take it down; it is up again for the next test."""
+    from registry.signatures.tsa import LocalTsa
+
+    identity = pki.tsa()
+    server = LocalTsa(identity.cert_der, identity.key_der, [pki.issuing.cert_der]).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tsa_up(tsa):
+    tsa.available = True
+    yield tsa
+    tsa.available = True

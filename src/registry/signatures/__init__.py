@@ -192,11 +192,15 @@ def _file_sha256(path):
 
 
 def includeme(config):
-    """Make the gate available as `request.signature_gate`, and the e-Token access (or None)
-    as `request.token_config`: one each per application, decided at start-up."""
+    """Make the gate available as `request.signature_gate`, the e-Token access (or None) as
+    `request.token_config`, and the time-stamping authority (or None) as `request.tsa_config`:
+    one each per application, decided at start-up."""
     from registry.signatures.token import TokenConfig
+    from registry.signatures.tsa import TsaConfig
 
     gate = Gate.from_settings(config.get_settings())
     token = TokenConfig.from_settings(config.get_settings())
+    tsa = TsaConfig.from_settings(config.get_settings())
     config.add_request_method(lambda request: gate, "signature_gate", reify=True)
     config.add_request_method(lambda request: token, "token_config", reify=True)
+    config.add_request_method(lambda request: tsa, "tsa_config", reify=True)

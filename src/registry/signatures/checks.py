@@ -315,8 +315,12 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
     signer = _signer(status.signing_cert)
     signing_time = status.signer_reported_dt.isoformat() if status.signer_reported_dt else None
     timestamp = None
-    if status.timestamp_validity is not None and status.timestamp_validity.valid:
-        timestamp = status.timestamp_validity.timestamp.isoformat()
+    stamp = status.timestamp_validity
+    if stamp is not None and stamp.intact and stamp.valid and stamp.trusted:
+        # Only a timestamp from a trusted TSA proves when the signature existed: one from
+        # anyone else could date it back to while an expired certificate was valid.
+        timestamp = stamp.timestamp.isoformat()
+    evidence["level"] = _pades_level(reader, timestamp)
 
     gap_problem = _byte_range_problem(data, field["sig"])
     if gap_problem:
@@ -379,6 +383,16 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
     return Verdict(accepted=not reasons, reasons=reasons, signer=signer,
                    signing_time=signing_time, timestamp=timestamp, subfilter=subfilter,
                    evidence=evidence, **base)
+
+
+def _pades_level(reader, timestamp):
+    """"B-LT" for a trusted signature timestamp with revocation data in the DSS, "B-T" for
+    the timestamp alone, else "B-B"."""
+    if timestamp is None:
+        return "B-B"
+    dss = reader.root["/DSS"] if "/DSS" in reader.root else None
+    has_data = dss is not None and any(key in dss for key in ("/CRLs", "/OCSPs"))
+    return "B-LT" if has_data else "B-T"
 
 
 def _pyhanko_modification(status):
