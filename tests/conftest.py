@@ -90,7 +90,17 @@ def settings(tmp_path, template_store, trust_dir):
 def wsgi_app(settings):
     app = main({}, **settings)
     yield app
+    stop_app(app)
+
+
+def stop_app(app):
+    """Stop an application's threads, then close its store."""
+    from registry.preservation import IStamper
+
     app.registry.getUtility(ISearchService).stop()
+    stamper = app.registry.queryUtility(IStamper)
+    if stamper is not None:
+        stamper.stop()
     app.registry.getUtility(IDatabase).close()
 
 
@@ -135,8 +145,7 @@ def in_site_for():
 
     yield build
     for app in made:
-        app.registry.getUtility(ISearchService).stop()
-        app.registry.getUtility(IDatabase).close()
+        stop_app(app)
 
 
 def csrf_token(response):

@@ -10,7 +10,8 @@ from datetime import date, datetime, timezone
 from registry import settings as registry_settings
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
-from registry.resources.evidence import keep_revocation_data, proof_of
+from registry.resources.evidence import (ask_preservation_timestamp, keep_revocation_data,
+                                         proof_of)
 from registry.resources.letter import Delivery, Letter, StoredPDF
 from registry.safetext import check_text, display_filename
 from registry.search.queue import enqueue
@@ -283,6 +284,9 @@ def keep_verdict(obj, ctx, evidence):
             obj.record_verdict(verdict)
             if ctx.trust is not None:
                 keep_revocation_data(ctx.site, verdict, ctx.trust())
+            if ctx.settings.get("registry.signature.tsa_url"):
+                # Obtained after commit (registry.preservation), never within this request.
+                ask_preservation_timestamp(ctx.site, obj, verdict, ctx.now)
 
 
 def number_outgoing(letter, ctx, evidence):
