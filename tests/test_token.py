@@ -169,3 +169,24 @@ def test_with_a_tsa_configured_the_signatory_gets_b_lt_and_is_told_so(token_sett
         verdict = letter.verdicts[-1]
         assert verdict["accepted"] and verdict["evidence"]["level"] == "B-LT"
         assert site.audit.newest(0, 4)[0][1].detail["level"] == "B-LT"
+
+
+def test_the_gate_trusts_a_signature_timestamp_only_through_the_tsas_own_anchors(
+        token, chain, trust_dir, tsa_up, pki, tmp_path):
+    """With `registry.signature.tsa_trust` naming anchors the TSA does not chain to, its
+    timestamp proves nothing: the file is judged now, as B-B."""
+    from registry.signatures import load_trust
+    from registry.signatures.tsa import TsaConfig
+
+    signed = sign_pdf(pdfs.letter_pdf(), SENDER, PIN, token, chain, tsa=TsaConfig(tsa_up.url),
+                      trust=load_trust(trust_dir))
+    other = tmp_path / "other-tsa-root.pem"
+    other.write_bytes(pki.other_root.cert_pem)
+    own = tmp_path / "tsa-root.pem"
+    own.write_bytes(pki.root.cert_pem)
+    strange = Gate(GateConfig(trust_dir=str(trust_dir), tsa_trust=str(other))).verify(signed)
+    assert (strange.timestamp, strange.evidence["level"]) == (None, "B-B")
+    assert strange.evidence["judged"]["basis"] == "now"
+    vouched = Gate(GateConfig(trust_dir=str(trust_dir), tsa_trust=str(own))).verify(signed)
+    assert vouched.evidence["level"] == "B-LT" and vouched.evidence["judged"]["basis"] == \
+        "timestamp"

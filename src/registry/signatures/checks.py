@@ -305,7 +305,7 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
     try:
         embedded = EmbeddedPdfSignature(reader, field["field"], field["name"])
         status = validate_pdf_signature(embedded, _validation_context(trust, options),
-                                        skip_diff=False)
+                                        _tsa_context(trust, options), skip_diff=False)
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError,
             AttributeError, IndexError) as exc:
         evidence["error"] = _describe(exc)
@@ -363,7 +363,7 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
         if _certificate_reasons(status, signer, judgement_time(options)[1]) or \
                 status.revocation_details is not None:
             status = validate_pdf_signature(embedded, _validation_context(trust, options),
-                                            skip_diff=True)
+                                            _tsa_context(trust, options), skip_diff=True)
             # The evidence describes the judgement given; the changes were analysed above.
             evidence.update({key: value for key, value in _status_evidence(status).items()
                              if key not in ("coverage", "modification_level", "docmdp_ok")})
@@ -456,12 +456,20 @@ def _all_crls(trust, options):
     return list(dict.fromkeys([*trust.get("crls", ()), *as_of.get("crls", ())]))
 
 
-def _validation_context(trust, options):
+def _tsa_context(trust, options):
+    """The validation context of signature timestamps when the TSA has anchors of its own
+    (`trust["tsa_roots"]`, from `registry.signature.tsa_trust`); None: the signer's."""
+    if not trust.get("tsa_roots"):
+        return None
+    return _validation_context(trust, options, roots_key="tsa_roots")
+
+
+def _validation_context(trust, options, roots_key="roots"):
     from asn1crypto import crl as asn1_crl
     from asn1crypto import x509 as asn1_x509
     from pyhanko_certvalidator import ValidationContext
 
-    roots = [asn1_x509.Certificate.load(der) for der in trust.get("roots", ())]
+    roots = [asn1_x509.Certificate.load(der) for der in trust.get(roots_key, ())]
     others = [asn1_x509.Certificate.load(der) for der in trust.get("intermediates", ())]
     crls = [asn1_crl.CertificateList.load(der) for der in _all_crls(trust, options)]
     basis, moment = judgement_time(options)

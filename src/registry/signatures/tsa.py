@@ -11,9 +11,8 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-from registry.signatures.trust import load_trust
+from registry.signatures.trust import load_anchors
 
 QUERY_TYPE = "application/timestamp-query"
 REPLY_TYPE = "application/timestamp-reply"
@@ -45,9 +44,8 @@ class TsaConfig:
         anchors, others complete the chain), else the gate's (a Trust)."""
         if not self.trust:
             return list(gate_trust.roots), list(gate_trust.intermediates)
-        path = Path(self.trust)
-        loaded = load_trust(path) if path.is_dir() else load_trust(None, extra_roots=[path])
-        return list(loaded.roots), list(loaded.intermediates)
+        anchors = load_anchors(self.trust)
+        return list(anchors.roots), list(anchors.intermediates)
 
 
 def preservation_imprint(file_sha256, verdict_sha256):
