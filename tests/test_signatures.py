@@ -117,8 +117,10 @@ def test_a_key_compromise_dated_before_the_first_acceptance_still_fails(pki, tmp
 def test_a_timestamped_letter_with_its_revocation_data_is_judged_at_its_timestamp(
         pki, tmp_path):
     """PAdES B-LT (signature timestamp + the CRLs in a DSS), three years on, the trust holding no
-    current CRL: valid, judged at the timestamp. B-T without revocation data anywhere cannot
-    show the certificate was not revoked then; B-B is judged now: expired."""
+    current CRL: valid, judged at the timestamp (the TSA's own certificate has expired since;
+    it was trusted when it stamped). B-T without revocation data anywhere cannot show that the
+    TSA's certificate was not revoked then: its timestamp proves nothing, and the signature is
+    judged now, expired, like B-B."""
     folder = pki.write_trust_dir(tmp_path / "trust", include_crls=False)
     later = dt.datetime.now(dt.timezone.utc) + 3 * 365 * DAY
     gate = Gate(GateConfig(trust_dir=str(folder)), clock=lambda: later)
@@ -130,8 +132,8 @@ def test_a_timestamped_letter_with_its_revocation_data_is_judged_at_its_timestam
                                           "revocation_kept": 2}
     assert verdict.evidence["trusted"] and verdict.evidence["trust_problem"] is None
     b_t = gate.verify(pdfs.signed_letter_timestamped(pki, REGNO), REGNO)
-    assert b_t.reasons == ("REVOCATION_UNKNOWN",)
-    assert b_t.evidence["judged"]["basis"] == "timestamp"
+    assert b_t.reasons == ("CERT_EXPIRED",)
+    assert (b_t.timestamp, b_t.evidence["judged"]["basis"]) == (None, "now")
     assert gate.verify(pdfs.signed_letter(pki, REGNO), REGNO).reasons == ("CERT_EXPIRED",)
 
 

@@ -316,6 +316,10 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
     signing_time = status.signer_reported_dt.isoformat() if status.signer_reported_dt else None
     timestamp = None
     stamp = status.timestamp_validity
+    if stamp is not None and stamp.intact and stamp.valid and not stamp.trusted:
+        # The TSA's chain may have expired (or its CRLs aged) since: ask whether it was
+        # trusted when it stamped, with the revocation data the file carries.
+        stamp = _timestamp_then(embedded, trust, options, reader, stamp.timestamp)
     if stamp is not None and stamp.intact and stamp.valid and stamp.trusted:
         # Only a timestamp from a trusted TSA proves when the signature existed: one from
         # anyone else could date it back to while an expired certificate was valid.
@@ -383,6 +387,17 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
     return Verdict(accepted=not reasons, reasons=reasons, signer=signer,
                    signing_time=signing_time, timestamp=timestamp, subfilter=subfilter,
                    evidence=evidence, **base)
+
+
+def _timestamp_then(embedded, trust, options, reader, moment):
+    """The signature timestamp's status judged as of its own time `moment`, with the CRLs in
+    the file's DSS beside the trust's."""
+    from pyhanko.sign.validation import validate_pdf_signature
+
+    then = {**options, "as_of": {"basis": "timestamp", "time": moment.isoformat(),
+                                 "crls": _dss_crls(reader)}}
+    return validate_pdf_signature(embedded, _validation_context(trust, then),
+                                  _tsa_context(trust, then), skip_diff=True).timestamp_validity
 
 
 def _pades_level(reader, timestamp):
