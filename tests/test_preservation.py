@@ -66,6 +66,9 @@ def test_each_first_acceptance_is_timestamped_after_commit_over_file_and_verdict
             time, imprint = token_time_and_imprint(token)
             assert imprint == key == hashlib.sha256(message).hexdigest()
             assert entry["time"] == time and entry["attempts"] == 0
+        records = [r for r in site.audit.newest(0, 10)[0] if r.action == "evidence.timestamped"]
+        assert sorted(r.org for r in records) == [SENDER, RECIPIENT]
+        assert {r.detail["imprint"] for r in records} == {key for key, _e, _t in kept.values()}
     assert stamp_due(db, TsaConfig(tsa_up.url), load_trust(trust_dir)) == (0, 0)
 
 

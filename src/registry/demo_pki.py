@@ -6,7 +6,7 @@ In the data directory:
 - `trust/`: the demo root and issuing CA certificates and their CRLs: the gate's trust
   directory when no other is configured.
 - `demo-pki/tsa.pem`: the demo's time-stamping authority (issued by the demo issuing CA);
-  `registry serve --demo` serves it over HTTP on 127.0.0.1 (`start_demo_tsa`).
+  `registry serve --demo` serves it over HTTP on 127.0.0.1 (`DemoPKI.start_tsa`).
 - `softhsm/`: when SoftHSM is installed, one token per demo organisation (label = its
   registration number, PIN `DEMO_PIN`) holding its key and certificate, so that "sign with the
   e-Token" works on the server.

@@ -24,6 +24,7 @@ from ZODB.interfaces import IDatabase
 from ZODB.POSException import ConflictError
 from zope.interface import Interface
 
+from registry.audit_sealing import seal_pending
 from registry.signatures.trust import TrustCache
 from registry.signatures.tsa import TimestampError, TsaConfig, preservation_imprint, \
     request_token
@@ -67,6 +68,10 @@ def stamp_due(db, tsa, trust, clock=_now, limit=50):
                 continue
             if outcome is None:
                 store.stamped(key, token, time)
+                site_of(conn).audit.append(
+                    "registry:timestamps", "evidence.timestamped", target=entry["item"],
+                    org=entry["item"].split("/")[2],
+                    detail={"sha256": entry["file_sha256"], "imprint": key, "time": time})
                 stamped += 1
             else:
                 store.failed(key, outcome, clock())
@@ -74,6 +79,8 @@ def stamp_due(db, tsa, trust, clock=_now, limit=50):
                 log.warning("preservation timestamp for %s not obtained: %s", entry["item"],
                             outcome)
             tm.commit()
+        if stamped:
+            seal_pending(db)
         return stamped, failed
     except ConflictError:
         tm.abort()
