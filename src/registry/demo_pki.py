@@ -88,42 +88,31 @@ def _ca(name, key, issuer_name, issuer_key, pathlen, years):
 
 
 def _leaf(regno, name, key, issuer_cert, issuer_key):
-    now = _now()
-    return (x509.CertificateBuilder().subject_name(_name(name, name, regno))
-            .issuer_name(issuer_cert.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=730))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
-                                         key_encipherment=False, data_encipherment=False,
-                                         key_agreement=False, key_cert_sign=False,
-                                         crl_sign=False, encipher_only=False,
-                                         decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                issuer_key.public_key()), critical=False)
-            .sign(issuer_key, hashes.SHA256()))
+    return _end_entity(_name(name, name, regno), key, issuer_cert, issuer_key, days=730,
+                       usage=ExtendedKeyUsageOID.EMAIL_PROTECTION, usage_critical=False)
 
 
 def _tsa_cert(key, issuer_cert, issuer_key):
     """A time-stamping authority's certificate (extended key usage timeStamping, critical)."""
+    return _end_entity(_name("Registry Demo TSA", "Registry demo (not for real use)"), key,
+                       issuer_cert, issuer_key, days=365 * 4,
+                       usage=ExtendedKeyUsageOID.TIME_STAMPING, usage_critical=True)
+
+
+def _end_entity(subject, key, issuer_cert, issuer_key, days, usage, usage_critical):
     now = _now()
-    return (x509.CertificateBuilder()
-            .subject_name(_name("Registry Demo TSA", "Registry demo (not for real use)"))
+    return (x509.CertificateBuilder().subject_name(subject)
             .issuer_name(issuer_cert.subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=365 * 4))
+            .not_valid_after(now + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
                                          key_encipherment=False, data_encipherment=False,
                                          key_agreement=False, key_cert_sign=False,
                                          crl_sign=False, encipher_only=False,
                                          decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
-                           critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=usage_critical)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
                 issuer_key.public_key()), critical=False)
             .sign(issuer_key, hashes.SHA256()))

@@ -483,15 +483,10 @@ class _Builder:
         for digest, der in entry.revocation_data:
             if digest in self.revocation_files:
                 continue
-            rel = f"{rep}metadata/preservation/revocation/{digest}.crl"
-            info = self._write(rel, der)
-            self.revocation_files[digest] = rel
-            spools["rep_amd"].write(md.md_ref(
-                "digiprovMD", f"crl-{digest[:16]}", rel[len(rep):], info, "OTHER", self.created,
-                othermdtype="X.509 certificate revocation list (DER)",
-                mimetype="application/pkix-crl"))
-            spools["rep_objects"].write(md.premis_file_object(
-                rel, info, "X.509 Certificate Revocation List", other_ids=(("sha256", digest),)))
+            self.revocation_files[digest] = self._evidence_file(
+                rep, spools, f"revocation/{digest}.crl", der, f"crl-{digest[:16]}",
+                "X.509 certificate revocation list (DER)", "application/pkix-crl",
+                "X.509 Certificate Revocation List", digest)
 
     def _timestamps(self, entry, rep, spools):
         """Each preservation timestamp over the letter's checks as a file
@@ -501,18 +496,25 @@ class _Builder:
 
         files = {}
         for key, _verdict, _time, token in entry.timestamps:
-            rel = f"{rep}metadata/preservation/timestamps/{key}.tsr"
             reply = tsp.TimeStampResp({"status": {"status": "granted"},
                                        "time_stamp_token": cms.ContentInfo.load(token)}).dump()
-            info = self._write(rel, reply)
-            files[key] = rel
-            spools["rep_amd"].write(md.md_ref(
-                "digiprovMD", f"tsr-{key[:16]}", rel[len(rep):], info, "OTHER", self.created,
-                othermdtype="RFC 3161 time-stamp response (DER)",
-                mimetype="application/timestamp-reply"))
-            spools["rep_objects"].write(md.premis_file_object(
-                rel, info, "RFC 3161 Time-Stamp Response", other_ids=(("sha256", key),)))
+            files[key] = self._evidence_file(
+                rep, spools, f"timestamps/{key}.tsr", reply, f"tsr-{key[:16]}",
+                "RFC 3161 time-stamp response (DER)", "application/timestamp-reply",
+                "RFC 3161 Time-Stamp Response", key)
         return files
+
+    def _evidence_file(self, rep, spools, name, data, ident, what, mimetype, format_name,
+                       digest):
+        """Write `data` as metadata/preservation/`name` with its METS digiprovMD and PREMIS
+        file object (identified also by `digest`); return its path in the package."""
+        rel = f"{rep}metadata/preservation/{name}"
+        info = self._write(rel, data)
+        spools["rep_amd"].write(md.md_ref("digiprovMD", ident, rel[len(rep):], info, "OTHER",
+                                          self.created, othermdtype=what, mimetype=mimetype))
+        spools["rep_objects"].write(md.premis_file_object(
+            rel, info, format_name, other_ids=(("sha256", digest),)))
+        return rel
 
     def _representation(self, rep):
         """The representation's PREMIS and METS, from the spools."""
