@@ -126,3 +126,14 @@ def test_the_web_application_stamps_after_the_request_that_sent(settings, in_sit
         letter = site.orgs[SENDER]["outbox"][path.rstrip("/").split("/")[-1]]
         [(_key, entry, kept)] = site.timestamps.for_file(letter.pdf.sha256)
         assert kept is not None and entry["item"].endswith(letter.__name__)
+
+
+def test_evolve_9_gives_the_site_its_timestamp_store(in_site):
+    from registry.resources.evidence import TimestampStore
+    from registry.resources.evolve import evolve
+
+    with in_site() as site:
+        del site.timestamps  # as the site was before generation 9
+        site.generation = 8
+        assert evolve(site) == [9]
+        assert isinstance(site.timestamps, TimestampStore) and site.timestamps.pending_count() == 0
