@@ -478,7 +478,9 @@ def _validated(embedded, trust, options):
 
 def _signer_anchored(embedded, context):
     """A validation context whose one anchor is the signer's own certificate (no chain to
-    build: its findings are known), at `context`'s moment."""
+    build: its findings are known), at `context`'s moment. An anchor is not checked for
+    revocation, so no revocation data is needed ("soft-fail" only lets the context be made
+    without any); the findings pyHanko reaches with it are replaced by the known ones."""
     from pyhanko_certvalidator import ValidationContext
 
     return ValidationContext(trust_roots=[embedded.signer_cert], allow_fetching=False,
