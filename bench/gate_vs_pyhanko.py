@@ -15,7 +15,11 @@ For the files of bench/gate.py's latency table (test PKI and samples from tests/
   process's start-up and round trip alone, and the same passing the file's bytes;
 - pool: when the gate keeps long-lived workers (`registry.signatures.worker.pool`), the same
   trivial job through the gate's own pool: a warm worker's round trip;
-- gate: `Gate(GateConfig(trust_dir=...)).verify(data, regno)`, as the application calls it.
+- gate: `Gate(GateConfig(trust_dir=...)).verify(path, regno)`, as the application calls it
+  (with the stored blob's path), its verdict cache off: every call checks the file in full (a
+  verdict is reused only for the same question again, which a benchmark asks on every round
+  and the application only on a replay). The chain cache stays on, as in service: most
+  letters of an organisation are signed by one certificate against one CRL.
 
 It finds out which design this checkout's gate has (a process per check, or a pool) and
 splits the difference to bare pyHanko accordingly.
@@ -23,7 +27,8 @@ splits the difference to bare pyHanko accordingly.
 The variants run interleaved (one of each per round), --runs rounds per file (--hostile-runs
 for files the gate answers TIMEOUT). A file bare pyHanko cannot validate within --bare-limit
 seconds (tried first in a forked child) is not timed bare. Prints p50/p95 of each, the ratio
-gate/bare (target: within 1.2x) and what the difference is made of.
+gate/bare (target: at most 1.0x at 1 page, 20 pages and 5 MB) and what the difference is made
+of.
 
 A gate worker runs the program's main module again (multiprocessing does, for every start
 method but fork). The timings above are taken as under `python -c` (this script hides itself
@@ -51,7 +56,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 REGNO = "1000001"
-TARGET_RATIO = 1.2
+TARGET_RATIO = 1.0
+#: The files the target is asked of.
+TARGET_FILES = ("signed, 1 page", "signed, 20 pages", "signed, ~5 MB")
 
 # Helper modules, written to the temporary directory (on sys.path before the forkserver
 # starts): the checks timed inside a fresh worker, and a forkserver warm-up (what-if).
@@ -85,7 +92,7 @@ ENTRY_PROBE = '''import re, sys
 
 def main():
     import json, pickle, statistics, time
-    from registry.signatures import Gate, GateConfig, worker
+    from registry.signatures import Gate, GateConfig, VerdictCache, worker
     if {hide!r}:
         del sys.modules["__main__"].__file__
     worker.PRELOAD = worker.PRELOAD + {extra_preload!r}
@@ -93,6 +100,7 @@ def main():
         with open({sample!r}, "rb") as handle:
             data, regno, _trust, _options = pickle.load(handle)
         gate = Gate(GateConfig(trust_dir={trust_dir!r}))
+        gate.verdicts = VerdictCache(size=0)
         job = lambda: gate.verify(data, regno)
     else:
         job = lambda: worker.call("builtins:len", (b"x",), 5)
@@ -252,7 +260,33 @@ def gate_design(gate):
     return "process", None
 
 
-def measure(samples, gate, pki, trust, options, args):
+def workers_cpu_ms(gate_pool):
+    """CPU time (user + system, ms) the pool's idle workers have used so far (/proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for worker_ in list(getattr(gate_pool, "_idle", ())):
+        try:
+            with open(f"/proc/{worker_.process.pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total * 1000 / ticks
+
+
+def cpu_per_call(fn, runs, gate_pool=None):
+    """Mean CPU ms per call of `fn`: this process's, plus the pool workers' when given (CPU
+    time does not grow with the machine's load as wall time does)."""
+    workers_before = workers_cpu_ms(gate_pool) if gate_pool is not None else 0.0
+    started = time.process_time()
+    for _ in range(runs):
+        fn()
+    mine = (time.process_time() - started) * 1000
+    theirs = workers_cpu_ms(gate_pool) - workers_before if gate_pool is not None else 0.0
+    return (mine + theirs) / runs
+
+
+def measure(samples, gate, pki, trust, options, args, tmp):
     from registry.signatures import checks, worker
 
     design, gate_pool = gate_design(gate)
@@ -267,8 +301,10 @@ def measure(samples, gate, pki, trust, options, args):
           f"{'checks warm':>15}{'checks cold':>15}{'process':>9}{'+ file':>8}"
           f"{'pool':>7}{'+ file':>8}{'gate':>15}{'gate/bare':>11}{'p95':>6}")
     rows = []
-    for name, data in samples:
-        verdict = gate.verify(data, REGNO)
+    for index, (name, data) in enumerate(samples):
+        path = Path(tmp) / f"sample-{index}.pdf"  # the application passes the blob's path
+        path.write_bytes(data)
+        verdict = gate.verify(path, REGNO)
         answer = "ACCEPTED" if verdict.accepted else verdict.reasons[0]
         hostile = answer == "TIMEOUT"
         runs = args.hostile_runs if hostile else args.runs
@@ -276,7 +312,7 @@ def measure(samples, gate, pki, trust, options, args):
         variants = {
             "tiny": lambda: worker.call("builtins:len", (b"x",), 5),
             "file": lambda data=data: worker.call("builtins:len", (data,), 5),
-            "gate": lambda data=data: gate.verify(data, REGNO),
+            "gate": lambda path=path: gate.verify(path, REGNO),
         }
         if gate_pool is not None:
             variants["pooltiny"] = lambda: gate_pool.call("builtins:len", (b"x",), 5)
@@ -296,6 +332,9 @@ def measure(samples, gate, pki, trust, options, args):
                 times["cold"].append(in_fresh_process(data))
         row = {"name": name, "size": len(data), "answer": answer, "bare_answer": bare_answer,
                **{key: (med(v), pct(v, 0.95)) for key, v in times.items()}}
+        if finished and not hostile and gate_pool is not None:
+            row["cpu"] = (cpu_per_call(variants["bare"], runs),
+                          cpu_per_call(variants["gate"], runs, gate_pool))
         row["ratio"] = (row["gate"][0] / row["bare"][0], row["gate"][1] / row["bare"][1]) \
             if finished else (float("nan"), float("nan"))
         rows.append(row)
@@ -365,8 +404,21 @@ def breakdown(design, rows):
           "blob's path instead); rest: the verdict back, the sha256 in the parent, "
           "scheduling. Last column: cold start + start-up, what running each check in a fresh "
           "process costs on top of a warm worker.")
-    print(f"target: gate within {TARGET_RATIO}x of bare pyHanko (p50) on every file bare "
-          f"pyHanko validates: {'MET' if met_all else 'NOT MET'}")
+    print(f"gate within {TARGET_RATIO}x of bare pyHanko (p50) on every file bare pyHanko "
+          f"validates: {'yes' if met_all else 'no'}")
+    print("\n## Target: gate / bare pyHanko at most "
+          f"{TARGET_RATIO}x (p50) at 1 page, 20 pages and 5 MB")
+    print("  (CPU: mean CPU ms per call, bare in this process, the gate in this process plus "
+          "its worker: a measure the machine's load does not inflate)")
+    for row in rows:
+        if row["name"] in TARGET_FILES:
+            ratio = row["ratio"][0]
+            cpu_bare, cpu_gate = row.get("cpu", (float("nan"), float("nan")))
+            print(f"  {row['name']:<20}{ratio:>6.2f}x  "
+                  f"{'met' if ratio <= TARGET_RATIO else 'NOT met':<8}  CPU bare "
+                  f"{cpu_bare:6.1f} ms, gate {cpu_gate:6.1f} ms: {cpu_gate / cpu_bare:.2f}x")
+    print("target " + ("MET" if all(r["ratio"][0] <= TARGET_RATIO for r in rows
+                                    if r["name"] in TARGET_FILES) else "NOT MET"))
 
 
 def main():
@@ -388,7 +440,7 @@ def main():
 
     from pki import TestPKI
 
-    from registry.signatures import Gate, GateConfig, worker
+    from registry.signatures import Gate, GateConfig, VerdictCache, worker
 
     logging.disable(logging.CRITICAL)  # pyHanko logs every refusal with a traceback
     hide_from_workers()
@@ -400,6 +452,7 @@ def main():
         sys.path.append(tmp)  # before the forkserver starts: it takes this sys.path
         trust_dir = pki.write_trust_dir(Path(tmp) / "trust")
         gate = Gate(GateConfig(trust_dir=str(trust_dir)))
+        gate.verdicts = VerdictCache(size=0)  # every call is a full check
         trust = gate.trust().as_payload()
         options = {"max_size": gate.config.max_size, "pades_only": gate.config.pades_only,
                    "fetch": gate.config.fetch_revocation}
@@ -423,7 +476,7 @@ def main():
               f"{args.startup_runs} runs: p50 {med(startup):.1f} ms, p95 "
               f"{pct(startup, 0.95):.1f} ms, max {max(startup):.1f} ms")
 
-        design, rows = measure(samples, gate, pki, trust, options, args)
+        design, rows = measure(samples, gate, pki, trust, options, args, tmp)
         breakdown(design, rows)
 
         print("\n## Worker start-up by entry point, each in a new process (p50 / p95 ms): a "

@@ -23,21 +23,24 @@ def _ctx(site, actor, gate, now, **kw):
 
 
 def send(site, gate, pdf, now, subject="Тайлан", series="01", recipients=(RECIPIENT,),
-         sender=SENDER, actor="rm_a"):
-    """Draft, attach, sign and send a letter; return it (state sent)."""
+         sender=SENDER, actor="rm_a", settings=None):
+    """Draft, attach, sign and send a letter; return it (state sent). `settings` are the
+    registry's (e.g. a TSA to ask preservation timestamps of)."""
     org = site.orgs[sender]
     letter = exchange.create_draft(site, actor, org, subject=subject, recipients=recipients,
                                    series=series)
     exchange.attach_pdf(site, actor, letter, pdf, "захидал.pdf", 25 * 1024 * 1024)
-    exchange.transition(letter, "sign", _ctx(site, actor, gate, now))
-    exchange.transition(letter, "send", _ctx(site, actor, gate, now))
+    exchange.transition(letter, "sign", _ctx(site, actor, gate, now, settings=settings))
+    exchange.transition(letter, "send", _ctx(site, actor, gate, now, settings=settings))
     return letter
 
 
-def register(site, gate, letter, now, recipient=RECIPIENT, series="01", actor="rm_b"):
+def register(site, gate, letter, now, recipient=RECIPIENT, series="01", actor="rm_b",
+             settings=None):
     delivery = letter.deliveries[recipient]
     exchange.transition(delivery, "register",
-                        _ctx(site, actor, gate, now, options={"series": series}))
+                        _ctx(site, actor, gate, now, options={"series": series},
+                             settings=settings))
     return delivery
 
 
@@ -58,6 +61,7 @@ def exchanged(site, gate, pdf, year, count=1, series="01", registered=True, **kw
                       **kw)
         if registered:
             for regno in letter.recipients:
-                register(site, gate, letter, now, recipient=regno, series=series)
+                register(site, gate, letter, now, recipient=regno, series=series,
+                         settings=kw.get("settings"))
         letters.append(letter)
     return letters

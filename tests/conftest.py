@@ -90,7 +90,17 @@ def settings(tmp_path, template_store, trust_dir):
 def wsgi_app(settings):
     app = main({}, **settings)
     yield app
+    stop_app(app)
+
+
+def stop_app(app):
+    """Stop an application's threads, then close its store."""
+    from registry.preservation import IStamper
+
     app.registry.getUtility(ISearchService).stop()
+    stamper = app.registry.queryUtility(IStamper)
+    if stamper is not None:
+        stamper.stop()
     app.registry.getUtility(IDatabase).close()
 
 
@@ -135,8 +145,7 @@ def in_site_for():
 
     yield build
     for app in made:
-        app.registry.getUtility(ISearchService).stop()
-        app.registry.getUtility(IDatabase).close()
+        stop_app(app)
 
 
 def csrf_token(response):
@@ -207,3 +216,23 @@ def trust_dir(pki, tmp_path_factory):
         if sample.group == "cert":
             sample.build(pki, "1000001")
     return pki.write_trust_dir(tmp_path_factory.mktemp("trust"))
+
+
+@pytest.fixture(scope="session")
+def tsa(pki):
+    """The test PKI's time-stamping authority, served over HTTP on a free port of 127.0.0.1
+    (the registry reaches it with its real HTTP client). Tests may set `available` to False
+    to take it down; it is up again for the next test."""
+    from registry.signatures.tsa import LocalTsa
+
+    identity = pki.tsa()
+    server = LocalTsa(identity.cert_der, identity.key_der, [pki.issuing.cert_der]).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tsa_up(tsa):
+    tsa.available = True
+    yield tsa
+    tsa.available = True

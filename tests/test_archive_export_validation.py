@@ -4,6 +4,7 @@ validators (tests/archive_validators.py): eark-validator, bagit, XML Schema and 
 Schematron; its METS and PREMIS carry every letter and every signature check, the one at export
 included."""
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,10 @@ import archive_validators as validators
 import pdfs
 from archive_letters import SENDER, exchanged, gate_for, reject, send, when
 from registry.archive import handover as ho
+from registry.preservation import stamp_due
+from registry.resources.evidence import verdict_digest
+from registry.signatures import load_trust
+from registry.signatures.tsa import TsaConfig, preservation_imprint, token_time_and_imprint
 
 YEAR = 2025
 NS = {"mets": "http://www.loc.gov/METS/", "premis": "http://www.loc.gov/premis/v3",
@@ -22,15 +27,19 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def exported(db, in_site, pki, trust_dir, tmp_path):
-    """The sender's year exported to a bag directory: (record, bag dir, SIP root, letters)."""
+def exported(db, in_site, pki, trust_dir, tmp_path, tsa_up):
+    """The sender's year exported to a bag directory: (record, bag dir, SIP root, letters).
+    The registry has a TSA: each first acceptance is timestamped (after commit)."""
     gate = gate_for(trust_dir)
+    settings = {"registry.signature.tsa_url": tsa_up.url}
     with in_site() as site:
-        exchanged(site, gate, pdfs.signed_letter(pki, SENDER), YEAR, count=2)
+        exchanged(site, gate, pdfs.signed_letter(pki, SENDER), YEAR, count=2, settings=settings)
         exchanged(site, gate, pdfs.signed_multipage_letter(pki, SENDER), YEAR, count=1,
-                  series="02")
-        rejected = send(site, gate, pdfs.signed_letter_ec(pki, SENDER), when(YEAR, 9))
+                  series="02", settings=settings)
+        rejected = send(site, gate, pdfs.signed_letter_ec(pki, SENDER), when(YEAR, 9),
+                        settings=settings)
         reject(site, gate, rejected, when(YEAR, 9))
+    assert stamp_due(db, TsaConfig(tsa_up.url), load_trust(trust_dir)) == (7, 0)
     made = ho.export(db, ho.ExportRequest(SENDER, YEAR, actor="rm_a", out=str(tmp_path / "out"),
                                           act_number="2025-1", fond_reference="Ф-12"),
                      gate, {}, batch=2)
@@ -110,6 +119,38 @@ def test_the_revocation_data_the_checks_used_is_in_the_package_and_linked(
                   for link in event.findall("premis:linkingObjectIdentifier", NS)}
         assert {f"representations/rep1/metadata/preservation/revocation/{name}"
                 for name in files} <= linked
+
+
+def test_the_preservation_timestamps_are_in_the_package_linked_and_checkable(exported):
+    """Each letter's first acceptance (its signing) carries the registry's timestamp: a .tsr
+    file named by its imprint, in the METS with its checksum, linked from a PREMIS event with
+    the letter and its reports; the imprint is recomputed from the package alone."""
+    from asn1crypto import tsp
+
+    _, _, sip = exported
+    rep = sip / "representations/rep1"
+    folder = rep / "metadata/preservation/timestamps"
+    tokens = {p.name[:-len(".tsr")]: p.read_bytes() for p in folder.iterdir()}
+    assert len(tokens) == 4  # one per letter: its signing (sending re-checked the same bytes)
+    mets = (rep / "METS.xml").read_text()
+    premis = etree.parse(str(rep / "metadata/preservation/premis.xml"))
+    events = [event for event in premis.findall(".//premis:event", NS)
+              if event.findtext("premis:eventType", "", NS) == "timestamping"]
+    assert len(events) == 4
+    for key, reply in tokens.items():
+        assert (f'xlink:href="metadata/preservation/timestamps/{key}.tsr"' in mets and
+                f'CHECKSUM="{hashlib.sha256(reply).hexdigest()}"' in mets)
+        [event] = [e for e in events if f"timestamps/{key}.tsr" in etree.tostring(e).decode()]
+        linked = [link.findtext("premis:linkingObjectIdentifierValue", "", NS)
+                  for link in event.findall("premis:linkingObjectIdentifier", NS)]
+        pdf_path, report_path = linked[0], linked[1]
+        pdf = (sip / pdf_path).read_bytes()
+        report = json.loads((sip / report_path).read_text())
+        firsts = [check["report"] for check in report["checks"] if check["accepted"]]
+        message = preservation_imprint(hashlib.sha256(pdf).hexdigest(),
+                                       verdict_digest(firsts[0]))
+        token = tsp.TimeStampResp.load(reply)["time_stamp_token"].dump()
+        assert token_time_and_imprint(token)[1] == key == hashlib.sha256(message).hexdigest()
 
 
 def test_a_flipped_byte_in_an_exported_letter_makes_bagit_fail(exported):

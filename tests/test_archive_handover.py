@@ -204,6 +204,58 @@ def test_years_later_a_signature_is_judged_as_of_its_first_acceptance(
     assert bare.evidence["judged"] == {"basis": "now", "at": later.isoformat()}
 
 
+def test_years_later_the_recipients_letters_validate_and_the_package_names_the_time(
+        db, in_site, pki, tmp_path, tmp_path_factory, year_of_letters):
+    """The recipient's handover three years on: each registered letter is judged as of the
+    registry's first acceptance of its bytes (the sender's signing, before the registration),
+    and the package's signature report says so."""
+    import json
+
+    later = datetime.now(timezone.utc) + timedelta(days=3 * 365)
+    folder = pki.write_trust_dir(tmp_path_factory.mktemp("no-crl"), include_crls=False)
+    aged = Gate(GateConfig(trust_dir=str(folder)), clock=lambda: later)
+    made = _export(db, aged, tmp_path, regno=RECIPIENT)
+    assert made["status"] == "made" and made["failed_checks"] == 0
+    with in_site() as site:
+        handed = [d for d in site.orgs[RECIPIENT]["inbox"].values() if d.state == "handed_over"]
+        first = {d.__name__: d.letter.verdicts[0]["checked_at"] for d in handed}
+        assert all(first[d.__name__] < d.verdicts[0]["checked_at"] for d in handed)
+    with zipfile.ZipFile(tmp_path / "package.zip") as package:
+        reports = [json.loads(package.read(name)) for name in package.namelist()
+                   if "/signature-reports/" in name]
+    assert len(reports) == len(first) == 4
+    for report in reports:
+        export = report["checks"][-1]
+        assert export["context"] == "export" and export["accepted"]
+        judged = export["report"]["evidence"]["judged"]
+        assert judged["basis"] == "first_acceptance"
+        assert judged["at"] == first[report["letter"].split("/")[-1]]
+
+
+def test_years_later_a_key_compromise_dated_before_the_first_acceptance_still_fails(
+        db, in_site, pki, tmp_path, tmp_path_factory, year_of_letters):
+    """A CRL published after the letters were accepted revokes the signer's certificate for
+    key compromise as of an hour before: at the handover three years on, every letter signed
+    with it fails (CERT_REVOKED), however well it was judged at the time."""
+    with in_site() as site:
+        accepted = min(datetime.fromisoformat(letter.verdicts[0]["checked_at"])
+                       for letter in site.orgs[SENDER]["outbox"].values() if letter.verdicts)
+    compromised = accepted - timedelta(hours=1)
+    later_crl = pki.crl_der_with([(pki.org(SENDER), compromised)], accepted + timedelta(days=1),
+                                 accepted + timedelta(days=8))
+    folder = pki.write_trust_dir(tmp_path_factory.mktemp("compromised"), include_crls=False)
+    (folder / "later.crl").write_bytes(later_crl)
+    (folder / "root.crl").write_bytes(pki.root_crl_der())
+    later = datetime.now(timezone.utc) + timedelta(days=3 * 365)
+    made = _export(db, Gate(GateConfig(trust_dir=str(folder)), clock=lambda: later), tmp_path)
+    assert made["status"] == "made" and made["failed_checks"] == 4
+    with in_site() as site:
+        record = site.orgs[SENDER]["handovers"][made["id"]]
+        assert set(record.failed_checks.values()) == {("CERT_REVOKED",)}
+        letter = site.orgs[SENDER]["outbox"][year_of_letters["done"][0]]
+        assert letter.verdicts[-1]["evidence"]["revocation"]["reason"] == "keyCompromise"
+
+
 def signed_pdf_bytes(pki):
     return pdfs.signed_letter(pki, SENDER)
 

@@ -117,8 +117,10 @@ def test_a_key_compromise_dated_before_the_first_acceptance_still_fails(pki, tmp
 def test_a_timestamped_letter_with_its_revocation_data_is_judged_at_its_timestamp(
         pki, tmp_path):
     """PAdES B-LT (signature timestamp + the CRLs in a DSS), three years on, the trust holding no
-    current CRL: valid, judged at the timestamp. B-T without revocation data anywhere cannot
-    show the certificate was not revoked then; B-B is judged now: expired."""
+    current CRL: valid, judged at the timestamp (the TSA's own certificate has expired since;
+    it was trusted when it stamped). B-T without revocation data anywhere cannot show that the
+    TSA's certificate was not revoked then: its timestamp proves nothing, and the signature is
+    judged now, expired, like B-B."""
     folder = pki.write_trust_dir(tmp_path / "trust", include_crls=False)
     later = dt.datetime.now(dt.timezone.utc) + 3 * 365 * DAY
     gate = Gate(GateConfig(trust_dir=str(folder)), clock=lambda: later)
@@ -130,8 +132,8 @@ def test_a_timestamped_letter_with_its_revocation_data_is_judged_at_its_timestam
                                           "revocation_kept": 2}
     assert verdict.evidence["trusted"] and verdict.evidence["trust_problem"] is None
     b_t = gate.verify(pdfs.signed_letter_timestamped(pki, REGNO), REGNO)
-    assert b_t.reasons == ("REVOCATION_UNKNOWN",)
-    assert b_t.evidence["judged"]["basis"] == "timestamp"
+    assert b_t.reasons == ("CERT_EXPIRED",)
+    assert (b_t.timestamp, b_t.evidence["judged"]["basis"]) == (None, "now")
     assert gate.verify(pdfs.signed_letter(pki, REGNO), REGNO).reasons == ("CERT_EXPIRED",)
 
 
@@ -359,3 +361,77 @@ def test_a_check_that_ran_out_of_time_is_not_kept(pki, trust_dir, monkeypatch):
     assert gate.verify(signed, REGNO).reasons == ("TIMEOUT",)
     assert gate.verify(signed, REGNO).reasons == ("TIMEOUT",)
     assert len(calls) == 2 and len(gate.verdicts) == 0
+
+
+# The chain cache: each signer's chain validated once a minute per worker ---------------------
+
+def _in_process(pki, trust_dir, clock_minutes=0):
+    """checks.inspect in this process (so that its chain cache is the test's), judged now."""
+    from registry.signatures import checks
+
+    trust = load_trust(trust_dir).as_payload()
+    now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=clock_minutes)
+    return lambda data, **kw: checks.inspect(data, REGNO, trust, {"now": now.isoformat(), **kw})
+
+
+@pytest.fixture
+def chains(monkeypatch):
+    from registry.signatures import checks
+
+    fresh = checks.ChainCache()
+    monkeypatch.setattr(checks, "CHAINS", fresh)
+    return fresh
+
+
+def test_a_signers_chain_is_validated_once_and_its_findings_reused(pki, trust_dir, chains):
+    from registry.signatures import checks
+
+    check = _in_process(pki, trust_dir)
+    first = check(pdfs.signed_letter(pki, REGNO))
+    assert len(chains._items) == 1
+    [(key, (_until, findings))] = chains._items.items()
+    assert findings["trust_problem_indic"] is None and findings["validation_path"] is not None
+    again = check(pdfs.signed_multipage_letter(pki, REGNO))  # another letter, same signer
+    assert len(chains._items) == 1
+    assert again.accepted and first.accepted
+    assert again.evidence["chain"] == first.evidence["chain"]
+    assert again.evidence["trusted"] and again.evidence["trust_problem"] is None
+    # Fetching revocation data online is never reused.
+    assert checks.chain_key(None, {}, {"fetch": True}) is None
+
+
+def test_reused_findings_never_cross_a_signer_a_trust_or_a_minute(pki, trust_dir, tmp_path,
+                                                                chains):
+    check = _in_process(pki, trust_dir)
+    assert check(pdfs.signed_letter(pki, REGNO)).accepted
+    revoked = pdfs.signed_by_revoked(pki, REGNO)
+    assert check(revoked).reasons == ("CERT_REVOKED",)
+    assert len(chains._items) == 2
+    no_crl = pki.write_trust_dir(tmp_path / "no-crl", include_crls=False)
+    assert _in_process(pki, no_crl)(pdfs.signed_letter(pki, REGNO)).reasons == \
+        ("REVOCATION_UNKNOWN",)
+    assert _in_process(pki, trust_dir, clock_minutes=1)(pdfs.signed_letter(pki, REGNO)).accepted
+    assert len(chains._items) == 4
+
+
+def test_a_kept_finding_lives_at_most_its_ttl(pki, trust_dir, chains):
+    now = [0.0]
+    chains.clock = lambda: now[0]
+    chains.put("key", {"trust_problem_indic": None})
+    now[0] = chains.ttl - 1
+    assert chains.get("key") == {"trust_problem_indic": None}
+    now[0] = chains.ttl + 1
+    assert chains.get("key") is None and not chains._items
+
+
+def test_with_the_chain_known_a_timestamp_by_the_signers_own_key_still_proves_nothing(
+        pki, trust_dir, chains):
+    """On a cache hit pyHanko sees the signer's certificate as an anchor; a timestamp that
+    certificate signed (not a TSA's) must not become trusted by it."""
+    check = _in_process(pki, trust_dir)
+    signer = pki.org(REGNO)
+    assert check(pdfs.signed_letter(pki, REGNO)).accepted  # the chain is now known
+    self_stamped = pdfs.sign(pdfs.letter_pdf(), signer, timestamp=signer)
+    verdict = check(self_stamped)
+    assert verdict.accepted and verdict.timestamp is None
+    assert verdict.evidence["level"] == "B-B" and verdict.evidence["judged"]["basis"] == "now"

@@ -97,3 +97,96 @@ def test_a_clerk_gets_no_token_form(token_settings, in_site_for):
     assert page.html.find(id="token-sign") is None
     app.post(path + "@@sign-with-token", {"csrf_token": csrf_token(page), "pin": PIN},
              status=403)
+
+
+def _pdf_structure(data):
+    """(signature fields, revisions, whether the catalog has a DSS) of a PDF."""
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(BytesIO(data))
+    return len(reader.embedded_signatures), reader.xrefs.total_revisions, "/DSS" in reader.root
+
+
+def test_with_a_tsa_the_token_signs_pades_b_lt_with_exactly_one_signature(
+        token, chain, trust_dir, tsa_up):
+    from registry.signatures import load_trust
+    from registry.signatures.tsa import TsaConfig
+
+    before = tsa_up.requests
+    signed = sign_pdf(pdfs.letter_pdf(), SENDER, PIN, token, chain, tsa=TsaConfig(tsa_up.url),
+                      trust=load_trust(trust_dir))
+    assert tsa_up.requests > before
+    assert _pdf_structure(signed) == (1, 3, True)  # the letter, its signature, the DSS
+    verdict = Gate(GateConfig(trust_dir=str(trust_dir))).verify(signed, SENDER)
+    assert verdict.accepted, verdict.evidence
+    assert verdict.evidence["level"] == "B-LT"
+    assert verdict.timestamp is not None
+    assert verdict.evidence["judged"]["basis"] == "timestamp"
+
+
+def test_without_a_tsa_the_token_signs_pades_b_b(token, chain, trust_dir):
+    signed = sign_pdf(pdfs.letter_pdf(), SENDER, PIN, token, chain)
+    assert _pdf_structure(signed) == (1, 2, False)
+    verdict = Gate(GateConfig(trust_dir=str(trust_dir))).verify(signed, SENDER)
+    assert verdict.accepted and verdict.evidence["level"] == "B-B"
+    assert verdict.timestamp is None
+
+
+def test_a_tsa_that_is_down_or_untrusted_signs_nothing(token, chain, trust_dir, tsa_up, pki,
+                                                       tmp_path):
+    from registry.signatures import load_trust
+    from registry.signatures.tsa import TsaConfig
+
+    tsa_up.available = False
+    with pytest.raises(RegistryError) as down:
+        sign_pdf(pdfs.letter_pdf(), SENDER, PIN, token, chain, tsa=TsaConfig(tsa_up.url),
+                 trust=load_trust(trust_dir))
+    assert (down.value.code, down.value.status) == ("TSA_UNAVAILABLE", 503)
+    tsa_up.available = True
+    anchor = tmp_path / "tsa-anchor.pem"
+    anchor.write_bytes(pki.other_root.cert_pem)
+    with pytest.raises(RegistryError) as untrusted:
+        sign_pdf(pdfs.letter_pdf(), SENDER, PIN, token, chain,
+                 tsa=TsaConfig(tsa_up.url, trust=str(anchor)), trust=load_trust(trust_dir))
+    assert untrusted.value.code == "TSA_UNAVAILABLE"
+
+
+def test_with_a_tsa_configured_the_signatory_gets_b_lt_and_is_told_so(token_settings, tsa_up,
+                                                                      in_site_for):
+    token_settings["registry.signature.tsa_url"] = tsa_up.url
+    app, in_site = in_site_for(token_settings)
+    login(app, "sign_a")
+    path = unsigned_draft(in_site)
+    page = app.get(path)
+    done = app.post(path + "@@sign-with-token", {"csrf_token": csrf_token(page), "pin": PIN},
+                    status=302).follow()
+    assert "PAdES B-LT" in done.text
+    assert done.html.find(id="level") is not None
+    with in_site() as site:
+        letter = site.orgs[SENDER]["outbox"][path.split("/")[-2]]
+        verdict = letter.verdicts[-1]
+        assert verdict["accepted"] and verdict["evidence"]["level"] == "B-LT"
+        assert site.audit.newest(0, 4)[0][1].detail["level"] == "B-LT"
+
+
+def test_the_gate_trusts_a_signature_timestamp_only_through_the_tsas_own_anchors(
+        token, chain, trust_dir, tsa_up, pki, tmp_path):
+    """With `registry.signature.tsa_trust` naming anchors the TSA does not chain to, its
+    timestamp proves nothing: the file is judged now, as B-B."""
+    from registry.signatures import load_trust
+    from registry.signatures.tsa import TsaConfig
+
+    signed = sign_pdf(pdfs.letter_pdf(), SENDER, PIN, token, chain, tsa=TsaConfig(tsa_up.url),
+                      trust=load_trust(trust_dir))
+    other = tmp_path / "other-tsa-root.pem"
+    other.write_bytes(pki.other_root.cert_pem)
+    own = tmp_path / "tsa-root.pem"
+    own.write_bytes(pki.root.cert_pem)
+    strange = Gate(GateConfig(trust_dir=str(trust_dir), tsa_trust=str(other))).verify(signed)
+    assert (strange.timestamp, strange.evidence["level"]) == (None, "B-B")
+    assert strange.evidence["judged"]["basis"] == "now"
+    vouched = Gate(GateConfig(trust_dir=str(trust_dir), tsa_trust=str(own))).verify(signed)
+    assert vouched.evidence["level"] == "B-LT" and vouched.evidence["judged"]["basis"] == \
+        "timestamp"

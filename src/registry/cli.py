@@ -237,6 +237,10 @@ def serve(ctx, host, port, with_demo, threads):
         from registry.demo import prepare_pki
 
         pki, conf = prepare_pki(ctx.data_dir)
+        if not ctx.settings.get("registry.signature.tsa_url"):
+            # The demo's own TSA, reached over HTTP like a real one.
+            tsa_url = ctx.settings["registry.signature.tsa_url"] = pki.start_tsa().url
+            click.echo(f"Demo time-stamping authority: {tsa_url}")
     try:
         app = make_app({"__file__": str(ctx.config_path)}, **ctx.settings)
     except StoreBusy as exc:
@@ -1047,6 +1051,33 @@ def fixity_check(ctx, restart, as_json):
     if not _fixity(ctx, restart, as_json):
         fail("stored files do not match their recorded SHA-256 or are missing "
              "[FIXITY_PROBLEMS]")
+
+
+@main.group()
+def timestamps():
+    """The registry's preservation timestamps (RFC 3161, from registry.signature.tsa_url)."""
+
+
+@timestamps.command("stamp")
+@pass_ctx
+def timestamps_stamp(ctx):
+    """Obtain the preservation timestamps due now (the server does this after every writing
+    request and every minute). Exit 1 if the TSA gave none of those it was asked for."""
+    from registry.preservation import stamp_due
+    from registry.signatures import default_trust_dir, load_trust
+    from registry.signatures.tsa import TsaConfig
+
+    tsa = TsaConfig.from_settings(ctx.settings)
+    if tsa is None:
+        fail("no time-stamping authority is configured (registry.signature.tsa_url) "
+             "[NO_TSA]")
+    stamped, failed = stamp_due(ctx.db(), tsa, load_trust(default_trust_dir(ctx.settings)),
+                                limit=100000)
+    pending = ctx.run(lambda site: site.timestamps.pending_count())
+    click.echo(f"Preservation timestamps: {stamped} obtained, {failed} failed, "
+               f"{pending} pending.")
+    if failed and not stamped:
+        fail("the time-stamping authority gave no timestamp [TSA_UNAVAILABLE]")
 
 
 @main.command()

@@ -5,6 +5,8 @@ In the data directory:
   organisation (subject organizationIdentifier NTRMN-<regno>). For demonstration only.
 - `trust/`: the demo root and issuing CA certificates and their CRLs: the gate's trust
   directory when no other is configured.
+- `demo-pki/tsa.pem`: the demo's time-stamping authority (issued by the demo issuing CA);
+  `registry serve --demo` serves it over HTTP on 127.0.0.1 (`DemoPKI.start_tsa`).
 - `softhsm/`: when SoftHSM is installed, one token per demo organisation (label = its
   registration number, PIN `DEMO_PIN`) holding its key and certificate, so that "sign with the
   e-Token" works on the server.
@@ -86,20 +88,31 @@ def _ca(name, key, issuer_name, issuer_key, pathlen, years):
 
 
 def _leaf(regno, name, key, issuer_cert, issuer_key):
+    return _end_entity(_name(name, name, regno), key, issuer_cert, issuer_key, days=730,
+                       usage=ExtendedKeyUsageOID.EMAIL_PROTECTION, usage_critical=False)
+
+
+def _tsa_cert(key, issuer_cert, issuer_key):
+    """A time-stamping authority's certificate (extended key usage timeStamping, critical)."""
+    return _end_entity(_name("Registry Demo TSA", "Registry demo (not for real use)"), key,
+                       issuer_cert, issuer_key, days=365 * 4,
+                       usage=ExtendedKeyUsageOID.TIME_STAMPING, usage_critical=True)
+
+
+def _end_entity(subject, key, issuer_cert, issuer_key, days, usage, usage_critical):
     now = _now()
-    return (x509.CertificateBuilder().subject_name(_name(name, name, regno))
+    return (x509.CertificateBuilder().subject_name(subject)
             .issuer_name(issuer_cert.subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=730))
+            .not_valid_after(now + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
                                          key_encipherment=False, data_encipherment=False,
                                          key_agreement=False, key_cert_sign=False,
                                          crl_sign=False, encipher_only=False,
                                          decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]),
-                           critical=False)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=usage_critical)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
                 issuer_key.public_key()), critical=False)
             .sign(issuer_key, hashes.SHA256()))
@@ -146,6 +159,30 @@ class DemoPKI:
         files["issuing"].write_bytes(_pem(issuing))
         files["issuing.key"].write_bytes(_key_pem(issuing_key))
         return root, root_key, issuing, issuing_key
+
+    def tsa_files(self):
+        """(certificate, key) of the demo TSA, made (once) under the demo issuing CA."""
+        cert_path, key_path = self.folder / "tsa.pem", self.folder / "tsa.key.pem"
+        if not cert_path.exists():
+            _root, _root_key, issuing, issuing_key = self._load_or_make_ca()
+            key = _key()
+            cert_path.write_bytes(_pem(_tsa_cert(key, issuing, issuing_key)))
+            key_path.write_bytes(_key_pem(key))
+        return cert_path, key_path
+
+    def start_tsa(self):
+        """Serve the demo TSA on a free port of 127.0.0.1; return the LocalTsa (its `url`)."""
+        from registry.signatures.tsa import LocalTsa
+
+        cert_path, key_path = self.tsa_files()
+        issuing = x509.load_pem_x509_certificate((self.folder / "issuing.pem").read_bytes())
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+        der = serialization.Encoding.DER
+        return LocalTsa(cert.public_bytes(der),
+                        key.private_bytes(der, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()),
+                        [issuing.public_bytes(der)]).start()
 
     def org_files(self, regno):
         return self.folder / f"{regno}.pem", self.folder / f"{regno}.key.pem"

@@ -10,7 +10,8 @@ from datetime import date, datetime, timezone
 from registry import settings as registry_settings
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
-from registry.resources.evidence import keep_revocation_data, proof_of
+from registry.resources.evidence import (ask_preservation_timestamp, keep_revocation_data,
+                                         proof_of)
 from registry.resources.letter import Delivery, Letter, StoredPDF
 from registry.safetext import check_text, display_filename
 from registry.search.queue import enqueue
@@ -165,20 +166,23 @@ def attach_pdf(site, actor, letter, data, filename, max_size):
     return letter.pdf
 
 
-def sign_on_server(letter, pin, token_config, ctx, ca_chain=(), max_size=None):
-    """Sign the draft's PDF with the organisation's token, store the signed PDF and fire
-    `sign` (so the gate checks the result). Raises RegistryError / TransitionRefused; the
-    caller's transaction must then be aborted (nothing of it remains)."""
+def sign_on_server(letter, pin, token_config, ctx, ca_chain=(), max_size=None, tsa=None):
+    """Sign the draft's PDF with the organisation's token (PAdES B-LT with a timestamp from
+    `tsa`, a TsaConfig, when given; else B-B), store the signed PDF and fire `sign` (so the
+    gate checks the result). Raises RegistryError / TransitionRefused; the caller's
+    transaction must then be aborted (nothing of it remains)."""
     from registry.signatures.token import sign_pdf
 
     _require_draft(letter)
     if letter.pdf is None:
         raise RegistryError("PDF_REQUIRED", _("The letter has no PDF file."), status=409)
-    signed = sign_pdf(letter.pdf.read(), letter.org, pin, token_config, ca_chain)
+    signed = sign_pdf(letter.pdf.read(), letter.org, pin, token_config, ca_chain, tsa=tsa,
+                      trust=ctx.trust() if tsa is not None else None)
     name = letter.pdf.filename
     attach_pdf(ctx.site, ctx.actor, letter, signed, name, max_size or len(signed))
     ctx.site.audit.append(ctx.actor, "letter.token_signed", target=_path(letter),
-                          org=letter.org, detail={"sha256": letter.pdf.sha256})
+                          org=letter.org, detail={"sha256": letter.pdf.sha256,
+                                                  "level": "B-LT" if tsa else "B-B"})
     return transition(letter, "sign", ctx)
 
 
@@ -280,6 +284,9 @@ def keep_verdict(obj, ctx, evidence):
             obj.record_verdict(verdict)
             if ctx.trust is not None:
                 keep_revocation_data(ctx.site, verdict, ctx.trust())
+            if ctx.settings.get("registry.signature.tsa_url"):
+                # Obtained after commit (registry.preservation), never within this request.
+                ask_preservation_timestamp(ctx.site, obj, verdict, ctx.now)
 
 
 def number_outgoing(letter, ctx, evidence):

@@ -56,7 +56,8 @@ class RecordEntry:
     "permanent" or "temporary:<years>"; `pdf_path` names the file to copy byte for byte, whose
     size and SHA-256 must be `pdf_size` and `pdf_sha256`; `checks` are in time order (the export
     check last); `actions` are the workflow history; `revocation_data` the CRLs the checks name
-    (`evidence.revocation_data`), so that the archive can judge them without the registry.
+    (`evidence.revocation_data`), so that the archive can judge them without the registry;
+    `timestamps` the registry's preservation timestamps over those checks.
     """
 
     key: str
@@ -84,6 +85,9 @@ class RecordEntry:
     actions: tuple = ()
     #: The revocation data (CRLs) its checks were judged with: ((SHA-256 hex, DER bytes), ...).
     revocation_data: tuple = ()
+    #: The registry's preservation timestamps over its checks (RFC 3161 tokens, DER):
+    #: ((key: SHA-256 hex of the message, verdict SHA-256 hex, time ISO, token), ...).
+    timestamps: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -427,6 +427,7 @@ class _Builder:
             ident, f"data/{name}", pdf_info, "application/pdf", entry.pdf_created, admid=admid,
             pdf_version=pdf_version))
         self._revocation_data(entry, rep, spools)
+        stamp_files = self._timestamps(entry, rep, spools)
 
         # PREMIS: capture, then every signature validation
         number = entry.incoming_number or entry.outgoing_number or "no number"
@@ -437,6 +438,18 @@ class _Builder:
             agents=(("agent-software", "executing program"),
                     ("agent-organisation", "implementer")),
             objects=((pdf_id, "outcome"),)))
+        for n, (key, verdict_sha256, time, _token) in enumerate(entry.timestamps, 1):
+            event_id = f"timestamp-{seq:06d}-{n}"
+            events.append(event_id)
+            detail = (f"RFC 3161 preservation timestamp over SHA-256(SHA-256 of {pdf_id} || "
+                      f"SHA-256 of the accepting check's report, {verdict_sha256}), "
+                      f"imprint {key}")
+            spools["rep_events"].write(md.premis_event(
+                event_id, "timestamping", datetime.fromisoformat(time), detail, "success",
+                notes=[f"token: {stamp_files[key]}"], agents=(("agent-software", "executing "
+                                                             "program"),),
+                objects=[(pdf_id, "source")] + ([(report_id, "source")] if report_id else [])
+                + [(stamp_files[key], "outcome")]))
         for n, check in enumerate(entry.checks, 1):
             event_id = f"validation-{seq:06d}-{n}"
             events.append(event_id)
@@ -470,15 +483,38 @@ class _Builder:
         for digest, der in entry.revocation_data:
             if digest in self.revocation_files:
                 continue
-            rel = f"{rep}metadata/preservation/revocation/{digest}.crl"
-            info = self._write(rel, der)
-            self.revocation_files[digest] = rel
-            spools["rep_amd"].write(md.md_ref(
-                "digiprovMD", f"crl-{digest[:16]}", rel[len(rep):], info, "OTHER", self.created,
-                othermdtype="X.509 certificate revocation list (DER)",
-                mimetype="application/pkix-crl"))
-            spools["rep_objects"].write(md.premis_file_object(
-                rel, info, "X.509 Certificate Revocation List", other_ids=(("sha256", digest),)))
+            self.revocation_files[digest] = self._evidence_file(
+                rep, spools, f"revocation/{digest}.crl", der, f"crl-{digest[:16]}",
+                "X.509 certificate revocation list (DER)", "application/pkix-crl",
+                "X.509 Certificate Revocation List", digest)
+
+    def _timestamps(self, entry, rep, spools):
+        """Each preservation timestamp over the letter's checks as a file
+        (`metadata/preservation/timestamps/<imprint SHA-256>.tsr`, a DER TimeStampResp holding
+        the TSA's token) with its METS fixity and PREMIS object; returns {key: path}."""
+        from asn1crypto import cms, tsp
+
+        files = {}
+        for key, _verdict, _time, token in entry.timestamps:
+            reply = tsp.TimeStampResp({"status": {"status": "granted"},
+                                       "time_stamp_token": cms.ContentInfo.load(token)}).dump()
+            files[key] = self._evidence_file(
+                rep, spools, f"timestamps/{key}.tsr", reply, f"tsr-{key[:16]}",
+                "RFC 3161 time-stamp response (DER)", "application/timestamp-reply",
+                "RFC 3161 Time-Stamp Response", key)
+        return files
+
+    def _evidence_file(self, rep, spools, name, data, ident, what, mimetype, format_name,
+                       digest):
+        """Write `data` as metadata/preservation/`name` with its METS digiprovMD and PREMIS
+        file object (identified also by `digest`); return its path in the package."""
+        rel = f"{rep}metadata/preservation/{name}"
+        info = self._write(rel, data)
+        spools["rep_amd"].write(md.md_ref("digiprovMD", ident, rel[len(rep):], info, "OTHER",
+                                          self.created, othermdtype=what, mimetype=mimetype))
+        spools["rep_objects"].write(md.premis_file_object(
+            rel, info, format_name, other_ids=(("sha256", digest),)))
+        return rel
 
     def _representation(self, rep):
         """The representation's PREMIS and METS, from the spools."""

@@ -269,6 +269,7 @@ def record_entry(site, org, folder, series, item):
     """The model.RecordEntry of one item as `org` keeps it (its checks, the export one last
     once recorded, and its workflow history)."""
     from registry.archive.model import Action, Party, RecordEntry
+    from registry.resources.evidence import verdict_digest
 
     orgs = site.orgs
     letter = item if folder == "outbox" else item.letter
@@ -286,6 +287,10 @@ def record_entry(site, org, folder, series, item):
     named = sorted({digest for check in checks
                     for digest in check.report.get("evidence", {}).get("revocation_data", ())})
     kept = ((digest, site.revocation_data.get(digest)) for digest in named)
+    checked = {verdict_digest(check.report) for check in checks}
+    stamps = tuple((key, entry["verdict_sha256"], entry["time"], token)
+                   for key, entry, token in site.timestamps.for_file(stored.sha256)
+                   if token is not None and entry["verdict_sha256"] in checked)
     return RecordEntry(
         key=item_key(item),
         direction="outgoing" if folder == "outbox" else "incoming",
@@ -305,4 +310,5 @@ def record_entry(site, org, folder, series, item):
         actions=tuple(Action(_when(h.time), h.actor, h.transition, h.from_state, h.to_state,
                              h.comment) for h in item.history),
         revocation_data=tuple((digest, der) for digest, der in kept if der is not None),
+        timestamps=stamps,
     )

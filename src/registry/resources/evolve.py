@@ -108,6 +108,15 @@ def _safe_filenames(site):
                 stored.filename = display_filename(stored.filename)
 
 
+def _timestamps(site):
+    """Generation 9: the registry's preservation timestamps (RFC 3161, over each first
+    acceptance of a letter's bytes, when a time-stamping authority is configured)."""
+    from registry.resources.evidence import TimestampStore
+
+    if getattr(site, "timestamps", None) is None:
+        site.timestamps = TimestampStore()
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -117,6 +126,7 @@ STEPS = [
     (6, _operations),
     (7, _tantivy),
     (8, _safe_filenames),
+    (9, _timestamps),
 ]
 
 

@@ -3,7 +3,7 @@ from pyramid.authorization import DENY_ALL, Allow, Authenticated
 
 from registry.operations import FixityState
 from registry.resources.audit import AuditTrail
-from registry.resources.evidence import RevocationStore
+from registry.resources.evidence import RevocationStore, TimestampStore
 from registry.resources.folder import Folder
 from registry.resources.organisation import Organisations
 from registry.resources.report import Reports
@@ -32,6 +32,7 @@ class Site(Folder):
         self.add("reports", Reports())
         self.search_state = SearchState()
         self.revocation_data = RevocationStore()
+        self.timestamps = TimestampStore()
         #: Sign-in sessions (an attribute, not a child: never reachable by URL).
         self.sessions = Sessions()
         #: Where the fixity check of stored PDFs is (registry.operations).

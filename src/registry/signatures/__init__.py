@@ -19,7 +19,8 @@ from pathlib import Path
 from pyramid.settings import asbool
 
 from registry.paths import shipped
-from registry.signatures.trust import Trust, TrustCache, TrustError, load_trust  # noqa: F401
+from registry.signatures.trust import (Trust, TrustCache, TrustError, load_anchors,  # noqa: F401
+                                       load_trust)
 from registry.signatures.verdict import REASON_MESSAGES, REASONS, Verdict  # noqa: F401
 from registry.signatures.worker import run_checks
 
@@ -48,6 +49,7 @@ class GateConfig:
     pades_only: bool = False
     fetch_revocation: bool = False
     workers: int = 2
+    tsa_trust: str = None  # a file or folder of the TSA's anchors; None: the trust directory's
 
     @classmethod
     def from_settings(cls, settings):
@@ -59,6 +61,7 @@ class GateConfig:
             pades_only=asbool(settings.get("registry.signature.pades_only", False)),
             fetch_revocation=asbool(settings.get("registry.signature.fetch_revocation", False)),
             workers=int(settings.get("registry.signature.workers", 2)),
+            tsa_trust=settings.get("registry.signature.tsa_trust") or None,
         )
 
 
@@ -109,6 +112,7 @@ class Gate:
         self._cache = TrustCache(config.trust_dir) if trust is None else None
         self.verdicts = VerdictCache()
         self._fingerprinted = (None, None)  # (Trust, its fingerprint)
+        self._tsa_roots = _tsa_roots(config.tsa_trust)
 
     @classmethod
     def from_settings(cls, settings):
@@ -148,7 +152,7 @@ class Gate:
         options = {"max_size": self.config.max_size, "pades_only": self.config.pades_only,
                    "fetch": self.config.fetch_revocation, "sha256": digest, "as_of": as_of,
                    "now": now.isoformat() if self.clock else None}
-        trust = current.as_payload()
+        trust = {**current.as_payload(), "tsa_roots": self._tsa_roots}
         verdict = run_checks(payload, expected_regno, trust, options, self.config.timeout,
                              self.config.memory_limit, base, workers=self.config.workers)
         if "judged" in verdict.evidence:
@@ -176,6 +180,12 @@ class Gate:
         return fingerprint
 
 
+def _tsa_roots(tsa_trust):
+    """The anchors (DER) signature timestamps must chain to, read once from `tsa_trust` (a
+    file or folder); [] when not set: the trust directory's anchors serve."""
+    return list(load_anchors(tsa_trust).roots) if tsa_trust else []
+
+
 def _evidence_key(as_of):
     """(time, CRL digests) of the registry's evidence `as_of`, or (None, ()) without it."""
     if not as_of:
@@ -192,11 +202,15 @@ def _file_sha256(path):
 
 
 def includeme(config):
-    """Make the gate available as `request.signature_gate`, and the e-Token access (or None)
-    as `request.token_config`: one each per application, decided at start-up."""
+    """Make the gate available as `request.signature_gate`, the e-Token access (or None) as
+    `request.token_config`, and the time-stamping authority (or None) as `request.tsa_config`:
+    one each per application, decided at start-up."""
     from registry.signatures.token import TokenConfig
+    from registry.signatures.tsa import TsaConfig
 
     gate = Gate.from_settings(config.get_settings())
     token = TokenConfig.from_settings(config.get_settings())
+    tsa = TsaConfig.from_settings(config.get_settings())
     config.add_request_method(lambda request: gate, "signature_gate", reify=True)
     config.add_request_method(lambda request: token, "token_config", reify=True)
+    config.add_request_method(lambda request: tsa, "tsa_config", reify=True)

@@ -304,8 +304,7 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
         reasons.append("NOT_PADES")
     try:
         embedded = EmbeddedPdfSignature(reader, field["field"], field["name"])
-        status = validate_pdf_signature(embedded, _validation_context(trust, options),
-                                        skip_diff=False)
+        status = _validated(embedded, trust, options)
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError,
             AttributeError, IndexError) as exc:
         evidence["error"] = _describe(exc)
@@ -315,8 +314,16 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
     signer = _signer(status.signing_cert)
     signing_time = status.signer_reported_dt.isoformat() if status.signer_reported_dt else None
     timestamp = None
-    if status.timestamp_validity is not None and status.timestamp_validity.valid:
-        timestamp = status.timestamp_validity.timestamp.isoformat()
+    stamp = status.timestamp_validity
+    if stamp is not None and stamp.intact and stamp.valid and not stamp.trusted:
+        # The TSA's chain may have expired (or its CRLs aged) since: ask whether it was
+        # trusted when it stamped, with the revocation data the file carries.
+        stamp = _timestamp_then(embedded, trust, options, reader, stamp.timestamp)
+    if stamp is not None and stamp.intact and stamp.valid and stamp.trusted:
+        # Only a timestamp from a trusted TSA proves when the signature existed: one from
+        # anyone else could date it back to while an expired certificate was valid.
+        timestamp = stamp.timestamp.isoformat()
+    evidence["level"] = _pades_level(reader, timestamp)
 
     gap_problem = _byte_range_problem(data, field["sig"])
     if gap_problem:
@@ -359,7 +366,7 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
         if _certificate_reasons(status, signer, judgement_time(options)[1]) or \
                 status.revocation_details is not None:
             status = validate_pdf_signature(embedded, _validation_context(trust, options),
-                                            skip_diff=True)
+                                            _tsa_context(trust, options), skip_diff=True)
             # The evidence describes the judgement given; the changes were analysed above.
             evidence.update({key: value for key, value in _status_evidence(status).items()
                              if key not in ("coverage", "modification_level", "docmdp_ok")})
@@ -379,6 +386,126 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
     return Verdict(accepted=not reasons, reasons=reasons, signer=signer,
                    signing_time=signing_time, timestamp=timestamp, subfilter=subfilter,
                    evidence=evidence, **base)
+
+
+class ChainCache:
+    """What pyHanko found validating signers' certificate chains (its trust findings), kept
+    by a gate worker under everything such a finding depends on (`chain_key`): the signer's
+    certificate and every certificate its signature carries, the trust's anchors,
+    intermediates and CRLs, the registry's kept CRLs, the judgement time and basis, and the
+    revocation mode. Bounded: `size` entries, each kept at most `ttl` seconds, and a check
+    judged "now" finds only an entry made in the same minute of the clock (as the gate's
+    verdict cache). Most letters of an organisation are signed with one certificate against
+    one CRL: the chain is validated once a minute, not once a letter. Nothing else is reused:
+    every letter's signature, timestamp and changes are checked in full."""
+
+    def __init__(self, size=64, ttl=60.0, clock=None):
+        import time
+
+        self.size = size
+        self.ttl = ttl
+        self.clock = clock or time.monotonic
+        self._items = {}
+
+    def get(self, key):
+        found = self._items.get(key)
+        if found is None or found[0] < self.clock():
+            self._items.pop(key, None)
+            return None
+        return found[1]
+
+    def put(self, key, findings):
+        now = self.clock()
+        for old in [k for k, (until, _f) in self._items.items() if until < now]:
+            del self._items[old]
+        while len(self._items) >= self.size:
+            del self._items[next(iter(self._items))]  # the oldest
+        self._items[key] = (now + self.ttl, findings)
+
+
+#: This worker's chain findings (a gate worker runs one check at a time).
+CHAINS = ChainCache()
+#: The parts of pyHanko's status that come from validating the signer's chain.
+CHAIN_FINDINGS = ("trust_problem_indic", "validation_path", "revocation_details",
+                  "error_time_horizon")
+
+
+def chain_key(embedded, trust, options):
+    """The key of `embedded`'s chain findings under `trust` and `options`, or None when they
+    must not be reused (revocation data fetched online may change at any moment)."""
+    if options.get("fetch"):
+        return None
+    basis, moment = judgement_time(options)
+    # Judged now: the minute of the clock (a past moment is exact).
+    when = moment.replace(second=0, microsecond=0) if basis == "now" else moment
+    try:
+        carried = sorted(cert.chosen.dump() for cert in embedded.signed_data["certificates"])
+        signer = embedded.signer_cert.dump()
+    except Exception:  # noqa: BLE001  (pyHanko's own validation says what is wrong with it)
+        return None
+    digest = hashlib.sha256()
+    parts = [signer, b"|", *carried, b"|",
+             *trust.get("roots", ()), b"|", *trust.get("intermediates", ()), b"|",
+             *_all_crls(trust, options)]
+    for part in parts:
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest(), basis, when.isoformat(), bool(options.get("now"))
+
+
+def _validated(embedded, trust, options):
+    """pyHanko's status of `embedded` (its changes analysed), the signer's chain validated
+    once per `chain_key`: when this worker validated it lately, pyHanko checks the signature
+    with its signer's certificate as the only anchor (integrity, timestamp, changes), and the
+    chain findings are the ones reached before. A signature timestamp is always validated
+    against the real trust, never that anchor."""
+    from dataclasses import replace
+
+    from pyhanko.sign.validation import validate_pdf_signature
+
+    context = _validation_context(trust, options)
+    stamps = _tsa_context(trust, options) or context
+    key = chain_key(embedded, trust, options)
+    known = CHAINS.get(key) if key is not None else None
+    if known is None:
+        status = validate_pdf_signature(embedded, context, stamps, skip_diff=False)
+        if key is not None and status.intact and status.valid:
+            CHAINS.put(key, {name: getattr(status, name) for name in CHAIN_FINDINGS})
+        return status
+    status = validate_pdf_signature(embedded, _signer_anchored(embedded, context), stamps,
+                                    skip_diff=False)
+    return replace(status, **known) if status.intact and status.valid else status
+
+
+def _signer_anchored(embedded, context):
+    """A validation context whose one anchor is the signer's own certificate (no chain to
+    build: its findings are known), at `context`'s moment. An anchor is not checked for
+    revocation, so no revocation data is needed ("soft-fail" only lets the context be made
+    without any); the findings pyHanko reaches with it are replaced by the known ones."""
+    from pyhanko_certvalidator import ValidationContext
+
+    return ValidationContext(trust_roots=[embedded.signer_cert], allow_fetching=False,
+                             moment=context.moment, revocation_mode="soft-fail")
+
+
+def _timestamp_then(embedded, trust, options, reader, moment):
+    """The signature timestamp's status judged as of its own time `moment`, with the CRLs in
+    the file's DSS beside the trust's."""
+    from pyhanko.sign.validation import validate_pdf_signature
+
+    then = {**options, "as_of": {"basis": "timestamp", "time": moment.isoformat(),
+                                 "crls": _dss_crls(reader)}}
+    return validate_pdf_signature(embedded, _validation_context(trust, then),
+                                  _tsa_context(trust, then), skip_diff=True).timestamp_validity
+
+
+def _pades_level(reader, timestamp):
+    """"B-LT" for a trusted signature timestamp with revocation data in the DSS, "B-T" for
+    the timestamp alone, else "B-B"."""
+    if timestamp is None:
+        return "B-B"
+    dss = reader.root["/DSS"] if "/DSS" in reader.root else None
+    has_data = dss is not None and any(key in dss for key in ("/CRLs", "/OCSPs"))
+    return "B-LT" if has_data else "B-T"
 
 
 def _pyhanko_modification(status):
@@ -442,12 +569,20 @@ def _all_crls(trust, options):
     return list(dict.fromkeys([*trust.get("crls", ()), *as_of.get("crls", ())]))
 
 
-def _validation_context(trust, options):
+def _tsa_context(trust, options):
+    """The validation context of signature timestamps when the TSA has anchors of its own
+    (`trust["tsa_roots"]`, from `registry.signature.tsa_trust`); None: the signer's."""
+    if not trust.get("tsa_roots"):
+        return None
+    return _validation_context(trust, options, roots_key="tsa_roots")
+
+
+def _validation_context(trust, options, roots_key="roots"):
     from asn1crypto import crl as asn1_crl
     from asn1crypto import x509 as asn1_x509
     from pyhanko_certvalidator import ValidationContext
 
-    roots = [asn1_x509.Certificate.load(der) for der in trust.get("roots", ())]
+    roots = [asn1_x509.Certificate.load(der) for der in trust.get(roots_key, ())]
     others = [asn1_x509.Certificate.load(der) for der in trust.get("intermediates", ())]
     crls = [asn1_crl.CertificateList.load(der) for der in _all_crls(trust, options)]
     basis, moment = judgement_time(options)

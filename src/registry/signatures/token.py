@@ -45,16 +45,26 @@ class TokenConfig:
                    timeout=float(settings.get("registry.pkcs11.timeout", 15)))
 
 
-def sign_pdf(data, regno, pin, config, ca_chain=()):
-    """Return `data` signed (PAdES) with `regno`'s token. Raises RegistryError with
-    TOKEN_NOT_FOUND, WRONG_PIN, SIGNING_FAILED or TIMEOUT; the PIN never appears in it."""
+def sign_pdf(data, regno, pin, config, ca_chain=(), tsa=None, trust=None):
+    """Return `data` signed (PAdES) with `regno`'s token: PAdES B-LT when a TSA is given (a
+    TsaConfig, with the gate's `trust`: a signature timestamp from that TSA and the chain's
+    revocation data in a DSS, still one signature), else PAdES B-B. Raises RegistryError with
+    TOKEN_NOT_FOUND, WRONG_PIN, TSA_UNAVAILABLE, SIGNING_FAILED or TIMEOUT; the PIN never
+    appears in it."""
     if not pin or len(pin) > PIN_MAX:
         raise RegistryError("WRONG_PIN", _("Type the e-Token's PIN."), field="pin")
     env = {"SOFTHSM2_CONF": config.softhsm2_conf} if config.softhsm2_conf else None
+    long_term = None
+    if tsa is not None:
+        tsa_roots, tsa_intermediates = tsa.anchors(trust)
+        long_term = {"url": tsa.url, "timeout": tsa.timeout, "roots": list(trust.roots),
+                     "intermediates": [*trust.intermediates, *tsa_intermediates],
+                     "crls": list(trust.crls), "tsa_roots": tsa_roots}
     outcome = call("registry.signatures.token:_sign_in_worker",
                    (data, config.module, config.token_label.format(regno=regno),
-                    config.key_label, pin, list(ca_chain)),
-                   timeout=config.timeout, memory_limit=1024 * 1024 * 1024, env=env)
+                    config.key_label, pin, list(ca_chain), long_term),
+                   timeout=config.timeout + (tsa.timeout if tsa else 0),
+                   memory_limit=1024 * 1024 * 1024, env=env)
     if outcome.kind == "ok":
         return outcome.value
     if outcome.kind == "timeout":
@@ -70,6 +80,11 @@ def sign_pdf(data, regno, pin, config, ca_chain=()):
         if name in ("PinIncorrect", "PinInvalid", "PinLenRange", "PinLocked"):
             raise RegistryError("WRONG_PIN", _("The e-Token refused the PIN."), field="pin",
                                 status=403)
+        if name == "TimestampUnavailable":
+            raise RegistryError("TSA_UNAVAILABLE",
+                                _("tsa-unavailable", default="The time-stamping authority "
+                                  "did not give a trusted timestamp; the letter is not signed. "
+                                  "Try again later."), status=503)
     raise RegistryError("SIGNING_FAILED", _("The e-Token could not sign this PDF."),
                         status=422)
 
@@ -78,7 +93,47 @@ class TokenNotFound(Exception):
     pass
 
 
-def _sign_in_worker(data, module, token_label, key_label, pin, ca_chain):
+class TimestampUnavailable(Exception):
+    """The TSA could not be reached, or its token or certificate chain is not trusted."""
+
+
+def _long_term_meta(long_term):
+    """(signature metadata options, timestamper) for PAdES B-LT with the TSA `long_term`
+    names. The TSA's certificate must chain to its own anchors (checked first, with those
+    alone); the signature's validation context then holds the gate's trust plus those
+    anchors, without fetching (the revocation data embedded is the trust's CRLs)."""
+    import asyncio
+
+    from asn1crypto import crl as asn1_crl
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+    from pyhanko_certvalidator import ValidationContext
+    from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
+
+    def certs(key):
+        return [asn1_x509.Certificate.load(der) for der in long_term[key]]
+
+    crls = [asn1_crl.CertificateList.load(der) for der in long_term["crls"]]
+    stamper = HTTPTimeStamper(long_term["url"], timeout=long_term["timeout"])
+
+    async def tsa_paths():
+        own = ValidationContext(trust_roots=certs("tsa_roots"),
+                                other_certs=certs("intermediates"), crls=crls,
+                                allow_fetching=False, revocation_mode="soft-fail")
+        return [path async for path in stamper.validation_paths(own)]
+
+    try:
+        asyncio.run(tsa_paths())
+    except (PathBuildingError, PathValidationError) as exc:
+        raise TimestampUnavailable(f"the TSA is not trusted: {type(exc).__name__}") from None
+    context = ValidationContext(
+        trust_roots=certs("roots") + certs("tsa_roots"), other_certs=certs("intermediates"),
+        crls=crls, allow_fetching=False, revocation_mode="hard-fail")
+    return {"embed_validation_info": True, "validation_context": context,
+            "use_pades_lta": False}, stamper
+
+
+def _sign_in_worker(data, module, token_label, key_label, pin, ca_chain, long_term=None):
     """Runs in a worker process: open the token, sign, close. Returns the signed bytes."""
     from io import BytesIO
 
@@ -89,6 +144,7 @@ def _sign_in_worker(data, module, token_label, key_label, pin, ca_chain):
     from pyhanko.sign import fields, signers
     from pyhanko.sign.general import SigningError
     from pyhanko.sign.pkcs11 import PKCS11Error, PKCS11Signer, open_pkcs11_session
+    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
     try:
         session = open_pkcs11_session(module, token_criteria=TokenCriteria(label=token_label),
@@ -105,10 +161,14 @@ def _sign_in_worker(data, module, token_label, key_label, pin, ca_chain):
         signer = PKCS11Signer(session, key_label=key_label, cert_label=key_label,
                               ca_chain=chain)
         writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
-        meta = signers.PdfSignatureMetadata(field_name="Signature",
-                                            subfilter=fields.SigSeedSubFilter.PADES,
-                                            md_algorithm="sha256")
-        output = signers.sign_pdf(writer, meta, signer=signer)
+        try:
+            extra, stamper = _long_term_meta(long_term) if long_term else ({}, None)
+            meta = signers.PdfSignatureMetadata(field_name="Signature",
+                                                subfilter=fields.SigSeedSubFilter.PADES,
+                                                md_algorithm="sha256", **extra)
+            output = signers.sign_pdf(writer, meta, signer=signer, timestamper=stamper)
+        except TimestampRequestError as exc:
+            raise TimestampUnavailable(type(exc).__name__) from None
         return output.getvalue()
     except SigningError as exc:
         raise RuntimeError(str(exc).replace(pin, "***")) from None

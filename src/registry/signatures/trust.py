@@ -92,6 +92,12 @@ def load_trust(folder, extra_roots=(), extra_crls=()):
     return Trust(tuple(roots), tuple(crls), tuple(files), tuple(intermediates))
 
 
+def load_anchors(path):
+    """A Trust from `path`: a trust directory, or one file of certificates. Raises TrustError."""
+    path = Path(path)
+    return load_trust(path) if path.is_dir() else load_trust(None, extra_roots=[path])
+
+
 class TrustCache:
     """Loads a trust directory again only when a file in it changed (by name, size, mtime)."""
 

@@ -466,7 +466,7 @@ def sign_with_token(request):
         exchange.sign_on_server(letter, request.POST.get("pin", ""), config,
                                 workflow_context(request),
                                 ca_chain=request.signature_gate.trust().intermediates,
-                                max_size=max_pdf_size(request))
+                                max_size=max_pdf_size(request), tsa=request.tsa_config)
     except TransitionRefused as refused:
         request.tm.doom()
         request.response.status = refused.status
@@ -475,7 +475,14 @@ def sign_with_token(request):
         request.tm.doom()
         request.response.status = exc.status
         return letter_page(request, refusals=[_as_result(exc)])
-    flash(request, _("The letter is signed with your organisation's e-Token."))
+    if request.tsa_config is not None:
+        flash(request, _("signed-b-lt", default="The letter is signed with your organisation's "
+                         "e-Token (PAdES B-LT: with a timestamp from the time-stamping "
+                         "authority and the revocation data to check it for the long term)."))
+    else:
+        flash(request, _("signed-b-b", default="The letter is signed with your organisation's "
+                         "e-Token (PAdES B-B: no time-stamping authority is configured, so "
+                         "the signature carries no timestamp)."))
     return HTTPFound(location=request.resource_url(letter))
 
 
