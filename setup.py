@@ -71,6 +71,13 @@ INSTALL_REQUIRES = [
     "Werkzeug>=3.0",
 ]
 
+# Several machines share one store: RelStorage on PostgreSQL (psycopg2's wheel carries libpq,
+# so no Debian package is needed to install it).
+POSTGRESQL_REQUIRE = [
+    "relstorage>=4.0,<5",
+    "psycopg2-binary>=2.9",
+]
+
 TESTS_REQUIRE = [
     "pytest>=8",
     "pytest-xdist>=3.5",
@@ -86,6 +93,8 @@ TESTS_REQUIRE = [
     "lxml>=5",
     # Property-based run of the JSON API against its OpenAPI document (tests/test_intake.py).
     "schemathesis>=4.0,<5",
+    # The functional tests run on RelStorage too, on a PostgreSQL cluster of their own.
+    *POSTGRESQL_REQUIRE,
 ]
 
 setup(
@@ -112,7 +121,7 @@ setup(
     },
     cmdclass={"build_py": BuildWithShippedDirs},
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": TESTS_REQUIRE},
+    extras_require={"test": TESTS_REQUIRE, "postgresql": POSTGRESQL_REQUIRE},
     entry_points={
         "console_scripts": ["registry = registry.cli:main"],
         "paste.app_factory": ["main = registry:main"],

@@ -82,6 +82,7 @@ def test_a_temporary_series_or_a_bad_year_is_refused(in_site, year_of_letters):
         assert info.value.code == "INVALID_YEAR"
 
 
+@pytest.mark.both_stores
 def test_export_hands_the_letters_over_and_records_the_handover(db, in_site, gate, tmp_path,
                                                                  year_of_letters):
     made = _export(db, gate, tmp_path, act_number="А-17", act_date="2026-01-20",
@@ -277,6 +278,7 @@ def _wait(testapp, record_url, timeout=60):
     raise AssertionError("the export did not finish")
 
 
+@pytest.mark.both_stores
 def test_records_manager_previews_produces_downloads_and_confirms(testapp, in_site,
                                                                    year_of_letters):
     login(testapp, "rm_a")

@@ -56,6 +56,7 @@ def letters(testapp, api, pki):
     return {"budget": budget, "road": road}
 
 
+@pytest.mark.both_stores
 def test_each_party_finds_the_letter_by_its_words_and_no_one_else_does(testapp, api, letters):
     sender = search(testapp, api("rm_a"), q="төсвийн")
     assert [i["@id"] for i in sender["items"]] == [letters["budget"]]
@@ -117,6 +118,7 @@ def test_field_syntax_and_filters_and_facets(testapp, api, letters):
     assert [i["@id"] for i in newest] == [i["@id"] for i in reversed(oldest)]
 
 
+@pytest.mark.both_stores
 def test_state_changes_reach_the_index(testapp, api, letters):
     headers = api("rm_b")
     delivery = search(testapp, headers, q="замын")["items"][0]["@id"]
@@ -238,6 +240,7 @@ def test_reindex_gives_the_same_results_as_incremental_indexing(testapp, api, le
     assert answers() == before
 
 
+@pytest.mark.both_stores
 def test_search_check_finds_missing_and_stale_and_repairs(settings, letters, service, db):
     from registry.cli import main as cli
 
