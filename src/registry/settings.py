@@ -116,3 +116,15 @@ def search_writer(settings):
 def search_ocr(settings):
     """`search.ocr`: OCR scanned letters (default true)."""
     return asbool(settings.get("search.ocr", "true"))
+
+
+def search_log_window(settings):
+    """`search.log_window`: seconds an entry of the search change log may take to commit after
+    its key was taken (a commit's duration plus the machines' clock skew; default 120)."""
+    return int(settings.get("search.log_window", 120))
+
+
+def search_log_retention(settings):
+    """`search.log_retention`: seconds the change log keeps entries for a machine that stopped
+    applying it (default a day); a machine away longer rebuilds its index when it is back."""
+    return int(settings.get("search.log_retention", 86400))

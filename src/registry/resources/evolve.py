@@ -108,6 +108,21 @@ def _safe_filenames(site):
                 stored.filename = display_filename(stored.filename)
 
 
+def _search_log(site):
+    """Generation 9: several machines. The search queue one writer consumed becomes a change
+    log every machine applies to its own index; the log does not hold the changes made before
+    it, so each machine rebuilds its index from the database once (its writer does it by
+    itself)."""
+    from registry.search.queue import ChangeLog
+
+    state = site.search_state
+    if state.log is None:
+        state.log = ChangeLog(complete=False)
+    state.log.complete = False
+    state.__dict__.pop("queue", None)
+    state._p_changed = True
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -117,6 +132,7 @@ STEPS = [
     (6, _operations),
     (7, _tantivy),
     (8, _safe_filenames),
+    (9, _search_log),
 ]
 
 
