@@ -239,7 +239,7 @@ def serve(ctx, host, port, with_demo, threads):
         pki, conf = prepare_pki(ctx.data_dir)
     try:
         app = make_app({"__file__": str(ctx.config_path)}, **ctx.settings)
-    except StoreBusy as exc:
+    except (StoreBusy, registry_settings.SettingsError) as exc:
         fail(str(exc))
     if with_demo:
         _print_demo(_seed_demo(app.registry.getUtility(IDatabase), ctx.settings, pki), conf)
@@ -900,8 +900,8 @@ def search_check(ctx, repair, as_json):
     if as_json:
         click.echo(json.dumps(report, indent=1))
     else:
-        click.echo(f"{report['documents']} documents in the index; {report['queued']} "
-                   f"waiting in the queue.")
+        click.echo(f"{report['documents']} documents in this machine's index; "
+                   f"{report['queued']} changes of the log not applied to it yet.")
         for name in ("missing", "stale", "orphaned"):
             keys = report[name]
             click.echo(f"{name}: {len(keys)}" + (f" (e.g. {', '.join(keys[:5])})" if keys else ""))
@@ -914,13 +914,14 @@ def search_check(ctx, repair, as_json):
 @search.command("apply")
 @pass_ctx
 def search_apply(ctx):
-    """Apply the queued index work now (a running server does this by itself)."""
+    """Apply the search change log to this machine's index now (a running server does this by
+    itself)."""
     service = _search_service(ctx)
     try:
         done = service.drain_all()
     finally:
         service.stop()
-    click.echo(f"Applied {done} queued changes.")
+    click.echo(f"Applied {done} changes of the log.")
 
 
 # operations: backup, restore, fixity, pack (the logic is in registry.operations) ----------

@@ -108,12 +108,16 @@ def _safe_filenames(site):
                 stored.filename = display_filename(stored.filename)
 
 
-def _search_log(site):
+def _several_machines(site):
     """Generation 9: several machines. The search queue one writer consumed becomes a change
     log every machine applies to its own index; the log does not hold the changes made before
     it, so each machine rebuilds its index from the database once (its writer does it by
-    itself)."""
+    itself). Failed sign-ins are counted in the store."""
     from registry.search.queue import ChangeLog
+    from registry.security.throttle import FailedSignIns
+
+    if getattr(site, "sign_in_failures", None) is None:
+        site.sign_in_failures = FailedSignIns()
 
     state = site.search_state
     if state.log is None:
@@ -132,7 +136,7 @@ STEPS = [
     (6, _operations),
     (7, _tantivy),
     (8, _safe_filenames),
-    (9, _search_log),
+    (9, _several_machines),
 ]
 
 
