@@ -1,5 +1,7 @@
 """Sign-in, sign-out, sessions, throttling and CSRF, through the real application."""
 
+import pytest
+
 from conftest import JSON, PASSWORD, csrf_token, login
 
 
