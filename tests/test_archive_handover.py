@@ -3,6 +3,7 @@ handover record, letters handed over and read-only), refusals, supplements, the 
 receipt, who may see what, and the CLI. Real ZODB, real PDFs signed by the test PKI, the real
 gate; packages made by registry.archive.package."""
 import hashlib
+import os
 import time
 import zipfile
 from datetime import datetime, timedelta, timezone
@@ -319,6 +320,8 @@ def test_records_manager_previews_produces_downloads_and_confirms(testapp, in_si
     with in_site() as site:
         record = next(iter(site.orgs[SENDER]["handovers"].values()))
         assert record.received_by == "Д. Болд, архивч" and record.act_number == "Б-3"
+        # Kept in the store, so that every app machine serves it; no copy left on this one.
+        assert record.package is not None and not os.path.exists(record.package_path)
         actions = [r.action for r in site.audit.newest(0, 50, org=SENDER)[0]]
         assert "handover.receipt" in actions
     # The same selection again: the preview names the refusal and offers no form.

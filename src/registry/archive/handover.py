@@ -23,9 +23,14 @@ If step 2 fails (a file whose bytes no longer match its SHA-256, a full disk), t
 becomes `failed` with the reason, no letter is handed over, and the selection may be exported
 again; the export checks already recorded stay (they were made). Progress (`phase`, `done`,
 `total`, `heartbeat`) is committed with every batch, so any process can show it.
+
+A package made from the web UI (`in_data_dir`) is kept in the store, as a blob of the record
+(`package`), once made: every app machine can serve its download, whichever made it; the file
+written while packaging is removed then.
 """
 import logging
 import os
+import shutil
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +41,7 @@ from itertools import islice
 import transaction
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
+from ZODB.blob import Blob
 
 from registry import settings as registry_settings
 from registry.archive import selection as sel
@@ -62,6 +68,8 @@ class Handover(Persistent):
 
     #: Why it failed, as a stable code (records made before it existed have none).
     error_code = None
+    #: The package's bytes in the store (a Blob), when made from the web UI.
+    package = None
 
     def __init__(self, package_id, selection, act_number, act_date, archive_name,
                  fond_reference, inventory_reference, made_by, actor, created, total):
@@ -481,6 +489,10 @@ def run(db, regno, handover_id, out, gate, settings=None, batch=BATCH, progress=
 
         def packaged(site):
             rec = _record(site, regno, handover_id)
+            if rec.in_data_dir and os.path.isfile(result.path):
+                rec.package = Blob()
+                with open(result.path, "rb") as source, rec.package.open("w") as target:
+                    shutil.copyfileobj(source, target, 1 << 20)
             rec.package_path = result.path
             rec.package_name = os.path.basename(result.path.rstrip("/"))
             rec.sha256, rec.files, rec.bytes = result.sha256, result.files, result.bytes
@@ -488,6 +500,8 @@ def run(db, regno, handover_id, out, gate, settings=None, batch=BATCH, progress=
             rec.heartbeat = datetime.now(timezone.utc)
 
         session.batch(packaged)
+        if session.batch(lambda site: _record(site, regno, handover_id).package is not None):
+            os.remove(result.path)  # kept in the store now
     finally:
         session.close()
     return resume(db, regno, handover_id, settings, batch, progress)
