@@ -112,9 +112,14 @@ def _several_machines(site):
     """Generation 9: several machines. The search queue one writer consumed becomes a change
     log every machine applies to its own index; the log does not hold the changes made before
     it, so each machine rebuilds its index from the database once (its writer does it by
-    itself). Failed sign-ins are counted in the store."""
+    itself). Failed sign-ins are counted in the store, and trust is kept there (seeded from the
+    trust directory at the next start)."""
     from registry.search.queue import ChangeLog
     from registry.security.throttle import FailedSignIns
+    from registry.signatures.truststore import TrustStore
+
+    if getattr(site, "trust_store", None) is None:
+        site.trust_store = TrustStore()
 
     if getattr(site, "sign_in_failures", None) is None:
         site.sign_in_failures = FailedSignIns()
