@@ -93,8 +93,10 @@ TESTS_REQUIRE = [
     "lxml>=5",
     # Property-based run of the JSON API against its OpenAPI document (tests/test_intake.py).
     "schemathesis>=4.0,<5",
-    # The functional tests run on RelStorage too, on a PostgreSQL cluster of their own.
+    # The functional tests run on RelStorage too, on a PostgreSQL cluster of their own; the
+    # two-machine test talks to real servers over HTTP.
     *POSTGRESQL_REQUIRE,
+    "requests>=2.28",
 ]
 
 setup(

@@ -37,6 +37,8 @@ OPEN_STATES = ("delivered", "registered")
 DRAIN_BATCH = 200
 #: Text extraction outcomes not kept (tried again when the letter is next indexed).
 TRANSIENT_ERRORS = ("BUSY", "UNREADABLE")
+#: How often the writer looks for changes other processes and machines recorded
+#: (`search.poll_seconds`); its own process's changes wake it at once.
 POLL_SECONDS = 1.0
 #: How often a machine keeps its position and reports it to the log (which trims then).
 REPORT_SECONDS = 30
@@ -126,6 +128,7 @@ class SearchService:
         self.window_ns = registry_settings.search_log_window(settings) * 10**9
         self.retention_ns = registry_settings.search_log_retention(settings) * 10**9
         self._reported = 0
+        self.poll_seconds = float(settings.get("search.poll_seconds", POLL_SECONDS))
         self.ocr_enabled = registry_settings.search_ocr(settings)
         self._wake = threading.Event()
         self._ocr_wake = threading.Event()
@@ -362,7 +365,7 @@ class SearchService:
 
     def _writer_loop(self):
         while not self._stop.is_set():
-            self._wake.wait(POLL_SECONDS)
+            self._wake.wait(self.poll_seconds)
             self._wake.clear()
             try:
                 while self.drain() and not self._stop.is_set():
