@@ -18,6 +18,7 @@ from conftest import JSON, csrf_token, login
 from registry.archive import handover as ho
 from registry.archive import selection as sel
 from registry.archive.retention import set_retention
+from registry.errors import RegistryError
 from registry.signatures import Gate, GateConfig
 from registry.workflow import TransitionRefused
 
@@ -522,8 +523,14 @@ def test_a_handover_stopped_while_handing_over_is_finished_by_resume(
         assert record.sha256 and (tmp_path / "p.zip").is_file()
         states = [site.orgs[SENDER]["outbox"][k.split("/")[1]].state for k in record.items]
         assert states.count("handed_over") == 2, "the first batch of two"
-        record.heartbeat -= ho.STALE + timedelta(minutes=1)
+        record.worker = "another-machine:4242"  # whose lease still holds
         record_id = record.__name__
+    with pytest.raises(RegistryError) as running:
+        ho.resume(db, SENDER, record_id)
+    assert running.value.code == "HANDOVER_RUNNING"
+    with in_site() as site:
+        record = site.orgs[SENDER]["handovers"][record_id]
+        record.heartbeat -= ho.STALE + timedelta(minutes=1)  # its process ended
     with pytest.raises(Exception) as info:
         _export(db, gate, tmp_path, name="other.zip")
     assert info.value.code == "HANDOVER_INTERRUPTED"

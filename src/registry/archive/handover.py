@@ -91,7 +91,7 @@ class Handover(Persistent):
         self.total = total
         self.done = 0
         self.heartbeat = created
-        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker = _this_worker()
         self.finished = None
         self.error = None
         self.error_code = None
@@ -408,6 +408,10 @@ def hand_over(db, regno, handover_id, settings=None, batch=BATCH, progress=None)
         while True:
             def step(site):
                 rec = _record(site, regno, handover_id)
+                if rec.worker != _this_worker():
+                    raise RegistryError("HANDOVER_RUNNING", _(
+                        "Another process is finishing this handover; it can be taken over "
+                        "once it has shown no progress for 15 minutes."), status=409)
                 org = site.orgs[regno]
                 if last is None:
                     keys = list(islice(rec.items.keys(), batch))
@@ -507,18 +511,35 @@ def run(db, regno, handover_id, out, gate, settings=None, batch=BATCH, progress=
     return resume(db, regno, handover_id, settings, batch, progress)
 
 
+def _this_worker():
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _take_over(rec, now=None):
+    """Claim the record's lease (`worker`, renewed by every batch's `heartbeat`) for this
+    process: a handover is finished by one process at a time, on any machine. Raises
+    RegistryError (409) when it is not waiting to be finished, or while another process's
+    lease holds (it showed progress within STALE)."""
+    if rec.status != "building" or rec.phase != "handing_over":
+        raise RegistryError("NOT_RESUMABLE", _("This handover is not waiting to be "
+                                               "finished."), status=409)
+    me = _this_worker()
+    if rec.worker != me and not rec.stale(now):
+        raise RegistryError("HANDOVER_RUNNING", _(
+            "Another process is finishing this handover; it can be taken over once it has "
+            "shown no progress for 15 minutes."), status=409)
+    rec.worker, rec.heartbeat = me, now or datetime.now(timezone.utc)
+
+
 def resume(db, regno, handover_id, settings=None, batch=BATCH, progress=None):
     """Steps 3 and 4 (also to finish a handover whose process ended after its package was
-    made): hand the letters over, then close the record as `made`; returns its as_json() with
-    the package's `path`."""
+    made, on any machine): take over the record's lease, hand the letters over, then close the
+    record as `made`; returns its as_json() with the package's `path`."""
     from registry.audit_sealing import seal_pending
 
     session = _Session(db)
     try:
-        rec = session.batch(lambda site: _record(site, regno, handover_id))
-        if rec.status != "building" or rec.phase != "handing_over":
-            raise RegistryError("NOT_RESUMABLE", _("This handover is not waiting to be "
-                                                   "finished."), status=409)
+        session.batch(lambda site: _take_over(_record(site, regno, handover_id)))
         hand_over(db, regno, handover_id, settings, batch, progress)
 
         def finish(site):
