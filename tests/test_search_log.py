@@ -172,3 +172,25 @@ def test_check_is_per_machine(db, machine):
     two.drain_all()
     assert two.check() == {**one.check()}
     assert two.check()["missing"] == [] and two.check()["stale"] == []
+
+
+def test_generation_9_turns_the_queue_into_a_log_and_every_machine_rebuilds_once(
+        db, machine, in_site):
+    from registry.resources.evolve import evolve
+    from registry.search.queue import IndexQueue
+
+    name = draft(db, A, "Хуучин дараалал")
+    with in_site() as site:  # as a site was before generation 9
+        state = site.search_state
+        state.queue = IndexQueue()
+        del state.log, site.sign_in_failures, site.trust_store
+        site.generation = 8
+    with in_site() as site:
+        assert evolve(site) == [9]
+        state = site.search_state
+        assert "queue" not in state.__dict__ and not state.log.complete
+        assert len(site.sign_in_failures) == 0 and not site.trust_store.seeded
+    upgraded = machine("upgraded")
+    assert upgraded.drain_all() > 0  # rebuilt from the database: the log lacks older changes
+    assert found(upgraded, A, "хуучин") == 1 and name
+    assert upgraded.check()["missing"] == []
