@@ -2,6 +2,7 @@
 the query language, facets and filters, the transactional queue under failure, reindexing,
 the check, and OCR of a scanned letter — on real signed PDFs and a real index, with each
 search engine (every test runs once per engine)."""
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -288,7 +289,14 @@ def test_a_scanned_letter_is_found_by_its_words_once_ocr_is_done(testapp, api, p
     assert search(testapp, headers, q="өртөөнөөс")["items_total"] == 0
     with in_site() as site:
         assert len(site.search_state.ocr) == 1
+        (key,) = site.search_state.ocr.items
+        site.search_state.ocr_claims[key] = ("another-machine:7", time.time() + 60)
+    assert not service.ocr_once(), "another machine's process is OCRing it"
+    with in_site() as site:
+        site.search_state.ocr_claims[key] = ("another-machine:7", time.time() - 1)  # it ended
     assert service.ocr_once()  # the background OCR thread's work, done here
+    with in_site() as site:
+        assert len(site.search_state.ocr) == 0 and len(site.search_state.ocr_claims) == 0
     service.drain_all()
     found = search(testapp, headers, q="өртөөнөөс")
     assert found["items_total"] == 1 and "<mark" in found["items"][0]["snippet"]

@@ -113,7 +113,7 @@ def _several_machines(site):
     log every machine applies to its own index; the log does not hold the changes made before
     it, so each machine rebuilds its index from the database once (its writer does it by
     itself). Failed sign-ins are counted in the store, and trust is kept there (seeded from the
-    trust directory at the next start)."""
+    trust directory at the next start); an OCR job is claimed by one process at a time."""
     from registry.search.queue import ChangeLog
     from registry.security.throttle import FailedSignIns
     from registry.signatures.truststore import TrustStore
@@ -124,7 +124,11 @@ def _several_machines(site):
     if getattr(site, "sign_in_failures", None) is None:
         site.sign_in_failures = FailedSignIns()
 
+    from BTrees.OOBTree import OOBTree
+
     state = site.search_state
+    if getattr(state, "ocr_claims", None) is None:
+        state.ocr_claims = OOBTree()
     if state.log is None:
         state.log = ChangeLog(complete=False)
     state.log.complete = False

@@ -14,6 +14,8 @@
 import atexit
 import hashlib
 import logging
+import os
+import socket
 import threading
 import time
 
@@ -42,6 +44,8 @@ TRANSIENT_ERRORS = ("BUSY", "UNREADABLE")
 POLL_SECONDS = 1.0
 #: How often a machine keeps its position and reports it to the log (which trims then).
 REPORT_SECONDS = 30
+#: How long an OCR job is one process's before another may take it over.
+OCR_LEASE_SECONDS = 600
 
 
 def key_of(path):
@@ -304,7 +308,9 @@ class SearchService:
         try:
             tm.begin()
             state = site_of(conn).search_state
-            waiting = state.ocr.peek(1)
+            now, owner = time.time(), f"{socket.gethostname()}:{os.getpid()}"
+            waiting = [(key, value) for key, value in state.ocr.peek()
+                       if state.ocr_claims.get(key, ("", 0))[1] <= now][:1]
             if not waiting:
                 tm.abort()
                 return False
@@ -316,7 +322,14 @@ class SearchService:
                 if item is not None and pdf_of(item) is not None:
                     pdf = pdf_of(item)
                     break
-            tm.abort()  # OCR takes seconds: hold no transaction meanwhile
+            # A lease, so that one process of one machine OCRs it; another takes it over if
+            # this one ends before it is done. OCR takes seconds: no transaction meanwhile.
+            state.ocr_claims[key] = (owner, now + OCR_LEASE_SECONDS)
+            try:
+                tm.commit()
+            except ConflictError:
+                tm.abort()  # another process claimed it (or another entry) meanwhile
+                return False
             result = pdftext.ocr(pdf.path() or pdf.read()) if pdf is not None else None
             for attempt in tm.attempts(3):
                 with attempt:
@@ -326,6 +339,7 @@ class SearchService:
                         state.texts[sha256] = TextLayer(result.text, result.method,
                                                         result.pages, result.error_code)
                     state.ocr.remove([key])
+                    state.ocr_claims.pop(key, None)
                     for item in self._keepers(site, paths):
                         state.record(object_path(item))
             self._wake.set()

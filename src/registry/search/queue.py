@@ -22,7 +22,8 @@ trimmed part (`log.trimmed_before`) rebuilds its index from the database.
 Also kept here, because the writer makes them once and reuses them:
 - `texts`: the text of each stored PDF (by SHA-256: one extraction however many parties keep
   the letter), extracted from its text layer or by OCR;
-- `ocr`: PDFs without a text layer, waiting for OCR (sha256 -> paths to reindex after).
+- `ocr`: PDFs without a text layer, waiting for OCR (sha256 -> paths to reindex after), and
+  `ocr_claims`: the process OCRing each, until when (one machine OCRs a PDF).
 """
 import itertools
 import os
@@ -141,6 +142,8 @@ class SearchState(Persistent):
     def __init__(self):
         self.log = ChangeLog()
         self.ocr = IndexQueue()
+        #: key of an `ocr` entry -> (process, lease end in Unix time): who is OCRing it.
+        self.ocr_claims = OOBTree()
         self.texts = OOBTree()
 
     def record(self, path):
