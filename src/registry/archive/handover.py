@@ -409,9 +409,7 @@ def hand_over(db, regno, handover_id, settings=None, batch=BATCH, progress=None)
             def step(site):
                 rec = _record(site, regno, handover_id)
                 if rec.worker != _this_worker():
-                    raise RegistryError("HANDOVER_RUNNING", _(
-                        "Another process is finishing this handover; it can be taken over "
-                        "once it has shown no progress for 15 minutes."), status=409)
+                    raise _running_elsewhere()
                 org = site.orgs[regno]
                 if last is None:
                     keys = list(islice(rec.items.keys(), batch))
@@ -515,6 +513,12 @@ def _this_worker():
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _running_elsewhere():
+    return RegistryError("HANDOVER_RUNNING", _(
+        "Another process is finishing this handover; it can be taken over once it has shown "
+        "no progress for 15 minutes."), status=409)
+
+
 def _take_over(rec, now=None):
     """Claim the record's lease (`worker`, renewed by every batch's `heartbeat`) for this
     process: a handover is finished by one process at a time, on any machine. Raises
@@ -525,9 +529,7 @@ def _take_over(rec, now=None):
                                                "finished."), status=409)
     me = _this_worker()
     if rec.worker != me and not rec.stale(now):
-        raise RegistryError("HANDOVER_RUNNING", _(
-            "Another process is finishing this handover; it can be taken over once it has "
-            "shown no progress for 15 minutes."), status=409)
+        raise _running_elsewhere()
     rec.worker, rec.heartbeat = me, now or datetime.now(timezone.utc)
 
 
