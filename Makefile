@@ -3,7 +3,7 @@ PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 LOCALE := src/registry/locale
 DEBIAN_RUN_PACKAGES := fonts-dejavu-core softhsm2 tesseract-ocr tesseract-ocr-mon tesseract-ocr-eng
-DEBIAN_TEST_PACKAGES := $(DEBIAN_RUN_PACKAGES) chromium fonts-noto-core gettext
+DEBIAN_TEST_PACKAGES := $(DEBIAN_RUN_PACKAGES) chromium fonts-noto-core gettext postgresql
 
 .PHONY: install install-test debian-packages debian-run-packages debian-test-packages run test \
 	test-fast pot catalogs bench
@@ -27,8 +27,9 @@ debian-packages:
 	fi
 
 # Chromium for the browser tests (Playwright drives /usr/bin/chromium; it cannot download one),
-# gettext for the catalog checks, SoftHSM as the e-Token, DejaVu for the demo letters' Cyrillic.
-# Installed only when missing.
+# gettext for the catalog checks, SoftHSM as the e-Token, DejaVu for the demo letters' Cyrillic,
+# PostgreSQL for the RelStorage tests (they start a cluster of their own with initdb and
+# pg_ctl, as the `postgres` user when run as root). Installed only when missing.
 debian-test-packages:
 	@$(MAKE) --no-print-directory debian-packages PACKAGES="$(DEBIAN_TEST_PACKAGES)"
 

@@ -73,6 +73,13 @@ INSTALL_REQUIRES = [
     "XlsxWriter>=3.1",
 ]
 
+# Several machines share one store: RelStorage on PostgreSQL (psycopg2's wheel carries libpq,
+# so no Debian package is needed to install it).
+POSTGRESQL_REQUIRE = [
+    "relstorage>=4.0,<5",
+    "psycopg2-binary>=2.9",
+]
+
 TESTS_REQUIRE = [
     "pytest>=8",
     "pytest-xdist>=3.5",
@@ -90,6 +97,10 @@ TESTS_REQUIRE = [
     "schemathesis>=4.0,<5",
     # Reads the journals' XLSX exports back (an independent reader of what XlsxWriter wrote).
     "openpyxl>=3.1",
+    # The functional tests run on RelStorage too, on a PostgreSQL cluster of their own; the
+    # two-machine test talks to real servers over HTTP.
+    *POSTGRESQL_REQUIRE,
+    "requests>=2.28",
 ]
 
 setup(
@@ -116,7 +127,7 @@ setup(
     },
     cmdclass={"build_py": BuildWithShippedDirs},
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": TESTS_REQUIRE},
+    extras_require={"test": TESTS_REQUIRE, "postgresql": POSTGRESQL_REQUIRE},
     entry_points={
         "console_scripts": ["registry = registry.cli:main"],
         "paste.app_factory": ["main = registry:main"],

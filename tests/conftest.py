@@ -3,6 +3,7 @@
 Hashing passwords with argon2 is slow on purpose, so the standard accounts are created once per
 session in a template store; each test gets its own copy of that store's files.
 """
+import itertools
 import os
 import re
 import shutil
@@ -70,13 +71,74 @@ def template_store(tmp_path_factory):
     return folder
 
 
+#: The stores a test marked `both_stores` runs on: the embedded FileStorage and RelStorage on
+#: PostgreSQL (several machines). Unmarked tests run on FileStorage only.
+STORES = ("file", "relstorage")
+
+
+def pytest_generate_tests(metafunc):
+    if "store_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+            "both_stores"):
+        metafunc.parametrize("store_kind", STORES, indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path, template_store, trust_dir):
+def store_kind(request):
+    return getattr(request, "param", "file")
+
+
+@pytest.fixture(scope="session")
+def postgresql():
+    """A PostgreSQL cluster of this test session (tests/postgresql.py). Where it cannot start,
+    the tests that need it fail in CI (CI=true) and are skipped elsewhere."""
+    from postgresql import Cluster
+
+    try:
+        cluster = Cluster().start()
+    except RuntimeError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL is not available: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgresql_template(postgresql, template_store, tmp_path_factory):
+    """A database holding the template store, copied for each test that wants RelStorage."""
+    from postgresql import copy_store
+
+    name = postgresql.create_database("registry_template")
+    copy_store(template_store, postgresql.uri(name, tmp_path_factory.mktemp("template-cache")))
+    return name
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def relstorage_uri(request, postgresql, postgresql_template, tmp_path):
+    """A fresh RelStorage database with the standard organisations and accounts: its URI."""
+    name = postgresql.create_database(f"registry_{os.getpid()}_{next(_databases)}",
+                                      template=postgresql_template)
+    return postgresql.uri(name, tmp_path / "blob-cache")
+
+
+@pytest.fixture
+def store_uri(request, store_kind, tmp_path, template_store):
+    """The zodburi URI of the test's store, a copy of the template store."""
+    if store_kind == "relstorage":
+        return request.getfixturevalue("relstorage_uri")
     store = tmp_path / "store"
     shutil.copytree(template_store, store)
+    return f"file://{store}/Data.fs?blobstorage_dir={store}/blobs"
+
+
+@pytest.fixture
+def settings(tmp_path, store_uri, trust_dir):
     return {
         "registry.trust_dir": str(trust_dir),
-        "zodbconn.uri": f"file://{store}/Data.fs?blobstorage_dir={store}/blobs",
+        "zodbconn.uri": store_uri,
         "registry.data_dir": str(tmp_path / "var"),
         "registry.session_secret": "test-session-secret-not-for-production-use",
         "registry.accounts_per_org.business": "1",

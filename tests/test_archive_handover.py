@@ -3,6 +3,7 @@ handover record, letters handed over and read-only), refusals, supplements, the 
 receipt, who may see what, and the CLI. Real ZODB, real PDFs signed by the test PKI, the real
 gate; packages made by registry.archive.package."""
 import hashlib
+import os
 import time
 import zipfile
 from datetime import datetime, timedelta, timezone
@@ -17,6 +18,7 @@ from conftest import JSON, csrf_token, login
 from registry.archive import handover as ho
 from registry.archive import selection as sel
 from registry.archive.retention import set_retention
+from registry.errors import RegistryError
 from registry.signatures import Gate, GateConfig
 from registry.workflow import TransitionRefused
 
@@ -82,6 +84,7 @@ def test_a_temporary_series_or_a_bad_year_is_refused(in_site, year_of_letters):
         assert info.value.code == "INVALID_YEAR"
 
 
+@pytest.mark.both_stores
 def test_export_hands_the_letters_over_and_records_the_handover(db, in_site, gate, tmp_path,
                                                                  year_of_letters):
     made = _export(db, gate, tmp_path, act_number="А-17", act_date="2026-01-20",
@@ -329,6 +332,7 @@ def _wait(testapp, record_url, timeout=60):
     raise AssertionError("the export did not finish")
 
 
+@pytest.mark.both_stores
 def test_records_manager_previews_produces_downloads_and_confirms(testapp, in_site,
                                                                    year_of_letters):
     login(testapp, "rm_a")
@@ -369,6 +373,8 @@ def test_records_manager_previews_produces_downloads_and_confirms(testapp, in_si
     with in_site() as site:
         record = next(iter(site.orgs[SENDER]["handovers"].values()))
         assert record.received_by == "Д. Болд, архивч" and record.act_number == "Б-3"
+        # Kept in the store, so that every app machine serves it; no copy left on this one.
+        assert record.package is not None and not os.path.exists(record.package_path)
         actions = [r.action for r in site.audit.newest(0, 50, org=SENDER)[0]]
         assert "handover.receipt" in actions
     # The same selection again: the preview names the refusal and offers no form.
@@ -569,8 +575,14 @@ def test_a_handover_stopped_while_handing_over_is_finished_by_resume(
         assert record.sha256 and (tmp_path / "p.zip").is_file()
         states = [site.orgs[SENDER]["outbox"][k.split("/")[1]].state for k in record.items]
         assert states.count("handed_over") == 2, "the first batch of two"
-        record.heartbeat -= ho.STALE + timedelta(minutes=1)
+        record.worker = "another-machine:4242"  # whose lease still holds
         record_id = record.__name__
+    with pytest.raises(RegistryError) as running:
+        ho.resume(db, SENDER, record_id)
+    assert running.value.code == "HANDOVER_RUNNING"
+    with in_site() as site:
+        record = site.orgs[SENDER]["handovers"][record_id]
+        record.heartbeat -= ho.STALE + timedelta(minutes=1)  # its process ended
     with pytest.raises(Exception) as info:
         _export(db, gate, tmp_path, name="other.zip")
     assert info.value.code == "HANDOVER_INTERRUPTED"

@@ -1,5 +1,7 @@
 """Sign-in, sign-out, sessions, throttling and CSRF, through the real application."""
 
+import pytest
+
 from conftest import JSON, PASSWORD, csrf_token, login
 
 
@@ -118,3 +120,63 @@ def test_deactivated_organisation_locks_its_accounts_out(testapp, in_site):
     with in_site() as site:
         site.orgs.update(site.orgs["1000002"], active=False)
     testapp.get("/", status=302)
+
+
+def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(settings, in_site_for):
+    from registry.security.throttle import client_address, trusted_proxies
+    from pyramid.testing import DummyRequest
+
+    proxies = trusted_proxies({"registry.trusted_proxies": "10.0.0.0/24, 192.0.2.7"})
+    spoofed = DummyRequest(remote_addr="203.0.113.9",
+                           headers={"X-Forwarded-For": "198.51.100.1"})
+    assert client_address(spoofed, proxies) == "203.0.113.9"
+    proxied = DummyRequest(remote_addr="10.0.0.3",
+                           headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.9, 192.0.2.7"})
+    assert client_address(proxied, proxies) == "203.0.113.9", "the client's own claim is not"
+    assert client_address(proxied, ()) == "10.0.0.3"
+
+    app, in_site = in_site_for({**settings, "registry.trusted_proxies": "10.0.0.3"})
+    through_proxy = {"REMOTE_ADDR": "10.0.0.3", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+    app.extra_environ.update(through_proxy)
+    for i in range(20):
+        login(app, f"nobody{i}", "wrong-password-x", status=403)
+    login(app, "rm_a", PASSWORD, status=429)
+    app.extra_environ["HTTP_X_FORWARDED_FOR"] = "203.0.113.10"  # another client, same proxy
+    login(app, "rm_a", PASSWORD, status=302)
+    with in_site() as site:
+        assert site.sign_in_failures.recent("203.0.113.9", 0) != []
+        assert site.sign_in_failures.recent("10.0.0.3", 0) == []
+
+
+def test_failures_counted_by_two_processes_at_once_merge_and_expire():
+    from registry.security.throttle import AddressFailures, AddressThrottle, FailedSignIns
+
+    old = {"times": ((1.0, "a"),)}
+    merged = AddressFailures()._p_resolveConflict(
+        old, {"times": ((1.0, "a"), (2.0, "b"))}, {"times": ((1.0, "a"), (2.5, "c"))})
+    assert merged["times"] == ((1.0, "a"), (2.0, "b"), (2.5, "c"))
+    cleared = AddressFailures()._p_resolveConflict(old, {"times": ()}, {"times": old["times"]})
+    assert cleared["times"] == ()
+
+    now = [1000.0]
+    throttle = AddressThrottle(limit=3, window=60, clock=lambda: now[0])
+    failures = FailedSignIns()
+    for _ in range(3):
+        throttle.failed(failures, "198.51.100.1")
+    assert throttle.retry_after(failures, "198.51.100.1") == 61
+    now[0] += 61
+    assert throttle.retry_after(failures, "198.51.100.1") == 0
+    throttle.failed(failures, "198.51.100.2")  # prunes the expired address
+    assert len(failures) == 1
+
+
+def test_a_shared_store_refuses_to_start_without_a_session_secret(settings, monkeypatch):
+    from registry import main
+    from registry.settings import SettingsError
+
+    monkeypatch.delenv("REGISTRY_SESSION_SECRET", raising=False)
+    shared = {key: value for key, value in settings.items()
+              if key != "registry.session_secret"}
+    shared["zodbconn.uri"] = "postgres://registry@127.0.0.1:1/registry"
+    with pytest.raises(SettingsError, match="registry.session_secret .* is required"):
+        main({}, **shared)

@@ -34,6 +34,7 @@ def signed_pdf(pki):
     return pdfs.signed_letter(pki, SENDER)
 
 
+@pytest.mark.both_stores
 def test_records_journey_from_draft_to_received(testapp, signed_pdf, in_site):
     login(testapp, "clerk_a")
     path = draft_via_form(testapp)
@@ -155,6 +156,7 @@ def delivery_path(testapp, regno):
     return inbox.html.find(id="deliveries").find("a")["href"].replace("http://registry.test", "")
 
 
+@pytest.mark.both_stores
 def test_recipients_see_only_their_own_copy(testapp, signed_pdf):
     path = sent_letter(testapp, signed_pdf)
     login(testapp, "rm_b")
@@ -203,6 +205,7 @@ def test_transitions_need_csrf(testapp, signed_pdf):
 
 # JSON API ----------------------------------------------------------------------------------
 
+@pytest.mark.both_stores
 def test_json_api_journey(testapp, api, signed_pdf):
     clerk, signer, sender, receiver = api("clerk_a"), api("sign_a"), api("rm_a"), api("rm_b")
     created = testapp.post_json(f"/orgs/{SENDER}/outbox", {

@@ -243,7 +243,7 @@ def serve(ctx, host, port, with_demo, threads):
             click.echo(f"Demo time-stamping authority: {tsa_url}")
     try:
         app = make_app({"__file__": str(ctx.config_path)}, **ctx.settings)
-    except StoreBusy as exc:
+    except (StoreBusy, registry_settings.SettingsError) as exc:
         fail(str(exc))
     if with_demo:
         _print_demo(_seed_demo(app.registry.getUtility(IDatabase), ctx.settings, pki), conf)
@@ -557,7 +557,7 @@ def _check_signatures(ctx, regno, selection, total):
     from registry.archive import selection as sel
     from registry.signatures import Gate
 
-    gate = Gate.from_settings(ctx.settings)
+    gate = Gate.from_settings(ctx.settings, db=ctx.db())
 
     def check(site):
         org = _org(site, regno)
@@ -632,7 +632,7 @@ def handover_export(ctx, regno, year, series, supplement, act_number, act_date, 
         state["done"] = done
 
     try:
-        made = ho.export(db, request, Gate.from_settings(ctx.settings), ctx.settings,
+        made = ho.export(db, request, Gate.from_settings(ctx.settings, db=db), ctx.settings,
                          progress=progress)
     except RegistryError as exc:
         fail(f"{translate(exc.message)} [{exc.code}]")
@@ -904,8 +904,8 @@ def search_check(ctx, repair, as_json):
     if as_json:
         click.echo(json.dumps(report, indent=1))
     else:
-        click.echo(f"{report['documents']} documents in the index; {report['queued']} "
-                   f"waiting in the queue.")
+        click.echo(f"{report['documents']} documents in this machine's index; "
+                   f"{report['queued']} changes of the log not applied to it yet.")
         for name in ("missing", "stale", "orphaned"):
             keys = report[name]
             click.echo(f"{name}: {len(keys)}" + (f" (e.g. {', '.join(keys[:5])})" if keys else ""))
@@ -918,13 +918,14 @@ def search_check(ctx, repair, as_json):
 @search.command("apply")
 @pass_ctx
 def search_apply(ctx):
-    """Apply the queued index work now (a running server does this by itself)."""
+    """Apply the search change log to this machine's index now (a running server does this by
+    itself)."""
     service = _search_service(ctx)
     try:
         done = service.drain_all()
     finally:
         service.stop()
-    click.echo(f"Applied {done} queued changes.")
+    click.echo(f"Applied {done} changes of the log.")
 
 
 # operations: backup, restore, fixity, pack (the logic is in registry.operations) ----------
@@ -1130,6 +1131,90 @@ def journal_export(ctx, regno, direction, first, last, series, fmt, language, ou
 
     count = ctx.run(write)
     click.echo(f"{count} entries written to {out}")
+
+
+# trust -------------------------------------------------------------------------------------
+
+@main.group()
+def trust():
+    """Trust anchors, issuing CAs and CRLs, kept in the store for every app machine."""
+
+
+def _trust_change(ctx, change, action, detail):
+    """Run change(store) -> result in a transaction, audited as `action`; TrustError exits 1."""
+    from registry.signatures.trust import TrustError
+
+    def run(site):
+        try:
+            result = change(site.trust_store)
+        except TrustError as exc:
+            raise RegistryError("TRUST_REFUSED", str(exc)) from None
+        site.audit.append(actor(), action, target="/trust", detail=detail(result))
+        return result
+
+    return ctx.run(run)
+
+
+@trust.command("add")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@pass_ctx
+def trust_add(ctx, files):
+    """Add certificates (.pem, .crt, .cer: self-signed ones are anchors) or CRLs (.crl,
+    .crl.pem: each replaces an older CRL of its issuer)."""
+    for path in files:
+        data = Path(path).read_bytes()
+        added = _trust_change(ctx, lambda store: store.add(Path(path).name, data, actor()),
+                              "trust.add", lambda added: {
+                                  "file": Path(path).name,
+                                  "added": [f"{kind}:{digest}" for digest, kind in added]})
+        for digest, kind in added:
+            click.echo(f"added {kind} {digest[:16]} ({Path(path).name})")
+        if not added:
+            click.echo(f"{Path(path).name}: kept already")
+
+
+@trust.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@pass_ctx
+def trust_list(ctx, as_json):
+    """List the trusted files: SHA-256, kind (anchor, ca, crl), name, who added them when."""
+    rows = ctx.run(lambda site: site.trust_store.entries())
+    if as_json:
+        keys = ("sha256", "kind", "name", "added_by", "added_at")
+        click.echo(json.dumps([dict(zip(keys, row)) for row in rows], indent=1))
+        return
+    for digest, kind, name, added_by, added_at in rows:
+        click.echo(f"{digest[:16]}  {kind:<6}  {added_at[:19]}  {added_by:<14}  {name}")
+    if not rows:
+        click.echo("No trust kept in the store: the trust directory answers.")
+
+
+@trust.command("remove")
+@click.argument("sha256")
+@pass_ctx
+def trust_remove(ctx, sha256):
+    """Remove the file whose SHA-256 starts with SHA256 (8 characters at least)."""
+    kind, name = _trust_change(ctx, lambda store: store.remove(sha256), "trust.remove",
+                               lambda removed: {"sha256": sha256, "kind": removed[0],
+                                                "name": removed[1]})
+    click.echo(f"removed {kind} {name}")
+
+
+@trust.command("refresh")
+@click.option("--url", "urls", multiple=True, help="Also fetch the CRL at this address "
+              "(repeatable); the CRL distribution points of the kept certificates always are.")
+@pass_ctx
+def trust_refresh(ctx, urls):
+    """Fetch the CRLs and keep each one that a kept CA signed and that is newer than the one
+    kept for its issuer. Exit 1 if any address failed."""
+    from registry.signatures.truststore import refresh
+
+    outcomes = _trust_change(ctx, lambda store: refresh(store, actor(), urls), "trust.refresh",
+                             lambda outcomes: {"outcomes": [list(o) for o in outcomes]})
+    for url, outcome in outcomes:
+        click.echo(f"{outcome}: {url}")
+    if any(outcome not in ("updated", "current") for _url, outcome in outcomes):
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # python -m registry.cli

@@ -43,12 +43,33 @@ def account_limits(settings):
     return limits
 
 
+class SettingsError(ValueError):
+    """A setting the application needs is missing or wrong: it refuses to start."""
+
+
+def shared_store(settings):
+    """True when `zodbconn.uri` names a store other processes or machines may share (ZEO,
+    RelStorage, ...): anything but a FileStorage or memory of this process."""
+    uri = settings.get("zodbconn.uri") or ""
+    return bool(uri) and uri.split(":", 1)[0] not in ("file", "memory")
+
+
 def session_secret(settings):
-    """The session-signing secret: the `registry.session_secret` setting, else a random one
-    kept (mode 0600) in the data directory, made on first use. Never logged."""
-    configured = settings.get("registry.session_secret")
+    """The session-signing secret: the `registry.session_secret` setting, else the
+    REGISTRY_SESSION_SECRET environment variable, else (the embedded store only) a random one
+    kept (mode 0600) in the data directory, made on first use. Never logged. Raises
+    SettingsError when the store is shared and no secret is given: every process must sign
+    sessions with the same one, or a cookie made by one is refused by the others."""
+    configured = (settings.get("registry.session_secret")
+                  or os.environ.get("REGISTRY_SESSION_SECRET"))
     if configured:
         return configured
+    if shared_store(settings):
+        raise SettingsError(
+            "registry.session_secret (or REGISTRY_SESSION_SECRET) is required when the store is "
+            "shared (zodbconn.uri): every app process and machine must sign sessions with the "
+            "same secret. Make one with: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'")
     path = Path(settings["registry.data_dir"]) / "session_secret"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
@@ -116,3 +137,15 @@ def search_writer(settings):
 def search_ocr(settings):
     """`search.ocr`: OCR scanned letters (default true)."""
     return asbool(settings.get("search.ocr", "true"))
+
+
+def search_log_window(settings):
+    """`search.log_window`: seconds an entry of the search change log may take to commit after
+    its key was taken (a commit's duration plus the machines' clock skew; default 120)."""
+    return int(settings.get("search.log_window", 120))
+
+
+def search_log_retention(settings):
+    """`search.log_retention`: seconds the change log keeps entries for a machine that stopped
+    applying it (default a day); a machine away longer rebuilds its index when it is back."""
+    return int(settings.get("search.log_retention", 86400))

@@ -23,9 +23,14 @@ If step 2 fails (a file whose bytes no longer match its SHA-256, a full disk), t
 becomes `failed` with the reason, no letter is handed over, and the selection may be exported
 again; the export checks already recorded stay (they were made). Progress (`phase`, `done`,
 `total`, `heartbeat`) is committed with every batch, so any process can show it.
+
+A package made from the web UI (`in_data_dir`) is kept in the store, as a blob of the record
+(`package`), once made: every app machine can serve its download, whichever made it; the file
+written while packaging is removed then.
 """
 import logging
 import os
+import shutil
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +41,7 @@ from itertools import islice
 import transaction
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
+from ZODB.blob import Blob
 
 from registry import settings as registry_settings
 from registry.archive import selection as sel
@@ -62,6 +68,8 @@ class Handover(Persistent):
 
     #: Why it failed, as a stable code (records made before it existed have none).
     error_code = None
+    #: The package's bytes in the store (a Blob), when made from the web UI.
+    package = None
 
     def __init__(self, package_id, selection, act_number, act_date, archive_name,
                  fond_reference, inventory_reference, made_by, actor, created, total):
@@ -83,7 +91,7 @@ class Handover(Persistent):
         self.total = total
         self.done = 0
         self.heartbeat = created
-        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker = _this_worker()
         self.finished = None
         self.error = None
         self.error_code = None
@@ -400,6 +408,8 @@ def hand_over(db, regno, handover_id, settings=None, batch=BATCH, progress=None)
         while True:
             def step(site):
                 rec = _record(site, regno, handover_id)
+                if rec.worker != _this_worker():
+                    raise _running_elsewhere()
                 org = site.orgs[regno]
                 if last is None:
                     keys = list(islice(rec.items.keys(), batch))
@@ -481,6 +491,10 @@ def run(db, regno, handover_id, out, gate, settings=None, batch=BATCH, progress=
 
         def packaged(site):
             rec = _record(site, regno, handover_id)
+            if rec.in_data_dir and os.path.isfile(result.path):
+                rec.package = Blob()
+                with open(result.path, "rb") as source, rec.package.open("w") as target:
+                    shutil.copyfileobj(source, target, 1 << 20)
             rec.package_path = result.path
             rec.package_name = os.path.basename(result.path.rstrip("/"))
             rec.sha256, rec.files, rec.bytes = result.sha256, result.files, result.bytes
@@ -488,23 +502,46 @@ def run(db, regno, handover_id, out, gate, settings=None, batch=BATCH, progress=
             rec.heartbeat = datetime.now(timezone.utc)
 
         session.batch(packaged)
+        if session.batch(lambda site: _record(site, regno, handover_id).package is not None):
+            os.remove(result.path)  # kept in the store now
     finally:
         session.close()
     return resume(db, regno, handover_id, settings, batch, progress)
 
 
+def _this_worker():
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _running_elsewhere():
+    return RegistryError("HANDOVER_RUNNING", _(
+        "Another process is finishing this handover; it can be taken over once it has shown "
+        "no progress for 15 minutes."), status=409)
+
+
+def _take_over(rec, now=None):
+    """Claim the record's lease (`worker`, renewed by every batch's `heartbeat`) for this
+    process: a handover is finished by one process at a time, on any machine. Raises
+    RegistryError (409) when it is not waiting to be finished, or while another process's
+    lease holds (it showed progress within STALE)."""
+    if rec.status != "building" or rec.phase != "handing_over":
+        raise RegistryError("NOT_RESUMABLE", _("This handover is not waiting to be "
+                                               "finished."), status=409)
+    me = _this_worker()
+    if rec.worker != me and not rec.stale(now):
+        raise _running_elsewhere()
+    rec.worker, rec.heartbeat = me, now or datetime.now(timezone.utc)
+
+
 def resume(db, regno, handover_id, settings=None, batch=BATCH, progress=None):
     """Steps 3 and 4 (also to finish a handover whose process ended after its package was
-    made): hand the letters over, then close the record as `made`; returns its as_json() with
-    the package's `path`."""
+    made, on any machine): take over the record's lease, hand the letters over, then close the
+    record as `made`; returns its as_json() with the package's `path`."""
     from registry.audit_sealing import seal_pending
 
     session = _Session(db)
     try:
-        rec = session.batch(lambda site: _record(site, regno, handover_id))
-        if rec.status != "building" or rec.phase != "handing_over":
-            raise RegistryError("NOT_RESUMABLE", _("This handover is not waiting to be "
-                                                   "finished."), status=409)
+        session.batch(lambda site: _take_over(_record(site, regno, handover_id)))
         hand_over(db, regno, handover_id, settings, batch, progress)
 
         def finish(site):

@@ -117,6 +117,34 @@ def _timestamps(site):
         site.timestamps = TimestampStore()
 
 
+def _several_machines(site):
+    """Generation 10: several machines. The search queue one writer consumed becomes a change
+    log every machine applies to its own index; the log does not hold the changes made before
+    it, so each machine rebuilds its index from the database once (its writer does it by
+    itself). Failed sign-ins are counted in the store, and trust is kept there (seeded from the
+    trust directory at the next start); an OCR job is claimed by one process at a time."""
+    from registry.search.queue import ChangeLog
+    from registry.security.throttle import FailedSignIns
+    from registry.signatures.truststore import TrustStore
+
+    if getattr(site, "trust_store", None) is None:
+        site.trust_store = TrustStore()
+
+    if getattr(site, "sign_in_failures", None) is None:
+        site.sign_in_failures = FailedSignIns()
+
+    from BTrees.OOBTree import OOBTree
+
+    state = site.search_state
+    if getattr(state, "ocr_claims", None) is None:
+        state.ocr_claims = OOBTree()
+    if state.log is None:
+        state.log = ChangeLog(complete=False)
+    state.log.complete = False
+    state.__dict__.pop("queue", None)
+    state._p_changed = True
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -127,6 +155,7 @@ STEPS = [
     (7, _tantivy),
     (8, _safe_filenames),
     (9, _timestamps),
+    (10, _several_machines),
 ]
 
 

@@ -12,6 +12,8 @@ from registry.search.queue import SearchState
 from registry.security import permissions as P
 from registry.security.principals import SITE_ADMIN, role_principal
 from registry.security.sessions import Sessions
+from registry.security.throttle import FailedSignIns
+from registry.signatures.truststore import TrustStore
 
 SITE_ADMIN_PERMISSIONS = (
     P.VIEW, P.VIEW_DIRECTORY, P.MANAGE_ORGS, P.MANAGE_ACCOUNTS, P.VIEW_ACCOUNT, P.LIST_ACCOUNTS,
@@ -37,6 +39,10 @@ class Site(Folder):
         self.sessions = Sessions()
         #: Where the fixity check of stored PDFs is (registry.operations).
         self.fixity = FixityState()
+        #: Failed sign-ins by client address, counted across processes (security.throttle).
+        self.sign_in_failures = FailedSignIns()
+        #: Trust anchors, issuing CAs and CRLs every machine judges with (seeded once).
+        self.trust_store = TrustStore()
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on

@@ -14,7 +14,10 @@
 import atexit
 import hashlib
 import logging
+import os
+import socket
 import threading
+import time
 
 import transaction
 from ZODB.interfaces import IDatabase
@@ -24,6 +27,7 @@ from zope.interface import Interface
 from registry import settings as registry_settings
 from registry.resources.letter import Delivery, Letter
 from registry.search import Document, open_index
+from registry.search.position import Position, PositionFile
 from registry.search.queue import TextLayer, new_key
 from registry.store import site_of
 from registry.workflow.engine import object_path
@@ -35,7 +39,13 @@ OPEN_STATES = ("delivered", "registered")
 DRAIN_BATCH = 200
 #: Text extraction outcomes not kept (tried again when the letter is next indexed).
 TRANSIENT_ERRORS = ("BUSY", "UNREADABLE")
+#: How often the writer looks for changes other processes and machines recorded
+#: (`search.poll_seconds`); its own process's changes wake it at once.
 POLL_SECONDS = 1.0
+#: How often a machine keeps its position and reports it to the log (which trims then).
+REPORT_SECONDS = 30
+#: How long an OCR job is one process's before another may take it over.
+OCR_LEASE_SECONDS = 600
 
 
 def key_of(path):
@@ -110,13 +120,19 @@ def pdf_of(item):
 class SearchService:
     """The index of one process, its writer and its OCR thread."""
 
-    def __init__(self, db, settings, index=None):
+    def __init__(self, db, settings, index=None, clock=time.time_ns):
         self.db = db
         self.settings = settings
-        self.index = index or open_index(
-            registry_settings.search_directory(settings),
-            engine=registry_settings.search_engine(settings),
-            zone=registry_settings.timezone_name(settings))
+        engine = registry_settings.search_engine(settings)
+        directory = registry_settings.search_directory(settings)
+        self.index = index or open_index(directory, engine=engine,
+                                         zone=registry_settings.timezone_name(settings))
+        self.positions = PositionFile(directory, engine)
+        self.clock = clock
+        self.window_ns = registry_settings.search_log_window(settings) * 10**9
+        self.retention_ns = registry_settings.search_log_retention(settings) * 10**9
+        self._reported = 0
+        self.poll_seconds = float(settings.get("search.poll_seconds", POLL_SECONDS))
         self.ocr_enabled = registry_settings.search_ocr(settings)
         self._wake = threading.Event()
         self._ocr_wake = threading.Event()
@@ -151,21 +167,38 @@ class SearchService:
     # The writer -----------------------------------------------------------------------------
 
     def drain(self, limit=DRAIN_BATCH):
-        """Apply up to `limit` queued entries; return how many were applied (0 if there was
-        nothing to do, or another writer got there first)."""
-        with self._drain_lock:
+        """Apply up to `limit` entries of the change log this index has not applied; return
+        how many were applied (0 if there was nothing to do). An index with no position in
+        the log, or one behind the part of the log already trimmed, is rebuilt from the
+        database first (see `registry.search.queue`)."""
+        with self._drain_lock, self.positions.locked():
+            now = self.clock()
             tm = transaction.TransactionManager(explicit=True)
             conn = self.db.open(transaction_manager=tm)
             try:
                 tm.begin()
                 site = site_of(conn)
                 state = site.search_state
-                entries = state.queue.peek(limit)
-                if not entries:
+                changes = state.log
+                position = self.positions.load(changes.id)
+                if position is None and changes.complete and not changes.trimmed_before:
+                    # A new index of a log that holds every change: apply it from the start.
+                    position = Position(changes.id, self.positions.machine_id())
+                elif position is None or position.horizon < changes.trimmed_before:
+                    log_id = changes.id
                     tm.abort()
+                    log.warning("the search index at %s is not in step with the change log: "
+                                "rebuilding it from the database", self.positions.directory)
+                    return self._rebuild(log_id) or 1
+                pending = self._pending(changes, position, limit + 1)
+                batch = pending[:limit]
+                if not batch:
+                    tm.abort()
+                    position.advance(now - self.window_ns)
+                    self._report(conn, tm, position, now)
                     return 0
                 documents, removed, seen = [], [], set()
-                for _key, path in entries:
+                for _key, path in batch:
                     if path in seen:
                         continue
                     seen.add(path)
@@ -173,7 +206,7 @@ class SearchService:
                         doc = self._document(site, state, path)
                     except ConflictError:
                         raise
-                    except Exception:  # noqa: BLE001  (one bad item must not stall the queue)
+                    except Exception:  # noqa: BLE001  (one bad item must not stall the log)
                         log.exception("cannot index %s; `registry search check` will list it",
                                       path)
                         continue
@@ -184,18 +217,62 @@ class SearchService:
                     else:
                         documents.append(doc)
                 self.index.update(documents, removed)
-                state.queue.remove([key for key, _path in entries])
-                tm.commit()
-                return len(entries)
+                tm.commit()  # the texts extracted meanwhile
+                position.done.update(key for key, _path in batch)
+                horizon = now - self.window_ns
+                if len(pending) > limit:
+                    horizon = min(horizon, pending[limit][0][0])
+                position.advance(horizon)
+                self.positions.save(position)
+                self._report(conn, tm, position, now)
+                return len(batch)
             except ConflictError:
                 tm.abort()
-                log.debug("search queue changed meanwhile; draining again later")
+                log.debug("a text was stored by another writer meanwhile; applying again later")
                 return 0
             except BaseException:
                 tm.abort()
                 raise
             finally:
                 conn.close()
+
+    @staticmethod
+    def _pending(changes, position, limit=None):
+        """[(key, path)] of the log's entries from the position's horizon on that it has not
+        applied, oldest first."""
+        found = []
+        for key, path in changes.since(position.horizon):
+            if key not in position.done:
+                found.append((key, path))
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    def _report(self, conn, tm, position, now):
+        """Every REPORT_SECONDS: keep the position, tell the log how far this index got, and
+        trim the entries every live machine has applied (or older than the retention)."""
+        if now - self._reported < REPORT_SECONDS * 10**9:
+            return
+        self._reported = now
+        self.positions.save(position)
+        try:
+            tm.begin()
+            changes = site_of(conn).search_state.log
+            changes.machines[position.machine] = (position.horizon, now, self.positions.name())
+            oldest_kept = now - self.retention_ns
+            horizons = []
+            for machine, (horizon, reported, _name) in list(changes.machines.items()):
+                if reported < oldest_kept:
+                    del changes.machines[machine]  # gone: it rebuilds if it comes back
+                else:
+                    horizons.append(horizon)
+            trim_to = max(min(horizons), oldest_kept)
+            if changes.entries and changes.entries.minKey() < (trim_to,):
+                changes.trim(trim_to)
+            tm.commit()
+        except ConflictError:
+            tm.abort()  # another machine reported or trimmed meanwhile: next time
+            self._reported = 0
 
     def _document(self, site, state, path):
         key = key_of(path)
@@ -231,7 +308,9 @@ class SearchService:
         try:
             tm.begin()
             state = site_of(conn).search_state
-            waiting = state.ocr.peek(1)
+            now, owner = time.time(), f"{socket.gethostname()}:{os.getpid()}"
+            waiting = [(key, value) for key, value in state.ocr.peek()
+                       if state.ocr_claims.get(key, ("", 0))[1] <= now][:1]
             if not waiting:
                 tm.abort()
                 return False
@@ -243,7 +322,14 @@ class SearchService:
                 if item is not None and pdf_of(item) is not None:
                     pdf = pdf_of(item)
                     break
-            tm.abort()  # OCR takes seconds: hold no transaction meanwhile
+            # A lease, so that one process of one machine OCRs it; another takes it over if
+            # this one ends before it is done. OCR takes seconds: no transaction meanwhile.
+            state.ocr_claims[key] = (owner, now + OCR_LEASE_SECONDS)
+            try:
+                tm.commit()
+            except ConflictError:
+                tm.abort()  # another process claimed it (or another entry) meanwhile
+                return False
             result = pdftext.ocr(pdf.path() or pdf.read()) if pdf is not None else None
             for attempt in tm.attempts(3):
                 with attempt:
@@ -253,8 +339,9 @@ class SearchService:
                         state.texts[sha256] = TextLayer(result.text, result.method,
                                                         result.pages, result.error_code)
                     state.ocr.remove([key])
+                    state.ocr_claims.pop(key, None)
                     for item in self._keepers(site, paths):
-                        state.queue.add(new_key(), object_path(item))
+                        state.record(object_path(item))
             self._wake.set()
             return True
         finally:
@@ -292,7 +379,7 @@ class SearchService:
 
     def _writer_loop(self):
         while not self._stop.is_set():
-            self._wake.wait(POLL_SECONDS)
+            self._wake.wait(self.poll_seconds)
             self._wake.clear()
             try:
                 while self.drain() and not self._stop.is_set():
@@ -331,10 +418,33 @@ class SearchService:
                     yield item
 
     def reindex(self, progress=None, orgs=None):
-        """Rebuild the partitions of `orgs` (default: every organisation) from ZODB, each
-        streamed into a new partition that replaces the old one when complete; drop the
-        partitions of organisations no longer there. `progress(n)` is called per item.
-        Returns the number of documents indexed."""
+        """Rebuild the partitions of `orgs` (default: every organisation, and then the index's
+        position in the change log) from ZODB, each streamed into a new partition that
+        replaces the old one when complete; drop the partitions of organisations no longer
+        there. `progress(n)` is called per item. Returns the number of documents indexed."""
+        if orgs:
+            return self._reindex(progress, orgs)
+        with self._drain_lock, self.positions.locked():
+            tm = transaction.TransactionManager(explicit=True)
+            conn = self.db.open(transaction_manager=tm)
+            try:
+                tm.begin()
+                log_id = site_of(conn).search_state.log.id
+                tm.abort()
+            finally:
+                conn.close()
+            return self._rebuild(log_id, progress)
+
+    def _rebuild(self, log_id, progress=None):
+        """Rebuild every partition, then keep the position: the log from `window` before the
+        rebuild began is applied again (what committed while it read is not missed)."""
+        horizon = self.clock() - self.window_ns
+        count = self._reindex(progress)
+        self.positions.save(Position(log_id, self.positions.machine_id(), horizon))
+        self._reported = 0
+        return count
+
+    def _reindex(self, progress=None, orgs=None):
         tm = transaction.TransactionManager(explicit=True)
         conn = self.db.open(transaction_manager=tm)
         total = 0
@@ -379,15 +489,18 @@ class SearchService:
                 progress(1)
 
     def check(self, progress=None):
-        """Compare the index with ZODB: {"missing": [...], "stale": [...], "orphaned": [...],
-        "queued": n}. Entries still queued are not counted as missing or stale."""
+        """Compare this machine's index with ZODB: {"missing": [...], "stale": [...],
+        "orphaned": [...], "queued": n}. Items with entries in the change log this index has
+        not applied yet are counted as queued, not as missing or stale."""
         tm = transaction.TransactionManager(explicit=True)
         conn = self.db.open(transaction_manager=tm)
         report = {"missing": [], "stale": [], "orphaned": [], "queued": 0, "documents": 0}
         try:
             tm.begin()
             site = site_of(conn)
-            queued = {key_of(path) for _key, path in site.search_state.queue.peek()}
+            changes = site.search_state.log
+            position = self.positions.load(changes.id) or Position(changes.id, "")
+            queued = {key_of(path) for _key, path in self._pending(changes, position)}
             report["queued"] = len(queued)
             known = set()
             for regno in site.orgs.keys():
@@ -416,7 +529,7 @@ class SearchService:
         return report
 
     def requeue(self, keys):
-        """Queue the items keyed `keys` (from `check`) for the writer."""
+        """Record the items keyed `keys` (from `check`) in the change log again."""
         tm = transaction.TransactionManager()
         conn = self.db.open(transaction_manager=tm)
         try:
@@ -424,7 +537,7 @@ class SearchService:
                 with attempt:
                     state = site_of(conn).search_state
                     for key in keys:
-                        state.queue.add(new_key(), "/orgs/" + key)
+                        state.record("/orgs/" + key)
         finally:
             conn.close()
         self.kick()

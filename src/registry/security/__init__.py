@@ -4,7 +4,8 @@ from pyramid.session import SignedCookieSessionFactory
 
 from registry.security.policy import RegistrySecurityPolicy, find_account, is_token_request
 from registry.security.sessions import ISessionPolicy, SessionPolicy
-from registry.security.throttle import AddressThrottle, IAddressThrottle
+from registry.security.throttle import (
+    AddressThrottle, IAddressThrottle, client_address, trusted_proxies)
 from registry.settings import secure_cookies, session_secret
 
 
@@ -32,5 +33,8 @@ def includeme(config):
     config.set_security_policy(RegistrySecurityPolicy())
     config.add_request_method(find_account, "account", reify=True)
     config.registry.registerUtility(AddressThrottle(), provided=IAddressThrottle)
+    proxies = trusted_proxies(settings)
+    config.add_request_method(lambda request: client_address(request, proxies),
+                              "client_address", reify=True)
     config.registry.registerUtility(SessionPolicy.from_settings(settings),
                                     provided=ISessionPolicy)

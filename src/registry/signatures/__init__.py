@@ -105,18 +105,25 @@ class Gate:
     evidence is judged at; tests move it. Verdicts the checks reached are kept a short while
     (`VerdictCache`) for the same question asked again."""
 
-    def __init__(self, config, trust=None, clock=None):
+    def __init__(self, config, trust=None, clock=None, source=None):
         self.config = config
         self.clock = clock
         self._fixed_trust = trust
-        self._cache = TrustCache(config.trust_dir) if trust is None else None
+        self._cache = (source or TrustCache(config.trust_dir)) if trust is None else None
         self.verdicts = VerdictCache()
         self._fingerprinted = (None, None)  # (Trust, its fingerprint)
         self._tsa_roots = _tsa_roots(config.tsa_trust)
 
     @classmethod
-    def from_settings(cls, settings):
-        return cls(GateConfig.from_settings(settings))
+    def from_settings(cls, settings, db=None):
+        """The gate the settings describe; with `db`, its trust is the store's
+        (`registry.signatures.truststore`), else the trust directory's."""
+        config = GateConfig.from_settings(settings)
+        if db is None:
+            return cls(config)
+        from registry.signatures.truststore import StoreTrust
+
+        return cls(config, source=StoreTrust(db, config.trust_dir))
 
     def trust(self):
         return self._fixed_trust if self._fixed_trust is not None else self._cache.get()
@@ -204,11 +211,17 @@ def _file_sha256(path):
 def includeme(config):
     """Make the gate available as `request.signature_gate`, the e-Token access (or None) as
     `request.token_config`, and the time-stamping authority (or None) as `request.tsa_config`:
-    one each per application, decided at start-up."""
+    one each per application, decided at start-up. The gate's trust is the store's."""
+    from ZODB.interfaces import IDatabase
+
     from registry.signatures.token import TokenConfig
+    from registry.signatures.truststore import seed_store
     from registry.signatures.tsa import TsaConfig
 
-    gate = Gate.from_settings(config.get_settings())
+    settings = config.get_settings()
+    db = config.registry.getUtility(IDatabase)
+    seed_store(db, default_trust_dir(settings))
+    gate = Gate.from_settings(settings, db=db)
     token = TokenConfig.from_settings(config.get_settings())
     tsa = TsaConfig.from_settings(config.get_settings())
     config.add_request_method(lambda request: gate, "signature_gate", reify=True)

@@ -258,8 +258,14 @@ def progress(request):
 
 
 def _package_file(request, record):
-    """The package's path if this server keeps it (made from the web UI), else None."""
-    if record.status != "made" or not record.in_data_dir or not record.package_path:
+    """The package's file if the registry keeps it (made from the web UI: in the store, or in
+    this machine's data directory for packages made before they were kept in the store), else
+    None."""
+    if record.status != "made" or not record.in_data_dir:
+        return None
+    if record.package is not None:
+        return record.package.committed()
+    if not record.package_path:
         return None
     root = os.path.realpath(ho.package_dir(request.registry.settings))
     path = os.path.realpath(record.package_path)
@@ -275,7 +281,7 @@ def download(request):
     if path is None:
         raise HTTPNotFound()
     response = FileResponse(path, request=request, content_type="application/zip")
-    response.content_disposition = f'attachment; filename="{os.path.basename(path)}"'
+    response.content_disposition = f'attachment; filename="{request.context.package_name}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

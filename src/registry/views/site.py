@@ -77,9 +77,10 @@ def login(request):
         except deform.ValidationFailure as failure:
             request.response.status = FORM_REFUSED
             return {"form": failure.render(), "message": None}
-        address = request.client_addr or ""
+        address = request.client_address
         throttle = request.registry.getUtility(IAddressThrottle)
-        wait = throttle.retry_after(address)
+        failures = request.root.sign_in_failures
+        wait = throttle.retry_after(failures, address)
         if wait:
             request.response.status = 429
             request.response.headers["Retry-After"] = str(wait)
@@ -89,11 +90,11 @@ def login(request):
         else:
             user, locked = log_in(request.root, values["login"], values["password"], address)
             if user is not None:
-                throttle.succeeded(address)
+                throttle.succeeded(failures, address)
                 headers = remember(request, user.login)
                 return HTTPFound(location=safe_came_from(request, values["came_from"]),
                                  headers=headers)
-            throttle.failed(address)
+            throttle.failed(failures, address)
             request.response.status = 403
             if locked:
                 minutes = max(1, round((locked - datetime.now(timezone.utc)).total_seconds() / 60))
