@@ -108,6 +108,22 @@ def _safe_filenames(site):
                 stored.filename = display_filename(stored.filename)
 
 
+def _desk(site):
+    """Generation 9: reply threads and notifications. A letter keeps the letters that answered
+    it (`replies`, read back from the sent letters' `in_reply_to`); the site keeps every
+    account's notifications and the daily digest's day."""
+    from registry.notifications import Notifications
+    from registry.thread import answered_letter
+
+    if getattr(site, "notifications", None) is None:
+        site.notifications = Notifications()
+    for org in site.orgs.values():
+        for letter in org["outbox"].values():
+            original = answered_letter(letter) if letter.sent_at else None
+            if original is not None and letter not in original.replies:
+                original.replies = original.replies + (letter,)
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -117,6 +133,7 @@ STEPS = [
     (6, _operations),
     (7, _tantivy),
     (8, _safe_filenames),
+    (9, _desk),
 ]
 
 

@@ -1,6 +1,7 @@
 """The site: the root of the resource tree, with the fixed children orgs/, users/, audit/."""
 from pyramid.authorization import DENY_ALL, Allow, Authenticated
 
+from registry.notifications import Notifications
 from registry.operations import FixityState
 from registry.resources.audit import AuditTrail
 from registry.resources.evidence import RevocationStore
@@ -36,6 +37,8 @@ class Site(Folder):
         self.sessions = Sessions()
         #: Where the fixity check of stored PDFs is (registry.operations).
         self.fixity = FixityState()
+        #: Every account's notifications and the daily digest's day (registry.notifications).
+        self.notifications = Notifications()
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on
