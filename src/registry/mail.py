@@ -49,15 +49,20 @@ class MailSettingsError(ValueError):
     """Mail is asked for but not configured completely."""
 
 
-class _LoggingSMTP:
-    """pyramid_mailer's SMTP mailer, but a failure to hand a mail over is logged, not raised:
-    it happens after the transaction committed, when raising could only turn a done change
-    into an error page."""
+class _SMTP:
+    """pyramid_mailer's SMTP mailer, with two corrections:
+
+    - lines end in CRLF, as SMTP requires: repoze.sendmail hands smtplib the message's bytes,
+      which smtplib sends as they are, so bare LF line ends make the whole mail one line to
+      the server (a strict server refuses any mail longer than 1000 bytes: "Line too long");
+    - a failure to hand a mail over is logged, not raised: it happens after the transaction
+      committed, when raising could only turn a done change into an error page."""
 
     def __init__(self, smtp):
         self.smtp = smtp
 
     def send(self, fromaddr, toaddrs, message):
+        message.policy = message.policy.clone(linesep="\r\n")
         try:
             return self.smtp.send(fromaddr, toaddrs, message)
         except Exception as exc:  # smtplib errors, OSError: the change stands, the mail is lost
@@ -91,7 +96,7 @@ def postman_from_settings(settings):
         if not (settings.get(required) or "").strip():
             raise MailSettingsError(f"mail.host is set: set {required} too")
     configured = Mailer.from_settings(settings, prefix="mail.")
-    mailer = Mailer(smtp_mailer=_LoggingSMTP(configured.smtp_mailer),
+    mailer = Mailer(smtp_mailer=_SMTP(configured.smtp_mailer),
                     default_sender=configured.default_sender)
     return Postman(mailer, settings)
 
