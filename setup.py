@@ -71,6 +71,8 @@ INSTALL_REQUIRES = [
     "Werkzeug>=3.0",
     # Journals exported as spreadsheets, written row by row (constant memory).
     "XlsxWriter>=3.1",
+    # Notifications by mail: transactional delivery (a mail leaves when its transaction commits).
+    "pyramid_mailer>=0.15",
 ]
 
 TESTS_REQUIRE = [
@@ -90,6 +92,8 @@ TESTS_REQUIRE = [
     "schemathesis>=4.0,<5",
     # Reads the journals' XLSX exports back (an independent reader of what XlsxWriter wrote).
     "openpyxl>=3.1",
+    # A real SMTP server on 127.0.0.1 that the mail tests read (tests/test_mail.py).
+    "aiosmtpd>=1.4",
 ]
 
 setup(

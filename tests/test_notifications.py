@@ -157,3 +157,28 @@ def test_a_box_pages_newest_first_and_marks_by_id():
     assert box.unread() == 4
     assert [n.facts["number"] for n in box.unread_since(notes[2].time)] == ["3", "4"]
     assert Notifications().unread_count("nobody") == 0
+
+
+def test_an_account_sets_its_own_mail_address_mode_and_language(testapp, login_as, in_site):
+    app = login_as("rm_b")
+    page = app.get("/users/rm_b/")
+    form = page.forms["preferences-form"]
+    form["email"] = "not an address"
+    refused = form.submit("save", status=200)
+    assert "name@example.mn" in refused.html.find(id="preferences-form").text
+    form = refused.forms["preferences-form"]
+    form["email"] = "rm_b@bzd.example.mn"
+    form["mail_mode"] = "digest"
+    form["language"] = "en"
+    shown = form.submit("save").follow()
+    assert "rm_b@bzd.example.mn" in shown.html.find(id="user-email").text
+    with in_site() as site:
+        user = site.users["rm_b"]
+        assert (user.email, user.mail_mode, user.language) == ("rm_b@bzd.example.mn", "digest",
+                                                               "en")
+        assert site.audit.newest(0, 1)[0][0].action == "account.preferences"
+
+
+def test_nobody_else_edits_an_accounts_mail_preferences(testapp, login_as):
+    app = login_as("rm_a")
+    assert "preferences-form" not in app.get("/users/clerk_a/").forms

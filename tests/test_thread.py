@@ -140,3 +140,22 @@ def test_a_reply_form_for_a_delivery_of_another_org_proposes_nothing(
     reply = app.get(f"/orgs/{B}/outbox/@@new?in_reply_to={name}")
     assert reply.forms["draft-form"]["recipients"].value == ""
     assert reply.html.find(id="original") is None
+
+
+def test_generation_9_reads_the_links_back_from_sent_letters(testapp, three_letters, in_site):
+    from registry.resources.evolve import STEPS
+
+    t = three_letters
+    first_id = t["first"].rstrip("/").rsplit("/", 1)[1]
+    with in_site() as site:
+        first = site.orgs[A]["outbox"][first_id]
+        expected = [reply.outgoing_number for reply in first.replies]
+        for org in site.orgs.values():
+            for letter in org["outbox"].values():
+                letter.replies = ()  # as stored before generation 9
+        del site.notifications
+    with in_site() as site:
+        dict(STEPS)[9](site)
+        first = site.orgs[A]["outbox"][first_id]
+        assert [reply.outgoing_number for reply in first.replies] == expected
+        assert len(expected) == 1 and site.notifications.unread_count("rm_b") == 0

@@ -77,8 +77,7 @@ class PreferencesSchema(CSRFSchema):
     email = colander.SchemaNode(colander.String(), title=_("E-mail address"), missing="",
                                 validator=checked_by(validate_email))
     mail_mode = colander.SchemaNode(colander.String(), title=_("Notifications by mail"),
-                                    widget=deform.widget.RadioChoiceWidget(
-                                        values=MAIL_MODE_TITLES),
+                                    widget=deform.widget.SelectWidget(values=MAIL_MODE_TITLES),
                                     validator=colander.OneOf([m for m, _t in MAIL_MODE_TITLES]))
     language = colander.SchemaNode(colander.String(), title=_("Language of mails"), missing="",
                                    widget=_language_widget,
