@@ -127,7 +127,8 @@ def db_of_app(app, in_site_for):
 def test_a_mail_server_that_is_down_costs_the_mail_not_the_change(in_site_for, settings, pki):
     testapp, in_site = in_site_for({
         **settings, "mail.host": "127.0.0.1", "mail.port": str(free_port()),
-        "mail.default_sender": "registry@example.mn", "registry.public_url": PUBLIC})
+        "mail.default_sender": "registry@example.mn", "registry.public_url": PUBLIC,
+        "registry.notify.digest_hour": "off"})
     prefer(in_site, "rm_b", email="rm_b@bzd.example.mn")
     send_letter(testapp, token(in_site, "rm_a"), pdfs.signed_letter(pki, A))
     with in_site() as site:

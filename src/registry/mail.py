@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 import transaction
 from pyramid_mailer.mailer import Mailer
 from pyramid_mailer.message import Message
+from translationstring import TranslationString
 from zope.interface import Interface
 
 from registry import settings as registry_settings
@@ -122,7 +123,8 @@ class Postman:
         """Mail `user` (who has an address): `lines` are TranslationStrings or text. The mail
         joins the transaction of `site`'s connection and leaves when it commits."""
         localizer = self.localizer(user)
-        text = [localizer.translate(line) for line in lines]
+        text = [localizer.translate(line) if isinstance(line, TranslationString) else line
+                for line in lines]
         footer = localizer.translate(_(
             "mail-footer", default="You receive this because of your settings in the registry: "
             "${url}", mapping={"url": self.link(f"/users/{user.login}/")}))
