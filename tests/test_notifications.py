@@ -164,7 +164,7 @@ def test_an_account_sets_its_own_mail_address_mode_and_language(testapp, login_a
     page = app.get("/users/rm_b/")
     form = page.forms["preferences-form"]
     form["email"] = "not an address"
-    refused = form.submit("save", status=200)
+    refused = form.submit("save", status=400)
     assert "name@example.mn" in refused.html.find(id="preferences-form").text
     form = refused.forms["preferences-form"]
     form["email"] = "rm_b@bzd.example.mn"
