@@ -7,7 +7,7 @@ from ZODB.FileStorage import FileStorage
 
 from registry.cli import main
 from registry.store import site_of
-from test_mail import Inbox, free_port  # noqa: F401 (the SMTP server's pieces)
+from test_mail import smtp  # noqa: F401 (the SMTP server on 127.0.0.1, a fixture)
 
 INI = """[app:main]
 use = egg:registry
@@ -18,18 +18,6 @@ registry.public_url = https://registry.example.mn
 registry.notify.digest_hour = off
 search.writer = off
 """
-
-
-@pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.port = controller.port
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture

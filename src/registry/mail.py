@@ -21,7 +21,6 @@
   whether or not the server restarted.
 """
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -33,6 +32,7 @@ from zope.interface import Interface
 
 from registry import settings as registry_settings
 from registry.i18n import DEFAULT_LOCALE, _, localizer_for
+from registry.operations import Schedule
 from registry.store import site_of
 
 log = logging.getLogger(__name__)
@@ -236,19 +236,19 @@ def _path(obj):
     return object_path(obj)
 
 
-class DigestSchedule:
+class DigestSchedule(Schedule):
     """Sends the daily digest from the server: a thread calls `tick()` every `poll` seconds;
     a tick past the digest hour (local time) of a day whose digest has not gone out sends it.
     `clock()` returns the current UTC datetime (tests move it)."""
 
+    name = "registry-digest"
+
     def __init__(self, db, postman, hour, clock=None, poll=60.0):
+        super().__init__(poll)
         self.db = db
         self.postman = postman
         self.hour = hour
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self.poll = poll
-        self._stop = threading.Event()
-        self._thread = None
 
     def due(self, now):
         local = now.astimezone(registry_settings.zone(self.postman.settings))
@@ -273,22 +273,6 @@ class DigestSchedule:
         except ConflictError:
             log.info("the daily digest went out from another process")
             return None
-
-    def _loop(self):
-        while not self._stop.wait(self.poll):
-            try:
-                self.tick()
-            except Exception:  # keep the schedule alive; the next tick tries again
-                log.exception("daily digest failed")
-
-    def start(self):
-        self._thread = threading.Thread(target=self._loop, name="registry-digest", daemon=True)
-        self._thread.start()
-
-    def stop(self):
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
 
 
 class IDigestSchedule(Interface):
