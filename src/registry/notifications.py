@@ -111,10 +111,6 @@ class NotificationBox(Persistent):
             notes.append(note)
         return notes, len(self.notes)
 
-    def get(self, note_id):
-        key = _key(note_id)
-        return self.notes.get(key) if key else None
-
     def mark_read(self, note_ids=None):
         """Mark the notes `note_ids` (every unread one when None) read; return how many
         changed. Unknown ids are skipped."""
