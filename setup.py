@@ -71,6 +71,8 @@ INSTALL_REQUIRES = [
     "Werkzeug>=3.0",
     # Journals exported as spreadsheets, written row by row (constant memory).
     "XlsxWriter>=3.1",
+    # Notifications by mail: transactional delivery (a mail leaves when its transaction commits).
+    "pyramid_mailer>=0.15",
 ]
 
 # Several machines share one store: RelStorage on PostgreSQL (psycopg2's wheel carries libpq,
@@ -101,6 +103,8 @@ TESTS_REQUIRE = [
     # two-machine test talks to real servers over HTTP.
     *POSTGRESQL_REQUIRE,
     "requests>=2.28",
+    # A real SMTP server on 127.0.0.1 that the mail tests read (tests/test_mail.py).
+    "aiosmtpd>=1.4",
 ]
 
 setup(

@@ -54,7 +54,7 @@ def letter_pdf(body=BODY, pages=1):
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
-    from registry.demo import _font
+    from registry.fonts import cyrillic_font as _font
 
     font, out = _font(), io.BytesIO()
     page = canvas.Canvas(out, pagesize=A4, invariant=1)
@@ -76,7 +76,7 @@ def lines_pdf(lines, pagesize=None):
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
-    from registry.demo import _font
+    from registry.fonts import cyrillic_font as _font
 
     font, out = _font(), io.BytesIO()
     page = canvas.Canvas(out, pagesize=pagesize or A4, invariant=1)
@@ -118,7 +118,7 @@ def typed_then_scanned_pdf():
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
 
-    from registry.demo import _font
+    from registry.fonts import cyrillic_font as _font
 
     font, out = _font(), io.BytesIO()
     page = canvas.Canvas(out, pagesize=A4, invariant=1)

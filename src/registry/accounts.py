@@ -86,3 +86,35 @@ def log_in(site, login, password, address=""):
         site.audit.append(known.login, "login.failed", target=f"/users/{known.login}",
                           org=known.org, detail={"address": address, "locked": bool(locked)})
     return user, locked
+
+
+def update_preferences(site, actor, user, email=None, mail_mode=None, language=None):
+    """Change where and how an account is notified (e-mail address, "immediate" / "digest" /
+    "none", language: a locale code or "" for the registry's default); audit the change.
+    Returns {field: [old, new]}. Raises RegistryError (INVALID_EMAIL, UNKNOWN_MAIL_MODE,
+    UNKNOWN_LANGUAGE)."""
+    from registry.i18n import LOCALES
+    from registry.mail import MAIL_MODES
+    from registry.resources.user import validate_email
+
+    clean = {}
+    if email is not None:
+        clean["email"] = validate_email(email)
+    if mail_mode is not None:
+        if mail_mode not in MAIL_MODES:
+            raise RegistryError("UNKNOWN_MAIL_MODE", _("Choose immediate, digest or none."),
+                                field="mail_mode")
+        clean["mail_mode"] = mail_mode
+    if language is not None:
+        if language and language not in LOCALES:
+            raise RegistryError("UNKNOWN_LANGUAGE", _("Choose Mongolian or English."),
+                                field="language")
+        clean["language"] = language or None
+    changed = {name: [getattr(user, name), value] for name, value in clean.items()
+               if getattr(user, name) != value}
+    for name, (_old, value) in changed.items():
+        setattr(user, name, value)
+    if changed:
+        site.audit.append(actor, "account.preferences", target=f"/users/{user.login}",
+                          org=user.org, detail=changed)
+    return changed

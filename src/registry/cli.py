@@ -319,17 +319,29 @@ def user():
 @click.option("--role", "roles", required=True, metavar="ROLE[,ROLE]",
               help="records_manager, signatory, clerk, auditor, site_admin.")
 @click.option("--name", "fullname", default="", help="Full name.")
+@click.option("--email", default="", help="Where notifications are mailed.")
+@click.option("--mail", "mail_mode", type=click.Choice(["immediate", "digest", "none"]),
+              default="immediate", show_default=True, help="Mail each notification at once, "
+              "once a day in a digest, or not at all.")
+@click.option("--language", type=click.Choice(["mn", "en"]), default=None,
+              help="The language of the account's mails (default: the registry's).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_ctx
-def user_add(ctx, regno, login, roles, fullname, password_stdin):
+def user_add(ctx, regno, login, roles, fullname, email, mail_mode, language, password_stdin):
     """Create an account."""
-    from registry.accounts import create_account
+    from registry.accounts import create_account, update_preferences
 
     password = read_password(password_stdin)
     limits = registry_settings.account_limits(ctx.settings)
-    created = ctx.run(lambda site: create_account(
-        site, actor(), regno, login, _roles(roles), password, fullname=fullname, limits=limits,
-        may_grant_admin=True).login)
+
+    def add(site):
+        user = create_account(site, actor(), regno, login, _roles(roles), password,
+                              fullname=fullname, limits=limits, may_grant_admin=True)
+        update_preferences(site, actor(), user, email=email, mail_mode=mail_mode,
+                           language=language or "")
+        return user.login
+
+    created = ctx.run(add)
     click.echo(f"Created account {created}.")
 
 
@@ -1215,6 +1227,39 @@ def trust_refresh(ctx, urls):
         click.echo(f"{outcome}: {url}")
     if any(outcome not in ("updated", "current") for _url, outcome in outcomes):
         sys.exit(1)
+
+
+@main.group()
+def notify():
+    """Notifications by mail."""
+
+
+@notify.command("digest")
+@click.option("--force", is_flag=True, help="Send it again although today's went out.")
+@pass_ctx
+def notify_digest(ctx, force):
+    """Send today's digest (for cron): due-soon and overdue tasks, and the unread notifications
+    of accounts that chose a daily digest. Once a day: a second run the same day sends nothing
+    unless --force. Needs mail.host, mail.default_sender and registry.public_url."""
+    from ZODB.POSException import ConflictError
+
+    from registry.mail import MailSettingsError, postman_from_settings, run_digest
+
+    try:
+        postman = postman_from_settings(ctx.settings)
+    except MailSettingsError as exc:
+        fail(f"{exc} [MAIL_SETTINGS]")
+    if postman is None:
+        fail("mail is off: set mail.host (and mail.default_sender, registry.public_url) "
+             "[MAIL_OFF]")
+    try:
+        report = run_digest(ctx.db(), postman, force=force)
+    except ConflictError:
+        fail("the digest went out from another process meanwhile [DIGEST_CONFLICT]")
+    if not report.sent:
+        click.echo(f"The digest of {report.day} went out already (--force sends it again).")
+    else:
+        click.echo(f"Digest of {report.day}: {len(report.mails)} mail(s).")
 
 
 if __name__ == "__main__":  # python -m registry.cli

@@ -287,6 +287,7 @@ def seed_letters(site, gate, demo_pki, settings=None):
     from pyramid.authorization import ACLHelper
 
     from registry import exchange
+    from registry.notifications import dispatch
     from registry.security.principals import principals_for
 
     regnos = demo_org_regnos()
@@ -297,9 +298,11 @@ def seed_letters(site, gate, demo_pki, settings=None):
         user = site.users[login]
         return exchange.context(
             site, login, lambda perm, obj: bool(ACLHelper().permits(
-                obj, principals_for(user), perm)), gate=gate, settings=settings or {}, **kw)
+                obj, principals_for(user), perm)), gate=gate, settings=settings or {},
+            notify=dispatch, **kw)
 
     made = 0
+    first = None
     for login, to, subject, body, outcome in LETTERS:
         user = site.users[login]
         sender = site.orgs[user.org]
@@ -312,6 +315,7 @@ def seed_letters(site, gate, demo_pki, settings=None):
             pdf = _sign_with_demo_key(pdf, demo_pki, sender.regno)
         exchange.attach_pdf(site, login, letter, pdf, "letter.pdf", 25 * 1024 * 1024)
         made += 1
+        first = first or letter
         if outcome == "draft":
             continue
         exchange.transition(letter, "sign", ctx(login))
@@ -322,4 +326,41 @@ def seed_letters(site, gate, demo_pki, settings=None):
             receiver = "bzd" if to == "district" else "records"
             exchange.transition(letter.deliveries[recipient.regno], "register",
                                 ctx(receiver, options={"executor": receiver}))
-    return made
+    return made + _seed_thread(site, first, ctx, demo_pki)
+
+
+THREAD = [
+    # (login, subject, body): each answers the letter before it, the first answers the first
+    # of LETTERS (the city's budget letter, registered by the district).
+    ("bzd", "Дүүргийн саналыг хүргүүлэх тухай",
+     "Таны 12 дугаар сарын албан бичгийн дагуу дүүргийн саналыг хавсралтаар хүргүүлж "
+     "байна."),
+    ("records", "Хөрөнгө оруулалтын жагсаалтын тодруулгын тухай",
+     "Дүүргийн саналыг хүлээн авлаа. Хөрөнгө оруулалтын жагсаалтыг тодруулж ирүүлнэ үү."),
+]
+
+
+def _seed_thread(site, first, ctx, demo_pki):
+    """A thread of three letters: the city writes to the district (the first of LETTERS), the
+    district answers, the city answers the answer (delivered, awaiting registration). Each
+    answer is registered on arrival except the last. Returns the letters made."""
+    from registry import exchange
+
+    answered = first.deliveries[first.recipients[0]]
+    for index, (login, subject, body) in enumerate(THREAD):
+        user = site.users[login]
+        sender, recipient = site.orgs[user.org], site.orgs[answered.sender]
+        letter = exchange.create_draft(site, login, sender, subject=subject,
+                                       recipients=[recipient.regno],
+                                       in_reply_to=answered.__name__)
+        pdf = _sign_with_demo_key(render_letter(sender.name, recipient.name, subject, body,
+                                                user.fullname), demo_pki, sender.regno)
+        exchange.attach_pdf(site, login, letter, pdf, "letter.pdf", 25 * 1024 * 1024)
+        exchange.transition(letter, "sign", ctx(login))
+        exchange.transition(letter, "send", ctx(login))
+        answered = letter.deliveries[recipient.regno]
+        if index < len(THREAD) - 1:
+            receiver = next(name for name, regno, roles, _name in demo_accounts()
+                            if regno == recipient.regno and "records_manager" in roles)
+            exchange.transition(answered, "register", ctx(receiver))
+    return len(THREAD)

@@ -15,6 +15,7 @@ from registry.resources.evidence import (ask_preservation_timestamp, keep_revoca
 from registry.resources.letter import Delivery, Letter, StoredPDF
 from registry.safetext import check_text, display_filename
 from registry.search.queue import enqueue
+from registry.thread import link_reply
 from registry.workflow.engine import Context
 
 SUBJECT_MAX = 500
@@ -388,6 +389,7 @@ EFFECTS = {
     "record_rejection": record_rejection,
     "mark_handed_over": mark_handed_over,
     "release_file": release_file,
+    "link_reply": link_reply,
 }
 
 

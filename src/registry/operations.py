@@ -337,19 +337,50 @@ class IFixitySchedule(Interface):
     is set)."""
 
 
-class FixitySchedule:
+class Schedule:
+    """A daemon thread that calls `tick()` every `poll` seconds until `stop()`; a tick that
+    fails is logged and the next one tries again. Subclasses define `tick()` and `name`."""
+
+    name = "registry-schedule"
+
+    def __init__(self, poll):
+        self.poll = poll
+        self._stop = threading.Event()
+        self._thread = None
+
+    def tick(self):
+        raise NotImplementedError
+
+    def _loop(self):
+        while not self._stop.wait(self.poll):
+            try:
+                self.tick()
+            except Exception:  # keep the schedule alive; the next tick tries again
+                log.exception("%s: a scheduled run failed", self.name)
+
+    def start(self):
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+class FixitySchedule(Schedule):
     """Runs the fixity check in this process when one is due: `interval` seconds after the
     last finished (or at once when none ever finished, or one was left unfinished). A
     thread calls `tick()` every minute; the store's claim keeps processes from running two
     checks at once."""
 
+    name = "registry-fixity"
+
     def __init__(self, db, interval, clock=time.time, poll=60.0):
+        super().__init__(poll)
         self.db = db
         self.interval = interval
         self.clock = clock
-        self.poll = poll
-        self._stop = threading.Event()
-        self._thread = None
 
     def due(self):
         conn = self.db.open(transaction_manager=transaction.TransactionManager())
@@ -376,22 +407,6 @@ class FixitySchedule:
         log.log(level, "fixity check: %s letters, %s problems", report.checked,
                 len(report.problems))
         return report
-
-    def _loop(self):
-        while not self._stop.wait(self.poll):
-            try:
-                self.tick()
-            except Exception:  # keep the schedule alive; the next tick tries again
-                log.exception("scheduled fixity check failed")
-
-    def start(self):
-        self._thread = threading.Thread(target=self._loop, name="registry-fixity", daemon=True)
-        self._thread.start()
-
-    def stop(self):
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
 
 
 def includeme(config):

@@ -145,6 +145,22 @@ def _several_machines(site):
     state._p_changed = True
 
 
+def _desk(site):
+    """Generation 11: reply threads and notifications. A letter keeps the letters that answered
+    it (`replies`, read back from the sent letters' `in_reply_to`); the site keeps every
+    account's notifications and the daily digest's day."""
+    from registry.notifications import Notifications
+    from registry.thread import answered_letter
+
+    if getattr(site, "notifications", None) is None:
+        site.notifications = Notifications()
+    for org in site.orgs.values():
+        for letter in org["outbox"].values():
+            original = answered_letter(letter) if letter.sent_at else None
+            if original is not None and letter not in original.replies:
+                original.replies = original.replies + (letter,)
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -156,6 +172,7 @@ STEPS = [
     (8, _safe_filenames),
     (9, _timestamps),
     (10, _several_machines),
+    (11, _desk),
 ]
 
 

@@ -156,6 +156,9 @@ class Letter(Checked, Workflowed, Persistent):
         #: recipient regno -> its Delivery
         self.deliveries = OOBTree()
 
+    #: The letters sent in answer to this one (registry.thread keeps it when one is sent).
+    replies = ()
+
     def owner_regno(self):
         return self.org
 

@@ -1,6 +1,7 @@
 """The site: the root of the resource tree, with the fixed children orgs/, users/, audit/."""
 from pyramid.authorization import DENY_ALL, Allow, Authenticated
 
+from registry.notifications import Notifications
 from registry.operations import FixityState
 from registry.resources.audit import AuditTrail
 from registry.resources.evidence import RevocationStore, TimestampStore
@@ -43,6 +44,8 @@ class Site(Folder):
         self.sign_in_failures = FailedSignIns()
         #: Trust anchors, issuing CAs and CRLs every machine judges with (seeded once).
         self.trust_store = TrustStore()
+        #: Every account's notifications and the daily digest's day (registry.notifications).
+        self.notifications = Notifications()
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on

@@ -68,9 +68,30 @@ def utcnow():
     return datetime.now(timezone.utc)
 
 
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_MAX = 254
+
+
+def validate_email(value):
+    """An e-mail address (trimmed, at most 254 characters, one @ and a dotted domain), or None
+    for an empty value; raise RegistryError(INVALID_EMAIL)."""
+    email = check_text(value or "", "email").strip()
+    if not email:
+        return None
+    if len(email) > EMAIL_MAX or not EMAIL_RE.match(email):
+        raise RegistryError("INVALID_EMAIL", _("Give an e-mail address such as "
+                                               "name@example.mn."), field="email")
+    return email
+
+
 class User(Persistent):
     __parent__ = None
     __name__ = None
+    #: Where notifications are mailed (None: nowhere), how ("immediate", "digest", "none"),
+    #: and in which language (a locale code; None: the registry's default).
+    email = None
+    mail_mode = "immediate"
+    language = None
 
     def __init__(self, login, org, roles, fullname=""):
         self.login = login
@@ -88,7 +109,8 @@ class User(Persistent):
         self.tokens = OOBTree()
 
     def __acl__(self):
-        acl = [(Allow, user_principal(self.login), (P.VIEW, P.VIEW_ACCOUNT, P.MANAGE_OWN_ACCOUNT))]
+        acl = [(Allow, user_principal(self.login), (P.VIEW, P.VIEW_ACCOUNT, P.MANAGE_OWN_ACCOUNT,
+                                                     P.OWN_NOTIFICATIONS))]
         # A records manager manages the staff accounts of their own organisation, but not an
         # operator's (site administrator) account that happens to belong to it.
         if SITE_ADMIN not in self.roles:
@@ -145,6 +167,9 @@ class User(Persistent):
             "fullname": self.fullname,
             "active": self.active,
             "created": self.created.isoformat(),
+            "email": self.email,
+            "mail_mode": self.mail_mode,
+            "language": self.language,
         }
         if request is not None:
             data = {"@id": request.resource_url(self), "@type": "User", **data}

@@ -21,6 +21,8 @@ VIEW_MAILBOX = "mailbox.view"
 SEARCH_LETTERS = "letters.search"
 #: Read and export the organisation's journals of incoming and outgoing letters.
 READ_JOURNAL = "journal.read"
+#: Read and mark one's own notifications.
+OWN_NOTIFICATIONS = "notifications.own"
 #: Read the audit trail (site administrators all of it; auditors their organisation's).
 VIEW_AUDIT = "audit.view"
 
@@ -65,5 +67,5 @@ ALL = (
     LIST_ACCOUNTS, VIEW_MAILBOX, SEARCH_LETTERS, VIEW_AUDIT, DRAFT_LETTER, VIEW_LETTER, EDIT_LETTER,
     SIGN_LETTER, RETRACT_LETTER, SEND_LETTER, WITHDRAW_LETTER, VIEW_DELIVERY,
     REGISTER_DELIVERY, REJECT_DELIVERY, REPORT_DELIVERY, REVIEW_REPORTS, MAKE_HANDOVER,
-    MANAGE_RETENTION,
+    MANAGE_RETENTION, OWN_NOTIFICATIONS,
 )

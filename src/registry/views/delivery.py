@@ -17,6 +17,7 @@ from registry.views.letter import (
     verdict_checks,
     workflow_context,
 )
+from registry.views.thread import thread_values
 
 INBOX_TABS = [
     ("delivered", _("tab-to-register", default="To register"), ("delivered",)),
@@ -82,6 +83,7 @@ def delivery_page(request, refusals=None, **extra):
         "can_reply": delivery.state == "registered" and bool(
             request.has_permission(P.DRAFT_LETTER, orgs[delivery.recipient]["outbox"])),
     }
+    values.update(thread_values(request, delivery))
     values.update(extra)
     return values
 

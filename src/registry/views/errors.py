@@ -9,6 +9,7 @@ from registry.errors import RegistryError
 from registry.i18n import _
 from registry.resources.letter import Delivery, Letter
 from registry.resources.organisation import Handovers
+from registry.resources.user import User
 from registry.security import permissions as P
 from registry.views.api import error_body, wants_json
 
@@ -32,6 +33,9 @@ def _not_a_party(request):
         return not request.has_permission(P.VIEW_DELIVERY, context)
     if isinstance(context, (Handovers, Handover)):
         return not request.has_permission(P.VIEW_MAILBOX, context)
+    if isinstance(context, User) and request.view_name in ("notifications", "@notifications"):
+        # One's notifications are one's own: nobody else learns that the page exists.
+        return not request.has_permission(P.OWN_NOTIFICATIONS, context)
     return False
 
 

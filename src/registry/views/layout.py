@@ -55,6 +55,11 @@ class Layout:
         current = max(matching, key=len) if matching else None
         return [(label, url, url == current) for label, url in items]
 
+    @property
+    def unread(self):
+        """The signed-in account's unread notifications (for the bell)."""
+        return self.request.root.notifications.unread_count(self.account.login)
+
     def flashes(self):
         return self.request.session.pop_flash()
 

@@ -20,6 +20,7 @@ from registry.signatures import GateConfig, REASON_MESSAGES
 from registry.views.api import batch_params, batching
 from registry.views.forms import CSRFSchema, flash, make_form, run_form
 from registry.views.intake import read_form, read_json, require_media_type, too_large
+from registry.views.thread import thread_values
 from registry.workflow import TransitionRefused
 
 STATE_TITLES = {
@@ -197,12 +198,28 @@ def new_letter(request):
             response_due=values["response_due"], series=values["series"])
 
     reply = request.params.get("in_reply_to", "")
-    outcome, result = run_form(request, form, create, appstruct={"in_reply_to": reply,
-                                                                 "series": "01"})
+    original = _answerable(request, org, reply)
+    proposed = {"in_reply_to": reply, "series": "01"}
+    if original is not None:
+        # A reply goes to the original's sender, under the original's subject.
+        proposed.update(recipients=original.sender, subject=request.localizer.translate(
+            _("reply-subject", default="Re: ${subject}",
+              mapping={"subject": original.letter.subject}))[:exchange.SUBJECT_MAX])
+    outcome, result = run_form(request, form, create, appstruct=proposed)
     if outcome == "ok":
         flash(request, _("The draft is created. Attach its PDF."))
         return HTTPFound(location=request.resource_url(result))
-    return {"title": _("New letter"), "form": result}
+    return {"title": _("Reply") if original is not None else _("New letter"), "form": result,
+            "original": original,
+            "sender_name": request.root.orgs[original.sender].name if original else None}
+
+
+def _answerable(request, org, name):
+    """The delivery of `org`'s inbox a new draft would answer, if the caller may read it."""
+    delivery = org["inbox"].get(name) if name else None
+    if delivery is None or not request.has_permission(P.VIEW_DELIVERY, delivery):
+        return None
+    return delivery
 
 
 @view_config(context=Outbox, renderer="json", permission=P.DRAFT_LETTER,
@@ -283,6 +300,7 @@ def letter_page(request, refusals=None, **extra):
             request, PDFSchema(), buttons=(deform.Button("attach", _("Upload PDF")),),
             formid="pdf-form", action=request.resource_url(letter, "@@pdf-upload"),
         ).render()
+    values.update(thread_values(request, letter))
     values.update(extra)
     return values
 

@@ -5,10 +5,16 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.security import remember
 from pyramid.view import view_config
 
-from registry.accounts import issue_token, revoke_token, set_password, update_account
+from registry.accounts import (
+    issue_token,
+    revoke_token,
+    set_password,
+    update_account,
+    update_preferences,
+)
 from registry.errors import RegistryError
-from registry.i18n import _
-from registry.resources.user import User, Users
+from registry.i18n import LOCALE_NAMES, _
+from registry.resources.user import User, Users, validate_email
 from registry.security import permissions as P
 from registry.security.passwords import validate_password
 from registry.security.principals import ORG_ROLES, ROLES
@@ -52,6 +58,30 @@ class AccountEditSchema(CSRFSchema):
         colander.Set(), title=_("Roles"), widget=roles_widget,
         validator=colander.Length(min=1, min_err=_("Give the account at least one role.")))
     active = colander.SchemaNode(colander.Boolean(), title=_("Active"), missing=False)
+
+
+MAIL_MODE_TITLES = (
+    ("immediate", _("mail-immediate", default="Each notification at once")),
+    ("digest", _("mail-digest", default="Once a day, in a digest")),
+    ("none", _("mail-none", default="No mail")),
+)
+
+
+@colander.deferred
+def _language_widget(node, kw):
+    return deform.widget.SelectWidget(values=[("", _("The registry's default"))]
+                                      + list(LOCALE_NAMES.items()))
+
+
+class PreferencesSchema(CSRFSchema):
+    email = colander.SchemaNode(colander.String(), title=_("E-mail address"), missing="",
+                                validator=checked_by(validate_email))
+    mail_mode = colander.SchemaNode(colander.String(), title=_("Notifications by mail"),
+                                    widget=deform.widget.SelectWidget(values=MAIL_MODE_TITLES),
+                                    validator=colander.OneOf([m for m, _t in MAIL_MODE_TITLES]))
+    language = colander.SchemaNode(colander.String(), title=_("Language of mails"), missing="",
+                                   widget=_language_widget,
+                                   validator=colander.OneOf(["", *LOCALE_NAMES]))
 
 
 class TokenSchema(CSRFSchema):
@@ -113,6 +143,8 @@ def _account_page(request, **extra):
         "new_token": None,
         "edit_form": None,
         "token_form": None,
+        "preferences_form": None,
+        "mail_modes": dict(MAIL_MODE_TITLES),
     }
     if can_manage and not _is_self(request):
         values["edit_form"] = make_form(
@@ -121,6 +153,9 @@ def _account_page(request, **extra):
             action=request.resource_url(user, "@@edit"),
         ).render({"fullname": user.fullname, "roles": set(user.roles), "active": user.active})
     if values["is_self"]:
+        values["preferences_form"] = _preferences_form(request).render(
+            {"email": user.email or "", "mail_mode": user.mail_mode,
+             "language": user.language or ""})
         values["token_form"] = make_form(
             request, TokenSchema(), buttons=(deform.Button("issue", _("Create API token")),),
             formid="token-form", action=request.resource_url(user, "@@tokens"),
@@ -231,3 +266,23 @@ def revoke(request):
     revoke_token(request.root, user.login, user, request.POST.get("token", ""))
     flash(request, _("The token is revoked."))
     return HTTPFound(location=request.resource_url(user))
+
+
+def _preferences_form(request):
+    return make_form(request, PreferencesSchema(), buttons=(deform.Button("save", _("Save")),),
+                     formid="preferences-form",
+                     action=request.resource_url(request.context, "@@preferences"))
+
+
+@view_config(context=User, name="preferences", renderer="registry:templates/user.pt",
+             permission=P.MANAGE_OWN_ACCOUNT, request_method="POST")
+def preferences(request):
+    """One's own e-mail address, how notifications are mailed, and in which language."""
+    user = request.context
+    outcome, result = run_form(request, _preferences_form(request), lambda values: (
+        update_preferences(request.root, request.account.login, user, email=values["email"],
+                           mail_mode=values["mail_mode"], language=values["language"])))
+    if outcome == "ok":
+        flash(request, _("Changes saved."))
+        return HTTPFound(location=request.resource_url(user))
+    return _account_page(request, preferences_form=result)

@@ -1,0 +1,328 @@
+"""Notifications: what an account is told, in the UI (the bell, its page) and by mail.
+
+A notification is made in the transaction of the change it tells of (it is store data: it
+cannot be lost, and an aborted change leaves none); a mail about it leaves only when that
+transaction commits (`registry.mail`).
+
+Storage, and why it does not make sends conflict: `site.notifications` keeps one
+`NotificationBox` per account (an OOBTree under its login). A box keeps its notes in an OOBTree
+keyed by (-microseconds, random token), so two transactions telling the same account add
+different keys, which ZODB's BTree conflict resolution merges; the unread count is a
+`BTrees.Length.Length`, whose concurrent changes merge too. Sends to different organisations
+touch different boxes.
+
+Who is told what follows workflow transitions: `subscribe(workflow, transition, handler)`
+keys handlers by transition, and the engine's announcement (`TransitionEvent`, sent through
+the request's registry) runs them inside the transition's transaction. A transition plugs in
+with one line, e.g.
+
+    subscribe("task", "assign", tell("task_assigned", logins("executor", "co_executors")))
+
+Code that is not a transition (a daily deadline check) calls `notify(...)` itself.
+"""
+import secrets
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from functools import partial
+
+from BTrees.Length import Length
+from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+
+from registry.i18n import _
+
+#: kind -> the line that tells it (a message id with ${number}, ${org}, ${incoming},
+#: ${answers}, ${due} from the notification's facts). Mails use the same line as subject.
+KINDS = {
+    "letter_received": _("notify-letter_received",
+                         default="New letter № ${number} from ${org}"),
+    "reply_received": _("notify-reply_received",
+                        default="An answer № ${number} from ${org} to your letter № ${answers}"),
+    "letter_registered": _("notify-letter_registered",
+                           default="Your letter № ${number} is registered by ${org}"),
+    "letter_rejected": _("notify-letter_rejected",
+                         default="Your letter № ${number} is rejected by ${org}"),
+    "task_assigned": _("notify-task_assigned",
+                       default="You are the executor of letter № ${number} from ${org}"),
+    "task_reassigned": _("notify-task_reassigned",
+                         default="Letter № ${number} from ${org} is given to another executor"),
+    "task_due_soon": _("notify-task_due_soon",
+                       default="Letter № ${number} from ${org} is to be answered by ${due}"),
+    "task_overdue": _("notify-task_overdue",
+                      default="Letter № ${number} from ${org} was to be answered by ${due}"),
+}
+FACTS = ("number", "org", "incoming", "answers", "due")
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Note:
+    """One notification: immutable (marking it read stores a changed copy)."""
+
+    id: str
+    kind: str
+    time: datetime
+    actor: str
+    target: str  # the path of what it tells of
+    facts: dict = field(default_factory=dict)
+    read: bool = False
+
+    def mapping(self):
+        return {name: self.facts.get(name) or "—" for name in FACTS}
+
+    def message(self):
+        """The line that tells it (a TranslationString)."""
+        return _(KINDS[self.kind], mapping=self.mapping())
+
+
+def _key(note_id):
+    micros, _sep, token = (note_id or "").partition("-")
+    return (-int(micros), token) if micros.isdigit() and token else None
+
+
+class NotificationBox(Persistent):
+    """One account's notifications: `notes` ((-µs, token) -> Note, newest first), `unread`
+    (a Length), `digested_until` (the newest note a daily digest has carried)."""
+
+    def __init__(self):
+        self.notes = OOBTree()
+        self.unread = Length()
+        self.digested_until = None
+
+    def add(self, kind, target, facts, actor, now):
+        micros = int(now.timestamp() * 1_000_000)
+        token = secrets.token_hex(4)
+        note = Note(f"{micros}-{token}", kind, now, actor, target, dict(facts))
+        self.notes[(-micros, token)] = note
+        self.unread.change(1)
+        return note
+
+    def page(self, start=0, size=25):
+        """(notes, total), newest first."""
+        notes = []
+        for index, note in enumerate(self.notes.values()):
+            if index < start:
+                continue
+            if len(notes) == size:
+                break
+            notes.append(note)
+        return notes, len(self.notes)
+
+    def mark_read(self, note_ids=None):
+        """Mark the notes `note_ids` (every unread one when None) read; return how many
+        changed. Unknown ids are skipped."""
+        if note_ids is None:
+            keys = [k for k, note in self.notes.items() if not note.read]
+        else:
+            keys = [k for k in dict.fromkeys(map(_key, note_ids))
+                    if k is not None and k in self.notes and not self.notes[k].read]
+        for key in keys:
+            self.notes[key] = replace(self.notes[key], read=True)
+        if keys:
+            self.unread.change(-len(keys))
+        return len(keys)
+
+    def unread_since(self, since):
+        """Unread notes newer than `since` (a datetime, or None for all), oldest first."""
+        found = []
+        for note in self.notes.values():
+            if since is not None and note.time <= since:
+                break
+            if not note.read:
+                found.append(note)
+        return list(reversed(found))
+
+
+class Notifications(Persistent):
+    """Every account's box (`boxes`: login -> NotificationBox), and the local day the last
+    daily digest went out (`last_digest_day`, ISO), so that it goes once a day."""
+
+    def __init__(self):
+        self.boxes = OOBTree()
+        self.last_digest_day = None
+
+    def box(self, login, create=False):
+        box = self.boxes.get(login)
+        if box is None and create:
+            box = self.boxes[login] = NotificationBox()
+        return box
+
+    def unread_count(self, login):
+        box = self.boxes.get(login)
+        return box.unread() if box is not None else 0
+
+
+# Telling --------------------------------------------------------------------------------
+
+def facts_of(target, site):
+    """What a notification about `target` says of it: numbers, the counterpart's name, the due
+    date; never the letter's subject or its file. A Letter or a Delivery; any other target
+    (a task) answers its own `notification_facts()`."""
+    from registry.resources.letter import Delivery, Letter
+
+    def name(regno):
+        org = site.orgs.get(regno)
+        return org.name if org is not None else regno
+
+    if isinstance(target, Delivery):
+        letter = target.letter
+        due = target.response_due or letter.response_due
+        return {"number": letter.outgoing_number, "org": name(letter.org),
+                "incoming": target.incoming_number, "due": due.isoformat() if due else None}
+    if isinstance(target, Letter):
+        return {"number": target.outgoing_number, "org": name(target.org)}
+    return dict(target.notification_facts())
+
+
+def notify(site, logins, kind, target, facts=None, actor="registry", now=None, postman=None):
+    """Tell each active account of `logins` of `kind` about `target` (a resource; its path is
+    kept); with a `postman`, those who chose immediate mail get one when the transaction
+    commits. Returns the logins told, in order. Raises KeyError for an unknown kind."""
+    from registry.workflow.engine import object_path
+
+    if kind not in KINDS:
+        raise KeyError(kind)
+    now = now or utcnow()
+    facts = {**facts_of(target, site), **(facts or {})}
+    told = []
+    for login in dict.fromkeys(logins):
+        user = site.users.get(login) if login else None
+        if user is None or not user.active or login == actor:
+            continue
+        note = site.notifications.box(login, create=True).add(
+            kind, object_path(target), facts, actor, now)
+        if postman is not None and user.email and user.mail_mode == "immediate":
+            postman.send_note(site, user, note)
+        told.append(login)
+    return told
+
+
+# Subscribers keyed by transition ---------------------------------------------------------
+
+#: (workflow name, transition name) -> [handler(event, tell)]
+SUBSCRIBERS = {}
+
+
+def subscribe(workflow, transition, handler):
+    """Run `handler(event, tell)` inside every firing of `transition` in `workflow`;
+    `tell(logins, kind, target, facts=None)` notifies (see `notify`)."""
+    SUBSCRIBERS.setdefault((workflow, transition), []).append(handler)
+
+
+def tell(kind, recipients):
+    """A handler telling the accounts `recipients(obj, entry)` names of `kind`, about the
+    object the transition was fired on."""
+
+    def handler(event, tell_):
+        tell_(recipients(event.object, event.entry), kind, event.object)
+
+    return handler
+
+
+def logins(*attributes):
+    """Recipients read from the object's attributes (each a login or a sequence of them)."""
+
+    def read(obj, entry):
+        found = []
+        for name in attributes:
+            value = getattr(obj, name, None)
+            found.extend([value] if isinstance(value, str) else (value or ()))
+        return found
+
+    return read
+
+
+def from_evidence(effect, key):
+    """Recipients an effect of the transition recorded in its evidence (e.g. the executor a
+    reassignment replaced: from_evidence("reassign_executor", "previous"))."""
+
+    def read(obj, entry):
+        value = entry.evidence.get(effect, {}).get(key)
+        return [value] if isinstance(value, str) else list(value or ())
+
+    return read
+
+
+def site_of_item(obj):
+    while getattr(obj, "__parent__", None) is not None:
+        obj = obj.__parent__
+    return obj
+
+
+def dispatch(event, postman=None):
+    """Run the subscribers of the transition `event` announces (TransitionEvent)."""
+    handlers = SUBSCRIBERS.get((event.object.workflow_name, event.entry.transition), ())
+    if not handlers:
+        return
+    site = site_of_item(event.object)
+    now = datetime.fromisoformat(event.entry.time)
+
+    def tell_(recipients, kind, target, facts=None):
+        return notify(site, recipients, kind, target, facts, actor=event.entry.actor, now=now,
+                      postman=postman)
+
+    for handler in handlers:
+        handler(event, tell_)
+
+
+# The exchange's own subscribers ----------------------------------------------------------
+
+def records_managers(site, regno):
+    return [u.login for u in site.users.for_org(regno)
+            if u.active and "records_manager" in u.roles]
+
+
+def authors(letter):
+    """Who a letter is "one's own" to: the account that drafted it and the one that sent it."""
+    sent_by = [entry.actor for entry in letter.history if entry.transition == "send"]
+    return [letter.created_by, *sent_by]
+
+
+def _letter_sent(event, tell_):
+    """Each recipient's records managers learn of a new letter; where it answers a letter of
+    that recipient, that letter's authors learn of the answer."""
+    from registry.thread import answered_letter
+
+    letter = event.object
+    site = site_of_item(letter)
+    original = answered_letter(letter)
+    for regno, delivery in letter.deliveries.items():
+        answered = original is not None and original.org == regno
+        told = tell_(authors(original), "reply_received", delivery,
+                     {"answers": original.outgoing_number}) if answered else []
+        tell_([login for login in records_managers(site, regno) if login not in told],
+              "letter_received", delivery)
+
+
+def _to_authors(kind):
+    """The sender's authors learn what a recipient did with their letter."""
+
+    def handler(event, tell_):
+        delivery = event.object
+        recipient = site_of_item(delivery).orgs[delivery.recipient]
+        tell_(authors(delivery.letter), kind, delivery.letter, {"org": recipient.name})
+
+    return handler
+
+
+subscribe("letter", "send", _letter_sent)
+subscribe("delivery", "register", _to_authors("letter_registered"))
+subscribe("delivery", "reject", _to_authors("letter_rejected"))
+# The executor named at registration learns of the task (until tasks have their own workflow).
+subscribe("delivery", "register", tell("task_assigned", logins("executor")))
+
+
+def includeme(config):
+    """Run the subscribers on every transition a request fires, mailing through the postman
+    when mail is configured (registry.mail), and start the daily digest's schedule."""
+    from registry.mail import IPostman, postman_from_settings, start_digest_schedule
+    from registry.workflow.engine import TransitionEvent
+
+    postman = postman_from_settings(config.registry.settings)
+    if postman is not None:
+        config.registry.registerUtility(postman, IPostman)
+        start_digest_schedule(config, postman)
+    config.add_subscriber(partial(dispatch, postman=postman), TransitionEvent)
