@@ -69,6 +69,10 @@ INSTALL_REQUIRES = [
     # headers (Content-Disposition) are built by Werkzeug's header quoting.
     "openapi-schema-validator>=0.6",
     "Werkzeug>=3.0",
+    # The desk: Mongolia's public holidays (lunar ones included) for working-day deadlines;
+    # scans of paper letters (JPEG/PNG/TIFF pages) made into one PDF without re-encoding.
+    "holidays>=0.60",
+    "img2pdf>=0.5",
 ]
 
 TESTS_REQUIRE = [

@@ -7,6 +7,7 @@ closed set `EFFECTS` that workflows/*.toml may name.
 from dataclasses import replace
 from datetime import date, datetime, timezone
 
+from registry import desk
 from registry import settings as registry_settings
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
@@ -313,19 +314,14 @@ def deliver(letter, ctx, evidence):
         # The letter it answers no longer awaits an answer (not overdue any more).
         answered.answered_by = _path(letter)
         enqueue(answered)
+    if answered is not None:
+        desk.answer_task(answered, letter, ctx)
     return {"deliveries": delivered}
 
 
 def number_incoming(delivery, ctx, evidence):
-    """Register at receipt: the incoming number, and the executor and due date if given."""
+    """Register at receipt: the incoming number (the task, if any, is `open_task`'s)."""
     inbox = delivery.__parent__
-    executor = (ctx.options.get("executor") or "").strip().lower() or None
-    if executor is not None:
-        user = ctx.site.users.get(executor)
-        if user is None or user.org != delivery.recipient or not user.active:
-            raise RegistryError("UNKNOWN_EXECUTOR",
-                                _("The executor must be an active account of your "
-                                  "organisation."), field="executor")
     year = local_year(ctx)
     series = clean_series(ctx.options.get("series") or "01")
     seq = inbox.next_number(series, year)
@@ -333,11 +329,8 @@ def number_incoming(delivery, ctx, evidence):
     delivery.incoming_number = pattern.format(series=series, year=year, n=seq)
     delivery.number_year, delivery.number_seq, delivery.series = year, seq, series
     delivery.registered_at = ctx.now
-    delivery.executor = executor
-    delivery.response_due = clean_due(ctx.options.get("response_due")) or \
-        delivery.letter.response_due
     inbox.journal[(year, series, seq)] = delivery.__name__
-    return {"number": delivery.incoming_number, "executor": executor}
+    return {"number": delivery.incoming_number}
 
 
 def complete_letter(delivery, ctx, evidence):
@@ -381,6 +374,7 @@ EFFECTS = {
     "record_rejection": record_rejection,
     "mark_handed_over": mark_handed_over,
     "release_file": release_file,
+    **desk.EFFECTS,
 }
 
 

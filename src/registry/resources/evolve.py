@@ -108,6 +108,32 @@ def _safe_filenames(site):
                 stored.filename = display_filename(stored.filename)
 
 
+def _desk(site):
+    """Generation 9: the records office's desk. The site keeps its calendar of declared days
+    off and working days; every organisation keeps the open tasks' indexes; a registered
+    delivery that had an executor or a due date and no answer becomes an open task (of the
+    default kind) with them, so that it shows in "My tasks" and on control."""
+    from registry import deadlines
+    from registry.resources.task import Desk, Task
+    from registry.workdays import WorkCalendar
+
+    if getattr(site, "calendar", None) is None:
+        site.calendar = WorkCalendar()
+    kind = deadlines.rules().default_kind
+    for org in site.orgs.values():
+        if getattr(org, "desk", None) is None:
+            org.desk = Desk()
+        for delivery in org["inbox"].values():
+            if (delivery.state != "registered" or delivery.task is not None
+                    or delivery.answered_by is not None
+                    or not (delivery.executor or delivery.response_due)):
+                continue
+            task = Task(delivery, kind)
+            task.executor, task.due = delivery.executor, delivery.response_due
+            delivery.task = task
+            org.desk.update(task)
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -117,6 +143,7 @@ STEPS = [
     (6, _operations),
     (7, _tantivy),
     (8, _safe_filenames),
+    (9, _desk),
 ]
 
 

@@ -209,6 +209,10 @@ class Delivery(Checked, Workflowed, Persistent):
 
     #: The path of this organisation's letter that answered it, once sent.
     answered_by = None
+    #: The desk's Task (registry.resources.task), once the registration opened one.
+    task = None
+    #: Registered from paper (PaperDelivery): no signature, a sender outside the registry.
+    on_paper = False
 
     @property
     def sender(self):
@@ -230,9 +234,9 @@ class Delivery(Checked, Workflowed, Persistent):
             "delivered_at": self.delivered_at.isoformat(),
             "incoming_number": self.incoming_number,
             "registered_at": self.registered_at.isoformat() if self.registered_at else None,
-            "executor": self.executor,
             "response_due": self.response_due.isoformat() if self.response_due else None,
             "rejection_reason": self.rejection_reason,
+            **self.task_json(request),
             "pdf": letter.pdf.as_json() if letter.pdf else None,
             "signature_at_receipt": self.checked_before_export,
             "signature_at_export": self.export_verdict,
@@ -243,6 +247,17 @@ class Delivery(Checked, Workflowed, Persistent):
             data = {"@id": request.resource_url(self), "@type": "Delivery",
                     "letter": request.resource_url(letter), **data}
         return data
+
+
+    def task_json(self, request=None):
+        """The desk's fields (registry.desk.task_json), "overdue" judged by the request's
+        clock."""
+        from registry import desk
+
+        if request is None:
+            return desk.task_json(self.task)
+        return desk.task_json(self.task, request, desk.local_today(request),
+                              request.root.calendar)
 
 
 class Mailbox(Folder):

@@ -12,10 +12,11 @@ from registry.search.queue import SearchState
 from registry.security import permissions as P
 from registry.security.principals import SITE_ADMIN, role_principal
 from registry.security.sessions import Sessions
+from registry.workdays import WorkCalendar
 
 SITE_ADMIN_PERMISSIONS = (
     P.VIEW, P.VIEW_DIRECTORY, P.MANAGE_ORGS, P.MANAGE_ACCOUNTS, P.VIEW_ACCOUNT, P.LIST_ACCOUNTS,
-    P.VIEW_AUDIT, P.REVIEW_REPORTS,
+    P.VIEW_AUDIT, P.REVIEW_REPORTS, P.MANAGE_CALENDAR,
 )
 
 
@@ -36,6 +37,8 @@ class Site(Folder):
         self.sessions = Sessions()
         #: Where the fixity check of stored PDFs is (registry.operations).
         self.fixity = FixityState()
+        #: Days the site administrator declared off or working (registry.workdays).
+        self.calendar = WorkCalendar()
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on

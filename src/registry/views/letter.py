@@ -124,7 +124,7 @@ def workflow_context(request, comment="", options=None):
         request.root, request.account.login,
         permits=lambda permission, obj: bool(request.has_permission(permission, obj)),
         gate=request.signature_gate, settings=request.registry.settings, comment=comment,
-        options=options, notify=request.registry.notify)
+        options=options, notify=request.registry.notify, now=request.now)
 
 
 def max_pdf_size(request):
