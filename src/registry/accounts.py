@@ -15,7 +15,7 @@ def _refuse_admin_grant(roles, may_grant_admin):
 
 
 def create_account(site, actor, regno, login, roles, password, fullname="", limits=None,
-                   may_grant_admin=False):
+                   may_grant_admin=False, position=""):
     """Create an account in the organisation `regno` and audit it; return the User."""
     org = site.orgs.get((regno or "").strip())
     if org is None:
@@ -24,13 +24,27 @@ def create_account(site, actor, regno, login, roles, password, fullname="", limi
                        field="org")
     _refuse_admin_grant(roles, may_grant_admin)
     user = site.users.create(login, org, roles, password, fullname=fullname, limits=limits)
+    if position:
+        user.position = clean_position(position)
     site.audit.append(actor, "account.create", target=f"/users/{user.login}", org=org.regno,
                       detail={"login": user.login, "roles": list(user.roles)})
     return user
 
 
+def clean_position(value):
+    position = " ".join(check_text(value or "", "position").split())
+    if len(position) > POSITION_MAX:
+        raise RegistryError("POSITION_TOO_LONG",
+                            _("position-too-long", default="A position has at most ${max} "
+                              "characters.", mapping={"max": POSITION_MAX}), field="position")
+    return position
+
+
+POSITION_MAX = 200
+
+
 def update_account(site, actor, user, roles=None, active=None, fullname=None,
-                   may_grant_admin=False):
+                   may_grant_admin=False, position=None):
     """Change an account's roles, status or name and audit it; return {field: [old, new]}."""
     changed = {}
     if roles is not None:
@@ -48,6 +62,11 @@ def update_account(site, actor, user, roles=None, active=None, fullname=None,
         if fullname != user.fullname:
             changed["fullname"] = [user.fullname, fullname]
             user.fullname = fullname
+    if position is not None:
+        position = clean_position(position)
+        if position != user.position:
+            changed["position"] = [user.position, position]
+            user.position = position
     if changed:
         site.audit.append(actor, "account.update", target=f"/users/{user.login}", org=user.org,
                           detail=changed)

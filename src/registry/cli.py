@@ -313,11 +313,12 @@ def user():
 @click.option("--org", "regno", required=True, metavar="REGNO", help="The account's organisation.")
 @click.option("--login", required=True)
 @click.option("--role", "roles", required=True, metavar="ROLE[,ROLE]",
-              help="records_manager, signatory, clerk, auditor, site_admin.")
+              help="records_manager, signatory, clerk, auditor, executor, site_admin.")
 @click.option("--name", "fullname", default="", help="Full name.")
+@click.option("--position", default="", help="Position (shown beside the name on the desk).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_ctx
-def user_add(ctx, regno, login, roles, fullname, password_stdin):
+def user_add(ctx, regno, login, roles, fullname, position, password_stdin):
     """Create an account."""
     from registry.accounts import create_account
 
@@ -325,7 +326,7 @@ def user_add(ctx, regno, login, roles, fullname, password_stdin):
     limits = registry_settings.account_limits(ctx.settings)
     created = ctx.run(lambda site: create_account(
         site, actor(), regno, login, _roles(roles), password, fullname=fullname, limits=limits,
-        may_grant_admin=True).login)
+        may_grant_admin=True, position=position).login)
     click.echo(f"Created account {created}.")
 
 

@@ -71,6 +71,8 @@ def utcnow():
 class User(Persistent):
     __parent__ = None
     __name__ = None
+    #: The account holder's position (албан тушаал), shown beside the name on the desk.
+    position = ""
 
     def __init__(self, login, org, roles, fullname=""):
         self.login = login
@@ -143,6 +145,7 @@ class User(Persistent):
             "org": self.org,
             "roles": list(self.roles),
             "fullname": self.fullname,
+            "position": self.position,
             "active": self.active,
             "created": self.created.isoformat(),
         }

@@ -8,6 +8,7 @@ from registry.resources.organisation import Inbox
 from registry.security import permissions as P
 from registry.signatures import REASON_MESSAGES
 from registry.views.api import batch_params, batching
+from registry.views.desk import panel as desk_panel
 from registry.views.letter import (
     STATE_TITLES,
     TRANSITION_TITLES,
@@ -82,6 +83,7 @@ def delivery_page(request, refusals=None, **extra):
         "can_reply": delivery.state == "registered" and bool(
             request.has_permission(P.DRAFT_LETTER, orgs[delivery.recipient]["outbox"])),
     }
+    values["desk"] = desk_panel(request, delivery)
     values.update(extra)
     return values
 

@@ -8,7 +8,7 @@ from registry.archive.handover import Handover
 from registry.errors import RegistryError
 from registry.i18n import _
 from registry.resources.letter import Delivery, Letter
-from registry.resources.organisation import Handovers
+from registry.resources.organisation import Handovers, Organisation
 from registry.security import permissions as P
 from registry.views.api import error_body, wants_json
 
@@ -32,7 +32,13 @@ def _not_a_party(request):
         return not request.has_permission(P.VIEW_DELIVERY, context)
     if isinstance(context, (Handovers, Handover)):
         return not request.has_permission(P.VIEW_MAILBOX, context)
+    if isinstance(context, Organisation) and request.view_name in DESK_VIEWS:
+        return not request.has_permission(P.VIEW_MAILBOX, context)
     return False
+
+
+#: An organisation's pages that show its letters: an outsider is told nothing (404).
+DESK_VIEWS = ("tasks", "control", "@tasks")
 
 
 @forbidden_view_config(renderer="json")
