@@ -54,6 +54,14 @@ def delivered(testapp, api, pki, clock):
     return letter, items[0]["@id"].replace("http://registry.test", "")
 
 
+def waiting(testapp, headers):
+    """The one delivery of RECIPIENT's inbox waiting to be registered."""
+    items = testapp.get(f"/orgs/{RECIPIENT}/inbox?state=delivered", headers=headers).json[
+        "items"]
+    assert len(items) == 1
+    return items[0]["@id"].replace("http://registry.test", "")
+
+
 def register(testapp, headers, delivery, status=200, **body):
     return testapp.post_json(delivery + "@workflow/register", body, headers=headers,
                              status=status)
@@ -70,3 +78,235 @@ def test_register_with_a_resolution_opens_a_task_counted_in_working_days(
     assert (item["executor"], item["co_executors"]) == ("exe_b", ["exe_b2"])
     assert item["resolution"] == "Судлаад хариу бэлтгэ"
     assert (item["task"], item["overdue"], item["answered_by"]) == ("open", False, [])
+
+
+def test_a_due_date_in_the_past_is_refused_at_registration_and_nothing_changes(
+        testapp, api, staff, delivered):
+    _letter, delivery = delivered
+    refused = register(testapp, api("rm_b"), delivery, executor="exe_b",
+                       due_date="2026-12-02", status=400).json
+    assert refused["error"]["code"] == "DUE_DATE_PAST"
+    assert "2026-12-02" in refused["error"]["message"]
+    item = testapp.get(delivery, headers=api("rm_b")).json
+    assert (item["state"], item["task"], item["incoming_number"]) == ("delivered", None, None)
+
+
+@pytest.mark.parametrize("login_name, code", [("aud_b", "UNKNOWN_EXECUTOR"),
+                                              ("admin", "UNKNOWN_EXECUTOR"),
+                                              ("clerk_b", "NOT_AN_EXECUTOR")])
+def test_only_executors_and_records_managers_are_given_tasks(testapp, api, staff, delivered,
+                                                             login_name, code):
+    _letter, delivery = delivered
+    if login_name == "aud_b":
+        code = "NOT_AN_EXECUTOR"  # an auditor of the organisation, but not an executor
+    refused = register(testapp, api("rm_b"), delivery, executor=login_name, status=400).json
+    assert refused["error"]["code"] == code
+
+
+def test_executor_lists_never_show_the_site_administrator_or_auditors(in_site, staff):
+    from registry.desk import executors_of
+
+    with in_site() as site:
+        assert [u.login for u in executors_of(site, RECIPIENT)] == ["rm_b", "exe_b", "exe_b2"]
+        assert [u.login for u in executors_of(site, SENDER)] == ["rm_a"]
+
+
+def test_a_petition_is_due_in_30_calendar_days_and_extends_once_with_a_reason(
+        testapp, api, staff, delivered, in_site):
+    _letter, delivery = delivered
+    item = register(testapp, api("rm_b"), delivery, executor="exe_b", kind="petition").json[
+        "item"]
+    # 3 December + 30 days = Saturday 2 January 2027: the next working day, Monday 4 January.
+    assert (item["kind"], item["due_date"]) == ("petition", "2027-01-04")
+    headers = api("rm_b")
+    refused = testapp.post_json(delivery + "@task/extend", {"due_date": "2027-01-20"},
+                                headers=headers, status=409).json
+    assert [r["code"] for r in refused["reasons"]] == ["COMMENT_REQUIRED"]
+    too_far = testapp.post_json(delivery + "@task/extend", {
+        "due_date": "2027-02-10", "reason": "Нэмэлт судалгаа"}, headers=headers,
+        status=400).json
+    assert too_far["error"]["code"] == "INVALID_EXTENSION"
+    done = testapp.post_json(delivery + "@task/extend", {
+        "due_date": "2027-02-03", "reason": "Нэмэлт судалгаа"}, headers=headers).json
+    assert (done["due_date"], done["extensions"]) == ("2027-02-03", 1)
+    assert done["entry"]["comment"] == "Нэмэлт судалгаа"
+    again = testapp.post_json(delivery + "@task/extend", {
+        "due_date": "2027-02-04", "reason": "Дахин"}, headers=headers, status=409).json
+    assert [r["code"] for r in again["reasons"]] == ["NO_MORE_EXTENSIONS"]
+    with in_site() as site:
+        record = site.audit.newest(0, 1, org=RECIPIENT)[0][0]
+        assert (record.action, record.detail["comment"]) == ("task.extend", "Нэмэлт судалгаа")
+
+
+def test_the_sender_sees_the_answer_is_overdue_at_the_recipient(
+        testapp, api, staff, delivered, clock):
+    letter, delivery = delivered
+    register(testapp, api("rm_b"), delivery, executor="exe_b", due_days=2)  # Mon 7 Dec
+    login(testapp, "rm_a")
+    assert testapp.get(letter).html.find(attrs={"data-urgency": "soon"}) is not None
+    clock.to(datetime(2026, 12, 8, 2, 0, tzinfo=timezone.utc))
+    page = testapp.get(letter)
+    assert page.html.find(id="recipient-" + RECIPIENT).find(
+        attrs={"data-urgency": "overdue"}) is not None
+    item = testapp.get(delivery, headers=api("rm_b")).json
+    assert (item["overdue"], item["due_soon"]) == (True, False)
+
+
+def test_my_tasks_due_first_with_overdue_marked_and_paged(testapp, api, pki, staff, clock):
+    headers = api("rm_b")
+    paths = []
+    for days in (9, 3, 6):
+        send_letter(testapp, api("rm_a"), pdfs.signed_letter(pki, SENDER), subject=f"{days}")
+        delivery = waiting(testapp, headers)
+        register(testapp, headers, delivery, executor="exe_b", due_days=days)
+        paths.append(delivery)
+    mine = api("exe_b")
+    listed = testapp.get(f"/orgs/{RECIPIENT}/@tasks", headers=mine).json
+    assert [i["subject"] for i in listed["items"]] == ["3", "6", "9"]
+    first = testapp.get(f"/orgs/{RECIPIENT}/@tasks?b_size=2", headers=mine).json
+    assert (first["items_total"], len(first["items"])) == (3, 2)
+    rest = testapp.get(first["batching"]["next"], headers=mine).json
+    assert [i["subject"] for i in rest["items"]] == ["9"]
+    clock.days(7)  # Thursday 10 December: the 3-working-day one (8 Dec) is overdue
+    overdue = testapp.get(f"/orgs/{RECIPIENT}/@tasks?overdue=true", headers=mine).json
+    assert [(i["subject"], i["overdue"]) for i in overdue["items"]] == [("3", True)]
+    login(testapp, "exe_b")
+    page = testapp.get(f"/orgs/{RECIPIENT}/@@tasks")
+    rows = page.html.find(id="tasks").find("tbody").find_all("tr")
+    assert [r["data-urgency"] for r in rows] == ["overdue", "soon", ""]
+    assert "Дорж Бат" in page.text
+
+
+def test_an_executor_sees_only_their_own_tasks_and_outsiders_get_404(testapp, api, staff,
+                                                                    delivered):
+    _letter, delivery = delivered
+    register(testapp, api("rm_b"), delivery, executor="exe_b")
+    assert testapp.get(f"/orgs/{RECIPIENT}/@tasks", headers=api("exe_b2")).json[
+        "items_total"] == 0
+    refused = testapp.get(f"/orgs/{RECIPIENT}/@tasks?executor=exe_b", headers=api("exe_b2"),
+                          status=403).json
+    assert refused["error"]["code"] == "FORBIDDEN"
+    assert testapp.get(f"/orgs/{RECIPIENT}/@tasks?executor=exe_b",
+                       headers=api("rm_b")).json["items_total"] == 1
+    for outsider in ("rm_a", "admin"):
+        testapp.get(f"/orgs/{RECIPIENT}/@tasks", headers=api(outsider), status=404)
+    testapp.get(f"/orgs/{RECIPIENT}/@tasks", headers=api("aud_b"), status=403)
+    login(testapp, "exe_b")
+    testapp.get(f"/orgs/{RECIPIENT}/@@control", status=403)
+
+
+def test_control_counts_open_and_overdue_tasks_by_executor(testapp, api, pki, staff, clock):
+    headers = api("rm_b")
+    for executor, days in (("exe_b", 1), ("exe_b", 10), ("exe_b2", 1)):
+        send_letter(testapp, api("rm_a"), pdfs.signed_letter(pki, SENDER))
+        delivery = waiting(testapp, headers)
+        register(testapp, headers, delivery, executor=executor, due_days=days)
+    clock.days(4)  # Monday 7 December: the two due on Friday 4 are overdue
+    login(testapp, "rm_b")
+    page = testapp.get(f"/orgs/{RECIPIENT}/@@control")
+    assert page.html.find(id="count-open").text == "3"
+    assert page.html.find(id="count-overdue").text == "2"
+    rows = {r["data-login"]: [td.text.strip() for td in r.find_all("td")[1:]]
+            for r in page.html.find(id="by-executor").find("tbody").find_all("tr")}
+    assert rows == {"exe_b": ["2", "1"], "exe_b2": ["1", "1"]}
+
+
+# Transitions per role ------------------------------------------------------------------------
+
+TASK_CASES = [
+    # (transition, body, login, status)
+    ("assign", {"executor": "exe_b2"}, "rm_b", 200),
+    ("assign", {"executor": "exe_b2"}, "exe_b", 403),
+    ("assign", {"executor": "exe_b2"}, "aud_b", 403),
+    ("assign", {"executor": "exe_b2"}, "rm_a", 404),
+    ("set_resolution", {"resolution": "Шинэ заалт"}, "rm_b", 200),
+    ("set_resolution", {"resolution": "Шинэ заалт"}, "clerk_b", 403),
+    ("set_due", {"due_date": "2026-12-24"}, "rm_b", 200),
+    ("set_due", {"due_date": "2026-12-24"}, "exe_b", 403),
+    ("extend", {"due_date": "2026-12-24", "reason": "Судалгаа"}, "rm_b", 200),
+    ("extend", {"due_date": "2026-12-24", "reason": "Судалгаа"}, "exe_b", 403),
+    ("close", {"comment": "Утсаар хариулсан"}, "exe_b", 200),
+    ("close", {"comment": "Утсаар хариулсан"}, "rm_b", 200),
+    ("close", {"comment": "Утсаар хариулсан"}, "exe_b2", 409),
+    ("close", {"comment": "Утсаар хариулсан"}, "aud_b", 403),
+    ("close", {"comment": "Утсаар хариулсан"}, "admin", 404),
+    ("answer", {}, "rm_b", 403),
+]
+
+
+@pytest.mark.parametrize("transition, body, who, status", TASK_CASES)
+def test_task_transitions_per_role(testapp, api, staff, delivered, in_site, transition, body,
+                                   who, status):
+    _letter, delivery = delivered
+    register(testapp, api("rm_b"), delivery, executor="exe_b", due_days=5)
+    answer = testapp.post_json(delivery + f"@task/{transition}", body, headers=api(who),
+                               status=status).json
+    with in_site() as site:
+        actions = [r.action for r in site.audit.newest(0, 3, org=RECIPIENT)[0]]
+    if status == 200:
+        assert answer["history"][-1]["transition"] == transition
+        assert actions[0] == f"task.{transition}"
+    else:
+        assert actions[0] != f"task.{transition}"
+
+
+def test_closing_needs_a_note_and_takes_the_task_off_every_list(testapp, api, staff,
+                                                                delivered):
+    _letter, delivery = delivered
+    register(testapp, api("rm_b"), delivery, executor="exe_b", due_days=5)
+    refused = testapp.post_json(delivery + "@task/close", {}, headers=api("exe_b"),
+                                status=409).json
+    assert [r["code"] for r in refused["reasons"]] == ["COMMENT_REQUIRED"]
+    done = testapp.post_json(delivery + "@task/close", {"comment": "Мэдээлэл болгон авсан"},
+                             headers=api("exe_b")).json
+    assert (done["task"], done["note"], done["transitions"]) == ("done", "Мэдээлэл болгон авсан",
+                                                                 [])
+    assert testapp.get(f"/orgs/{RECIPIENT}/@tasks", headers=api("rm_b")).json[
+        "items_total"] == 0
+
+
+def test_reassigning_from_the_page_shows_name_and_position_never_the_login(
+        testapp, api, staff, delivered):
+    _letter, delivery = delivered
+    register(testapp, api("rm_b"), delivery, executor="exe_b", resolution="Хариу өг")
+    login(testapp, "rm_b")
+    page = testapp.get(delivery)
+    assert page.html.find(id="task-executor").text.strip() == "Дорж Бат — Ахлах мэргэжилтэн"
+    form = page.forms["task-assign"]
+    form["executor"] = "exe_b2"
+    form.submit(status=302)
+    page = testapp.get(delivery)
+    assert page.html.find(id="task-executor").text.strip() == "Сараа Болд — Мэргэжилтэн"
+    task = testapp.get(delivery + "@task", headers=api("rm_b")).json
+    assert task["history"][-1]["evidence"]["set_executors"]["executor"] == ["exe_b", "exe_b2"]
+
+
+def test_registering_from_the_page_with_a_past_date_shows_the_reason(testapp, staff,
+                                                                      delivered):
+    _letter, delivery = delivered
+    login(testapp, "rm_b")
+    page = testapp.get(delivery)
+    answer = testapp.post(delivery + "@@workflow", {
+        "csrf_token": csrf_token(page), "transition": "register", "executor": "exe_b",
+        "due_date": "2026-11-30"}, status=400)
+    assert answer.html.find(id="refusals").find("li")["data-reason"] == "DUE_DATE_PAST"
+
+
+def test_an_answer_sent_in_reply_closes_the_task(testapp, api, pki, staff, delivered, in_site):
+    letter, delivery = delivered
+    register(testapp, api("rm_b"), delivery, executor="exe_b", due_days=5)
+    delivery_id = delivery.rstrip("/").rsplit("/", 1)[-1]
+    headers = api("rm_b")
+    reply = testapp.post_json(f"/orgs/{RECIPIENT}/outbox", {
+        "subject": "Хариу", "recipients": [SENDER], "in_reply_to": delivery_id},
+        headers=headers, status=201).json["@id"]
+    testapp.put(reply + "@file", pdfs.signed_letter(pki, RECIPIENT),
+                headers={**headers, "Content-Type": "application/pdf"})
+    testapp.post_json(reply + "@workflow/sign", {}, headers=headers)
+    testapp.post_json(reply + "@workflow/send", {}, headers=headers)
+    item = testapp.get(delivery, headers=headers).json
+    assert (item["task"], item["answered_by"]) == ("done", [reply])
+    task = testapp.get(delivery + "@task", headers=headers).json
+    assert (task["history"][-1]["transition"], task["history"][-1]["actor"]) == ("answer",
+                                                                                "rm_b")
+    assert testapp.get(f"/orgs/{RECIPIENT}/@tasks", headers=headers).json["items_total"] == 0

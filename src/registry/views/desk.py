@@ -214,7 +214,7 @@ def control(request):
                     "open": count, "overdue": org.desk.overdue_of(login, today)}
                    for login, count in org.desk.executors()]
     return _page(request, executor, _overdue_param(request), mode="control",
-                 title=_("Control of tasks"), executor=executor, by_executor=by_executor,
+                 title=_("Control of tasks"), chosen=executor, by_executor=by_executor,
                  all_open=org.desk.count(), all_overdue=org.desk.count(overdue_on=today))
 
 
