@@ -310,3 +310,100 @@ def test_an_answer_sent_in_reply_closes_the_task(testapp, api, pki, staff, deliv
     assert (task["history"][-1]["transition"], task["history"][-1]["actor"]) == ("answer",
                                                                                 "rm_b")
     assert testapp.get(f"/orgs/{RECIPIENT}/@tasks", headers=headers).json["items_total"] == 0
+
+
+# Letters that came on paper ------------------------------------------------------------------
+
+def scan_page(text="Өргөдөл"):
+    """A JPEG page, as a scanner makes it."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (600, 300), "white")
+    ImageDraw.Draw(image).text((40, 120), text, fill="black")
+    out = io.BytesIO()
+    image.save(out, "JPEG")
+    return out.getvalue()
+
+
+PAPER = {"subject": "Газрын маргааны тухай өргөдөл", "sender_name": "Б. Батбаяр",
+         "channel": "post", "sender_address": "Баянзүрх дүүрэг, 3-р хороо",
+         "sender_reference": "б/н", "sender_date": "2026-11-30"}
+
+
+def post_paper(testapp, headers, pages, status=201, **fields):
+    files = [("file", f"page{i}.jpg", page) for i, page in enumerate(pages)]
+    return testapp.post(f"/orgs/{RECIPIENT}/inbox", {**PAPER, **fields},
+                        upload_files=files, headers=headers, status=status)
+
+
+def test_a_paper_letter_is_registered_in_the_same_journal_with_its_task(
+        testapp, api, staff, delivered, in_site):
+    _letter, delivery = delivered
+    register(testapp, api("rm_b"), delivery)  # incoming 01/1
+    answer = post_paper(testapp, api("rm_b"), [scan_page(), scan_page("2")], kind="petition",
+                        executor="exe_b", resolution="Шалгаж хариул").json
+    assert (answer["state"], answer["incoming_number"], answer["on_paper"]) == (
+        "registered", "01/2", True)
+    assert answer["paper"] == {"sender_name": "Б. Батбаяр",
+                               "sender_address": "Баянзүрх дүүрэг, 3-р хороо",
+                               "sender_reference": "б/н", "sender_date": "2026-11-30",
+                               "channel": "post"}
+    assert (answer["task"], answer["executor"], answer["due_date"]) == ("open", "exe_b",
+                                                                        "2027-01-04")
+    assert answer["signature_at_receipt"] is None
+    pdf = testapp.get(answer["@id"] + "@file", headers=api("rm_b"))
+    assert pdf.body.startswith(b"%PDF-")
+    import pypdfium2
+
+    assert len(pypdfium2.PdfDocument(pdf.body)) == 2
+    with in_site() as site:
+        action = site.audit.newest(0, 4, org=RECIPIENT)[0]
+        assert [r.action for r in action][:3] == ["delivery.register_paper", "task.assign",
+                                                  "delivery.paper"]
+    login(testapp, "rm_b")
+    page = testapp.get(answer["@id"].replace("http://registry.test", ""))
+    assert page.html.find(id="on-paper") is not None
+    assert page.html.find(id="signature") is None
+    assert "Б. Батбаяр" in page.html.find(id="paper-sender").text
+
+
+@pytest.mark.parametrize("who, status", [("rm_b", 201), ("clerk_b", 403), ("exe_b", 403),
+                                         ("aud_b", 403), ("rm_a", 403), ("admin", 403)])
+def test_only_the_records_manager_registers_paper_letters(testapp, api, staff, who, status):
+    post_paper(testapp, api(who), [scan_page()], status=status)
+
+
+@pytest.mark.parametrize("fields, pages, status, code", [
+    ({"channel": "pigeon"}, None, 400, "INVALID_CHANNEL"),
+    ({"sender_name": ""}, None, 400, "NAME_REQUIRED"),
+    ({"sender_date": "2026-12-31"}, None, 400, "DATE_IN_FUTURE"),
+    ({"due_date": "2026-12-01"}, None, 400, "DUE_DATE_PAST"),
+    ({}, [b"GIF89a not a scan"], 415, "NOT_A_SCAN"),
+])
+def test_a_bad_paper_letter_is_refused_and_nothing_is_kept(testapp, api, staff, in_site,
+                                                           fields, pages, status, code):
+    answer = post_paper(testapp, api("rm_b"), pages or [scan_page()], status=status, **fields)
+    assert answer.json["error"]["code"] == code
+    with in_site() as site:
+        assert len(site.orgs[RECIPIENT]["inbox"]) == 0
+
+
+def test_the_paper_form_registers_a_pdf_scan(testapp, staff, signed_pdf_b):
+    login(testapp, "rm_b")
+    form = testapp.get(f"/orgs/{RECIPIENT}/inbox/").click(href="@@paper").forms["paper-form"]
+    for name in ("subject", "sender_name", "sender_address"):
+        form[name] = PAPER[name]
+    form["channel"] = "hand"
+    form["file"] = ("scan.pdf", signed_pdf_b, "application/pdf")
+    form["executor"] = "exe_b"
+    form["due_days"] = "10"
+    page = form.submit(status=302).follow()
+    assert page.html.find(id="incoming-number").text.strip() == "№ 01/1"
+    assert page.html.find(id="task-due").text.split()[0] == "2026-12-17"
+
+
+@pytest.fixture
+def signed_pdf_b(pki):
+    return pdfs.signed_letter(pki, RECIPIENT)

@@ -204,7 +204,16 @@ def closer_is_assignee(task, ctx):
                        message=_("Only the task's executor or a records manager closes it."))
 
 
-GUARDS = {"extension_allowed": extension_allowed, "closer_is_assignee": closer_is_assignee}
+def on_paper(delivery, ctx):
+    """Only a letter that came on paper is registered without a signature check."""
+    if delivery.on_paper:
+        return OK
+    return GuardResult(False, reason="NOT_ON_PAPER",
+                       message=_("Only a letter that came on paper is registered this way."))
+
+
+GUARDS = {"extension_allowed": extension_allowed, "closer_is_assignee": closer_is_assignee,
+          "on_paper": on_paper}
 
 
 # Effects -----------------------------------------------------------------------------------

@@ -211,8 +211,11 @@ class Delivery(Checked, Workflowed, Persistent):
     answered_by = None
     #: The desk's Task (registry.resources.task), once the registration opened one.
     task = None
-    #: Registered from paper (PaperDelivery): no signature, a sender outside the registry.
-    on_paper = False
+    @property
+    def on_paper(self):
+        """Registered from a letter that came on paper (a PaperLetter): no signature, a sender
+        outside the registry."""
+        return isinstance(self.letter, PaperLetter)
 
     @property
     def sender(self):
@@ -237,6 +240,8 @@ class Delivery(Checked, Workflowed, Persistent):
             "response_due": self.response_due.isoformat() if self.response_due else None,
             "rejection_reason": self.rejection_reason,
             **self.task_json(request),
+            "on_paper": self.on_paper,
+            "paper": self.letter.paper_json() if self.on_paper else None,
             "pdf": letter.pdf.as_json() if letter.pdf else None,
             "signature_at_receipt": self.checked_before_export,
             "signature_at_export": self.export_verdict,
@@ -245,7 +250,7 @@ class Delivery(Checked, Workflowed, Persistent):
         }
         if request is not None:
             data = {"@id": request.resource_url(self), "@type": "Delivery",
-                    "letter": request.resource_url(letter), **data}
+                    "letter": None if self.on_paper else request.resource_url(letter), **data}
         return data
 
 
@@ -258,6 +263,49 @@ class Delivery(Checked, Workflowed, Persistent):
             return desk.task_json(self.task)
         return desk.task_json(self.task, request, desk.local_today(request),
                               request.root.calendar)
+
+
+CHANNELS = ("post", "hand", "email", "fax")
+
+
+class PaperLetter(Checked, Persistent):
+    """A letter that came on paper (by post, by hand, by e-mail or fax) from a sender outside
+    the registry: what its one Delivery points at in place of a sender's Letter. It carries
+    no signature and is in no outbox; its sender is a name and an address, not an
+    organisation of the directory (`org` is "")."""
+
+    org = ""
+    state = "received"
+    in_reply_to = None
+    response_due = None
+    sent_at = None
+
+    def __init__(self, recipient, subject, sender_name, channel, created_by,
+                 sender_address="", sender_reference="", sender_date=None, now=None):
+        self.recipients = (recipient,)
+        self.subject = subject
+        self.sender_name = sender_name
+        self.sender_address = sender_address
+        self.sender_reference = sender_reference
+        self.sender_date = sender_date
+        self.channel = channel
+        self.created_by = created_by
+        self.created = now or utcnow()
+        self.pdf = None
+        self.verdicts = ()
+        #: recipient regno -> its Delivery (one)
+        self.deliveries = OOBTree()
+
+    @property
+    def outgoing_number(self):
+        """The sender's own number, as they wrote it."""
+        return self.sender_reference or None
+
+    def paper_json(self):
+        return {"sender_name": self.sender_name, "sender_address": self.sender_address,
+                "sender_reference": self.sender_reference,
+                "sender_date": self.sender_date.isoformat() if self.sender_date else None,
+                "channel": self.channel}
 
 
 class Mailbox(Folder):

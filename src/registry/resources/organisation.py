@@ -114,7 +114,7 @@ class Organisation(Folder):
             (Allow, org_principal(self.regno), (P.VIEW_MAILBOX,)),
             (Allow, org_role_principal(self.regno, "records_manager"),
              (P.MANAGE_ACCOUNTS, P.DRAFT_LETTER, P.MAKE_HANDOVER, P.MANAGE_RETENTION,
-              P.VIEW_TASKS, P.CONTROL_TASKS)),
+              P.VIEW_TASKS, P.CONTROL_TASKS, P.REGISTER_PAPER)),
             (Allow, org_role_principal(self.regno, "clerk"), (P.DRAFT_LETTER,)),
             (Allow, org_role_principal(self.regno, "executor"), (P.DRAFT_LETTER, P.VIEW_TASKS)),
         ] + [(Allow, org_role_principal(self.regno, role), (P.SEARCH_LETTERS,))

@@ -66,6 +66,8 @@ CLOSE_TASK = "task.close"
 VIEW_TASKS = "tasks.view"
 #: See every open task of the organisation (control, хяналт).
 CONTROL_TASKS = "tasks.control"
+#: Register a letter that came on paper (records managers).
+REGISTER_PAPER = "paper.register"
 #: Declare days off and working days on the registry's calendar (site administrators).
 MANAGE_CALENDAR = "calendar.manage"
 #: Mark a transition the registry fires itself (never granted to a person).
@@ -77,5 +79,5 @@ ALL = (
     SIGN_LETTER, RETRACT_LETTER, SEND_LETTER, WITHDRAW_LETTER, VIEW_DELIVERY,
     REGISTER_DELIVERY, REJECT_DELIVERY, REPORT_DELIVERY, REVIEW_REPORTS, MAKE_HANDOVER,
     MANAGE_RETENTION, ASSIGN_TASK, EXTEND_TASK, CLOSE_TASK, VIEW_TASKS, CONTROL_TASKS,
-    MANAGE_CALENDAR,
+    MANAGE_CALENDAR, REGISTER_PAPER,
 )

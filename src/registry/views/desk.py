@@ -45,11 +45,30 @@ def urgency(request, task):
     return deadlines.urgency(task.due, desk.local_today(request), request.root.calendar)
 
 
+def urgency_marks(request):
+    """What a list needs to mark tasks: `urgency(task)` and the badges' titles and classes."""
+    return {"urgency": lambda task: urgency(request, task), "urgency_titles": URGENCY_TITLES,
+            "urgency_classes": URGENCY_CLASSES}
+
+
+def register_choices(request, regno):
+    """What the register form offers: executors (by name and position), kinds, today."""
+    return {
+        "executors": desk.executors_of(request.root, regno),
+        "kinds": [(k, deadlines.KIND_TITLES.get(k, k)) for k in deadlines.rules().kinds],
+        "today": desk.local_today(request).isoformat(),
+        "asked_due": "",
+    }
+
+
 def panel(request, delivery):
     """What the delivery page shows of its task, and the forms the viewer may use."""
     site, task = request.root, delivery.task
     ctx = _context(request)
+    asked = delivery.letter.response_due
     return {
+        **register_choices(request, delivery.recipient),
+        "asked_due": asked.isoformat() if asked else "",
         "task": task,
         "person": lambda login: desk.person(site, login),
         "urgency": urgency(request, task),
@@ -58,10 +77,7 @@ def panel(request, delivery):
         "state_titles": TASK_STATE_TITLES,
         "transition_titles": TASK_TRANSITION_TITLES,
         "offered": exchange.offered(task, ctx) if task is not None else [],
-        "executors": desk.executors_of(site, delivery.recipient),
-        "kinds": [(k, deadlines.KIND_TITLES.get(k, k)) for k in deadlines.rules().kinds],
         "kind_titles": deadlines.KIND_TITLES,
-        "today": desk.local_today(request).isoformat(),
     }
 
 

@@ -271,9 +271,7 @@ def letter_page(request, refusals=None, **extra):
         "pdf_form": None,
         "reply_to": _reply_to(request, letter),
         # The sender sees when each recipient's answer is due, and whether it is late there.
-        "desk_urgency": lambda task: desk_views.urgency(request, task),
-        "urgency_titles": desk_views.URGENCY_TITLES,
-        "urgency_classes": desk_views.URGENCY_CLASSES,
+        **desk_views.urgency_marks(request),
         "can_token_sign": (letter.state == "draft" and letter.pdf is not None
                            and request.token_config is not None
                            and bool(request.has_permission(P.SIGN_LETTER, letter))),
