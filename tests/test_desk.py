@@ -407,3 +407,23 @@ def test_the_paper_form_registers_a_pdf_scan(testapp, staff, signed_pdf_b):
 @pytest.fixture
 def signed_pdf_b(pki):
     return pdfs.signed_letter(pki, RECIPIENT)
+
+
+def test_an_answer_to_a_paper_letter_is_numbered_and_marked_to_be_posted(
+        testapp, api, staff, signed_pdf_b):
+    headers = api("rm_b")
+    paper = post_paper(testapp, headers, [scan_page()], executor="exe_b", due_days=5).json
+    reply = testapp.post_json(f"/orgs/{RECIPIENT}/outbox", {
+        "subject": "Таны өргөдлийн хариу", "in_reply_to": paper["id"]}, headers=headers,
+        status=201).json
+    assert reply["post_to"] == {"name": "Б. Батбаяр", "address": "Баянзүрх дүүрэг, 3-р хороо"}
+    testapp.put(reply["@id"] + "@file", signed_pdf_b,
+                headers={**headers, "Content-Type": "application/pdf"})
+    testapp.post_json(reply["@id"] + "@workflow/sign", {}, headers=headers)
+    sent = testapp.post_json(reply["@id"] + "@workflow/send", {}, headers=headers).json["item"]
+    assert (sent["state"], sent["outgoing_number"], sent["deliveries"]) == ("sent", "01/1", {})
+    item = testapp.get(paper["@id"], headers=headers).json
+    assert (item["task"], item["answered_by"]) == ("done", [reply["@id"]])
+    login(testapp, "rm_b")
+    page = testapp.get(reply["@id"].replace("http://registry.test", ""))
+    assert "Б. Батбаяр" in page.html.find(id="post-to").text

@@ -82,6 +82,14 @@ def clean_reply_to(org, value):
     return value
 
 
+def _post_to(org, in_reply_to):
+    """The postal addressee of an answer to a letter that came on paper, else None."""
+    answered = org["inbox"].get(in_reply_to) if in_reply_to else None
+    if answered is None or not answered.on_paper:
+        return None
+    return {"name": answered.letter.sender_name, "address": answered.letter.sender_address}
+
+
 def clean_due(value):
     if value in (None, ""):
         return None
@@ -120,6 +128,7 @@ def create_draft(site, actor, org, subject="", recipients=(), in_reply_to=None,
                     recipients=clean_recipients(site, org.regno, recipients),
                     in_reply_to=clean_reply_to(org, in_reply_to),
                     response_due=clean_due(response_due), series=clean_series(series))
+    letter.post_to = _post_to(org, letter.in_reply_to)
     org["outbox"].add_item(letter)
     site.audit.append(actor, "letter.draft", target=_path(letter), org=org.regno,
                       detail={"subject": letter.subject, "recipients": list(letter.recipients)})
@@ -138,6 +147,7 @@ def update_draft(site, actor, letter, **fields):
         clean["recipients"] = clean_recipients(site, letter.org, fields["recipients"])
     if "in_reply_to" in fields:
         clean["in_reply_to"] = clean_reply_to(org, fields["in_reply_to"])
+        clean["post_to"] = _post_to(org, clean["in_reply_to"])
     if "response_due" in fields:
         clean["response_due"] = clean_due(fields["response_due"])
     if "series" in fields:

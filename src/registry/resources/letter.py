@@ -156,6 +156,11 @@ class Letter(Checked, Workflowed, Persistent):
         #: recipient regno -> its Delivery
         self.deliveries = OOBTree()
 
+    #: An answer to a letter that came on paper leaves on paper: {"name", "address"} of the
+    #: addressee it is to be printed and posted to (None for a letter sent only through the
+    #: registry).
+    post_to = None
+
     def owner_regno(self):
         return self.org
 
@@ -163,6 +168,7 @@ class Letter(Checked, Workflowed, Persistent):
         data = {
             "id": self.__name__,
             "sender": self.org,
+            "post_to": self.post_to,
             "state": self.state,
             "subject": self.subject,
             "recipients": list(self.recipients),

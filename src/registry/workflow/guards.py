@@ -19,6 +19,8 @@ def has_subject(letter, ctx):
 
 
 def has_recipients(letter, ctx):
+    if not letter.recipients and letter.post_to:
+        return OK  # an answer to a paper letter: printed and posted
     if not letter.recipients:
         return GuardResult(False, reason="RECIPIENTS_REQUIRED",
                            message=_("The letter has no recipient."))
