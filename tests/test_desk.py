@@ -427,3 +427,22 @@ def test_an_answer_to_a_paper_letter_is_numbered_and_marked_to_be_posted(
     login(testapp, "rm_b")
     page = testapp.get(reply["@id"].replace("http://registry.test", ""))
     assert "Б. Батбаяр" in page.html.find(id="post-to").text
+
+
+def test_the_home_pages_mark_due_soon_and_overdue_for_executor_manager_and_sender(
+        testapp, api, staff, delivered, clock):
+    _letter, delivery = delivered
+    register(testapp, api("rm_b"), delivery, executor="exe_b", due_days=2)  # Monday 7 Dec
+    login(testapp, "exe_b")
+    card = testapp.get("/").html.find(id="my-tasks-card")
+    assert [b["data-urgency"] for b in card.find_all(attrs={"data-urgency": True})] == ["soon"]
+    clock.days(5)  # Tuesday 8 December
+    card = testapp.get("/").html.find(id="my-tasks-card")
+    assert [b["data-urgency"] for b in card.find_all(attrs={"data-urgency": True})] == [
+        "overdue"]
+    login(testapp, "rm_b")
+    assert testapp.get("/").html.find(id="control-card").find(
+        attrs={"data-urgency": "overdue"}).text.split()[-1] == "1"
+    login(testapp, "rm_a")
+    assert testapp.get("/").html.find(id="awaited-card").find(
+        attrs={"data-urgency": "overdue"}).text.split()[-1] == "1"

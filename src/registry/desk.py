@@ -231,6 +231,10 @@ def _changed(task, changes):
     delivery.executor = task.executor
     delivery.response_due = task.due
     desk_of(delivery).update(task)
+    sender = delivery.__parent__.__parent__.__parent__.get(delivery.sender) \
+        if delivery.sender else None
+    if sender is not None:
+        sender.desk.await_answer(task)
     if done:
         enqueue(delivery)
     return done

@@ -112,7 +112,7 @@ def _desk(site):
     """Generation 9: the records office's desk. The site keeps its calendar of declared days
     off and working days; every organisation keeps the open tasks' indexes; a registered
     delivery that had an executor or a due date and no answer becomes an open task (of the
-    default kind) with them, so that it shows in "My tasks" and on control."""
+    default kind) with them, so that it shows in "My tasks", on control and to its sender."""
     from registry import deadlines
     from registry.resources.task import Desk, Task
     from registry.workdays import WorkCalendar
@@ -123,6 +123,7 @@ def _desk(site):
     for org in site.orgs.values():
         if getattr(org, "desk", None) is None:
             org.desk = Desk()
+    for org in site.orgs.values():
         for delivery in org["inbox"].values():
             if (delivery.state != "registered" or delivery.task is not None
                     or delivery.answered_by is not None
@@ -132,6 +133,8 @@ def _desk(site):
             task.executor, task.due = delivery.executor, delivery.response_due
             delivery.task = task
             org.desk.update(task)
+            if delivery.sender in site.orgs:
+                site.orgs[delivery.sender].desk.await_answer(task)
 
 
 STEPS = [

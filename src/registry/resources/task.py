@@ -64,6 +64,32 @@ class Desk(Persistent):
         self.total = Length()
         #: delivery id -> the entries it is indexed under: (key, executor, co-executors)
         self.indexed = OOBTree()
+        #: The sender's side: answers this organisation awaits from recipients, by due date:
+        #: (due, recipient regno, delivery id), and (recipient, delivery id) -> that key.
+        self.awaited = OOTreeSet()
+        self.awaited_keys = OOBTree()
+
+    def await_answer(self, task):
+        """Keep `task` (at a recipient) in this sender's awaited answers while it is open with
+        a due date. Idempotent."""
+        delivery = task.__parent__
+        ident = (delivery.recipient, delivery.__name__)
+        old = self.awaited_keys.get(ident)
+        new = (task.due.isoformat(), *ident) if task.state == "open" and task.due else None
+        if old == new:
+            return
+        if old is not None:
+            self.awaited.remove(old)
+            del self.awaited_keys[ident]
+        if new is not None:
+            self.awaited.add(new)
+            self.awaited_keys[ident] = new
+
+    def awaited_count(self, before=None, since=None):
+        """Awaited answers due before `before` and/or on or after `since` (ISO dates)."""
+        return len(self.awaited.keys(min=(since,) if since else None,
+                                     max=(before,) if before else None,
+                                     excludemax=before is not None))
 
     def update(self, task):
         """Index `task` as it is now (open) or drop it (done). Idempotent."""

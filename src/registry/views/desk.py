@@ -1,6 +1,6 @@
 """The desk's views: a delivery's task (its panel and transitions), "My tasks", control
 (хяналт), the JSON list of open tasks, and the site administrator's calendar."""
-from datetime import date
+from datetime import date, timedelta
 
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
@@ -257,6 +257,32 @@ def tasks_json(request):
     return {"@id": request.url, "@type": "Tasks", "items": items, "items_total": total,
             "batching": batching(request, start, size, total, start + size < total,
                                  names[-1] if names else None)}
+
+
+def home_counts(request, org):
+    """The home page's desk figures for the account: its own open, due-soon and overdue
+    tasks; the organisation's (control); and, as a sender, answers overdue or due soon at
+    recipients. Only what the account may see; each a range of an index."""
+    if org is None:
+        return None
+    today = desk.local_today(request)
+    soon_end = workdays.add_working_days(today, deadlines.rules().due_soon_working_days,
+                                         request.root.calendar) + timedelta(days=1)
+    figures = {}
+    if request.has_permission(P.VIEW_TASKS, org):
+        login = request.account.login
+        overdue = org.desk.count(login, today.isoformat())
+        figures["mine"] = {"open": org.desk.count(login), "overdue": overdue,
+                           "soon": org.desk.count(login, soon_end.isoformat()) - overdue}
+    if request.has_permission(P.CONTROL_TASKS, org):
+        figures["control"] = {"open": org.desk.count(),
+                              "overdue": org.desk.count(overdue_on=today.isoformat())}
+    if request.has_permission(P.VIEW_MAILBOX, org):
+        figures["awaited"] = {
+            "overdue": org.desk.awaited_count(before=today.isoformat()),
+            "soon": org.desk.awaited_count(before=soon_end.isoformat(),
+                                           since=today.isoformat())}
+    return figures
 
 
 # The calendar ------------------------------------------------------------------------------
