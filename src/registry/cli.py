@@ -374,6 +374,51 @@ def token_create(ctx, login, label):
     click.echo(secret)
 
 
+# the working-day calendar -------------------------------------------------------------------
+
+@main.group()
+def calendar():
+    """The working-day calendar: public holidays and declared days off or working days."""
+
+
+@calendar.command("show")
+@click.option("--year", type=int, default=None, help="The year (default: this year).")
+@pass_ctx
+def calendar_show(ctx, year):
+    """List the year's public holidays and the days declared off or working."""
+    from registry import workdays
+
+    year = year or registry_settings.local_today(ctx.settings).year
+    for day, name in sorted(workdays.public_holidays(year).items()):
+        click.echo(f"{day}  holiday  {name}")
+    for day, kind, note in ctx.run(lambda site: site.calendar.changes(year)):
+        click.echo(f"{day}  {kind:<8} {note}")
+
+
+@calendar.command("declare")
+@click.argument("day")
+@click.argument("kind", type=click.Choice(["off", "working"]))
+@click.option("--note", required=True, help="Why (the government resolution).")
+@pass_ctx
+def calendar_declare(ctx, day, kind, note):
+    """Declare DAY (YYYY-MM-DD) a day off or a working day; audited."""
+    from registry import workdays
+
+    done = ctx.run(lambda site: workdays.declare(site, actor(), day, kind, note))
+    click.echo(f"{done} is now a {'day off' if kind == 'off' else 'working day'}.")
+
+
+@calendar.command("clear")
+@click.argument("day")
+@pass_ctx
+def calendar_clear(ctx, day):
+    """Forget what was declared for DAY; audited."""
+    from registry import workdays
+
+    done = ctx.run(lambda site: workdays.clear(site, actor(), day))
+    click.echo(f"{done}: nothing declared any more.")
+
+
 # signatures --------------------------------------------------------------------------------
 
 @main.command()
