@@ -2,12 +2,12 @@
 co-executors, due date by Mongolia's working-day calendar), their transitions per role, "My
 tasks", control, the JSON list, the calendar, and an answer closing a task. Time moves by the
 application's clock (`registry.clock`), never by sleeping."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 import pdfs
-from conftest import JSON, PASSWORD, csrf_token, login, send_letter
+from conftest import PASSWORD, csrf_token, login, send_letter
 
 SENDER, RECIPIENT = "1000001", "1000002"
 #: Thursday 2026-12-03, 10:00 in Ulaanbaatar.

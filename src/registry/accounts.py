@@ -2,7 +2,7 @@
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
 from registry.resources.user import validate_roles
-from registry.safetext import check_text
+from registry.safetext import check_text, one_line
 from registry.security.principals import SITE_ADMIN
 
 
@@ -25,19 +25,10 @@ def create_account(site, actor, regno, login, roles, password, fullname="", limi
     _refuse_admin_grant(roles, may_grant_admin)
     user = site.users.create(login, org, roles, password, fullname=fullname, limits=limits)
     if position:
-        user.position = clean_position(position)
+        user.position = one_line(position, "position", POSITION_MAX)
     site.audit.append(actor, "account.create", target=f"/users/{user.login}", org=org.regno,
                       detail={"login": user.login, "roles": list(user.roles)})
     return user
-
-
-def clean_position(value):
-    position = " ".join(check_text(value or "", "position").split())
-    if len(position) > POSITION_MAX:
-        raise RegistryError("POSITION_TOO_LONG",
-                            _("position-too-long", default="A position has at most ${max} "
-                              "characters.", mapping={"max": POSITION_MAX}), field="position")
-    return position
 
 
 POSITION_MAX = 200
@@ -63,7 +54,7 @@ def update_account(site, actor, user, roles=None, active=None, fullname=None,
             changed["fullname"] = [user.fullname, fullname]
             user.fullname = fullname
     if position is not None:
-        position = clean_position(position)
+        position = one_line(position, "position", POSITION_MAX)
         if position != user.position:
             changed["position"] = [user.position, position]
             user.position = position

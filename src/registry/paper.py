@@ -6,8 +6,6 @@ the organisation's inbox, registered at once (`register_paper`: the next incomin
 the same journal, and a task like any registered letter); its text is extracted or OCR'd and
 indexed like every other letter's. It carries no signature and none is asked for.
 """
-from datetime import date
-
 import img2pdf
 
 from registry import exchange, workdays
@@ -15,7 +13,7 @@ from registry.errors import RegistryError
 from registry.i18n import _
 from registry.resources.letter import CHANNELS, Delivery, PaperLetter, StoredPDF
 from registry.resources.organisation import validate_name
-from registry.safetext import check_text, display_filename
+from registry.safetext import display_filename, one_line
 
 ADDRESS_MAX = 500
 REFERENCE_MAX = 100
@@ -53,16 +51,6 @@ def _not_a_scan():
                                          "(without transparency)."), field="file", status=415)
 
 
-def _short(value, field, limit):
-    text = " ".join(check_text(value or "", field).split())
-    if len(text) > limit:
-        raise RegistryError("TEXT_TOO_LONG",
-                            _("text-too-long", default="'${field}' has at most ${max} "
-                              "characters.", mapping={"field": field, "max": limit}),
-                            field=field)
-    return text
-
-
 def clean_channel(value):
     if value not in CHANNELS:
         raise RegistryError("INVALID_CHANNEL",
@@ -93,9 +81,9 @@ def register_paper(org, pages, filename, fields, ctx, max_size):
                                                     "today."), field="sender_date")
     data = scan_to_pdf(pages, max_size)
     paper = PaperLetter(org.regno, subject, sender_name, channel, ctx.actor,
-                        sender_address=_short(fields.get("sender_address"), "sender_address",
+                        sender_address=one_line(fields.get("sender_address"), "sender_address",
                                               ADDRESS_MAX),
-                        sender_reference=_short(fields.get("sender_reference"),
+                        sender_reference=one_line(fields.get("sender_reference"),
                                                 "sender_reference", REFERENCE_MAX),
                         sender_date=sender_date, now=ctx.now)
     paper.pdf = StoredPDF(data, display_filename(filename), ctx.actor, now=ctx.now)
