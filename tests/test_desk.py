@@ -2,7 +2,7 @@
 co-executors, due date by Mongolia's working-day calendar), their transitions per role, "My
 tasks", control, the JSON list, the calendar, and an answer closing a task. Time moves by the
 application's clock (`registry.clock`), never by sleeping."""
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -446,3 +446,38 @@ def test_the_home_pages_mark_due_soon_and_overdue_for_executor_manager_and_sende
     login(testapp, "rm_a")
     assert testapp.get("/").html.find(id="awaited-card").find(
         attrs={"data-urgency": "overdue"}).text.split()[-1] == "1"
+
+
+def test_the_records_manager_gives_an_account_its_position(testapp, in_site, staff):
+    login(testapp, "rm_b")
+    page = testapp.get("/users/exe_b2/")
+    assert page.html.find(id="user-position").text == "Мэргэжилтэн"
+    form = page.forms["edit-account"]
+    form["position"] = "Ахлах мэргэжилтэн"
+    form.submit("save", status=302)
+    with in_site() as site:
+        assert site.users["exe_b2"].position == "Ахлах мэргэжилтэн"
+        record = site.audit.newest(0, 1)[0][0]
+        assert record.detail == {"position": ["Мэргэжилтэн", "Ахлах мэргэжилтэн"]}
+
+
+def test_evolve_9_puts_letters_registered_before_on_the_desk(testapp, api, staff, delivered,
+                                                             in_site):
+    from registry.resources.evolve import evolve
+
+    _letter, delivery = delivered
+    register(testapp, api("rm_b"), delivery, series="02")  # no task
+    with in_site() as site:
+        org = site.orgs[RECIPIENT]
+        item = org["inbox"][delivery.rstrip("/").rsplit("/", 1)[-1]]
+        # As generation 8 left it: an executor and a due date on the delivery, no desk.
+        item.executor, item.response_due = "exe_b", date(2026, 12, 1)
+        del org.desk
+        del site.orgs[SENDER].desk
+        del site.calendar
+        site.generation = 8
+        assert evolve(site) == [9]
+        assert (item.task.state, item.task.executor, item.task.due) == ("open", "exe_b",
+                                                                        date(2026, 12, 1))
+        assert org.desk.page(executor="exe_b") == ([item.__name__], 1)
+        assert site.orgs[SENDER].desk.awaited_count(before="2026-12-03") == 1
