@@ -396,7 +396,7 @@ def test_the_paper_form_registers_a_pdf_scan(testapp, staff, signed_pdf_b):
     for name in ("subject", "sender_name", "sender_address"):
         form[name] = PAPER[name]
     form["channel"] = "hand"
-    form["file"] = ("scan.pdf", signed_pdf_b, "application/pdf")
+    form["file"] = [("scan.pdf", signed_pdf_b, "application/pdf")]
     form["executor"] = "exe_b"
     form["due_days"] = "10"
     page = form.submit(status=302).follow()
