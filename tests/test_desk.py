@@ -481,3 +481,13 @@ def test_evolve_9_puts_letters_registered_before_on_the_desk(testapp, api, staff
                                                                         date(2026, 12, 1))
         assert org.desk.page(executor="exe_b") == ([item.__name__], 1)
         assert site.orgs[SENDER].desk.awaited_count(before="2026-12-03") == 1
+
+
+def test_a_paper_letter_is_found_by_search_like_any_letter(testapp, api, staff, signed_pdf_b):
+    headers = api("rm_b")
+    answer = testapp.post(f"/orgs/{RECIPIENT}/inbox", PAPER,
+                          upload_files=[("file", "scan.pdf", signed_pdf_b)], headers=headers,
+                          status=201).json
+    assert answer["on_paper"] is True
+    found = testapp.get("/@search", params={"q": "маргааны"}, headers=headers).json
+    assert [item["@id"] for item in found["items"]] == [answer["@id"]]

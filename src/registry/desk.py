@@ -329,17 +329,16 @@ def task_json(task, request=None, today_=None, calendar=None):
                 "task": None, "overdue": False, "due_soon": False, "answered_by": []}
     state = deadlines.urgency(task.due, today_, calendar) \
         if task.state == "open" and today_ else ""
-    root = request.root if request is not None else None
     return {"executor": task.executor, "co_executors": list(task.co_executors),
             "resolution": task.resolution,
             "due_date": task.due.isoformat() if task.due else None,
             "task": task.state, "kind": task.kind, "overdue": state == "overdue",
             "due_soon": state == "soon", "extensions": task.extensions,
             "note": task.note,
-            "answered_by": [_url(request, root, path) for path in task.answered_by]}
+            "answered_by": [_url(request, path) for path in task.answered_by]}
 
 
-def _url(request, root, path):
+def _url(request, path):
     if request is None:
         return path
     return request.application_url + path + "/"
