@@ -73,6 +73,10 @@ INSTALL_REQUIRES = [
     "XlsxWriter>=3.1",
     # Notifications by mail: transactional delivery (a mail leaves when its transaction commits).
     "pyramid_mailer>=0.15",
+    # The desk: Mongolia's public holidays (lunar ones included) for working-day deadlines;
+    # scans of paper letters (JPEG/PNG/TIFF pages) made into one PDF without re-encoding.
+    "holidays>=0.60",
+    "img2pdf>=0.5",
 ]
 
 # Several machines share one store: RelStorage on PostgreSQL (psycopg2's wheel carries libpq,

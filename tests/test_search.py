@@ -3,7 +3,7 @@ the query language, facets and filters, the transactional queue under failure, r
 the check, and OCR of a scanned letter — on real signed PDFs and a real index, with each
 search engine (every test runs once per engine)."""
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -134,6 +134,9 @@ def test_state_changes_reach_the_index(testapp, api, letters):
 def test_overdue_letters_are_found_and_an_answer_clears_them(testapp, api, letters, in_site):
     headers = api("rm_b")
     delivery = search(testapp, headers, q="замын")["items"][0]["@id"]
+    # A due date in the past is refused at entry: register it on 20 January 2020 (the
+    # application's clock), due on the 31st; by now it is long overdue.
+    testapp.app.registry.clock = lambda: datetime(2020, 1, 20, 2, 0, tzinfo=timezone.utc)
     testapp.post_json(delivery + "@workflow/register",
                       {"executor": "rm_b", "response_due": "2020-01-31"}, headers=headers)
     assert search(testapp, headers, overdue="1")["items_total"] == 1

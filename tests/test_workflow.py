@@ -29,7 +29,7 @@ LETTER = tomllib.loads((ROOT / "workflows" / "letter.toml").read_text())
 
 def test_shipped_workflows_load():
     loaded = workflows()
-    assert set(loaded) == {"letter", "delivery"}
+    assert set(loaded) == {"letter", "delivery", "task"}
     assert loaded["letter"].initial == "draft"
     assert {t.name for t in loaded["letter"].transitions_from("signed")} == {"retract", "send"}
 

@@ -39,6 +39,7 @@ def main(global_config, **settings):
         config.include("registry.i18n")
         config.include("registry.security")
         config.include("registry.workflow")
+        config.include("registry.desk")
         config.include("registry.signatures")
         config.include("registry.search")
         config.include("registry.operations")

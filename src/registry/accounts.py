@@ -2,7 +2,7 @@
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
 from registry.resources.user import validate_roles
-from registry.safetext import check_text
+from registry.safetext import check_text, one_line
 from registry.security.principals import SITE_ADMIN
 
 
@@ -15,7 +15,7 @@ def _refuse_admin_grant(roles, may_grant_admin):
 
 
 def create_account(site, actor, regno, login, roles, password, fullname="", limits=None,
-                   may_grant_admin=False):
+                   may_grant_admin=False, position=""):
     """Create an account in the organisation `regno` and audit it; return the User."""
     org = site.orgs.get((regno or "").strip())
     if org is None:
@@ -24,13 +24,18 @@ def create_account(site, actor, regno, login, roles, password, fullname="", limi
                        field="org")
     _refuse_admin_grant(roles, may_grant_admin)
     user = site.users.create(login, org, roles, password, fullname=fullname, limits=limits)
+    if position:
+        user.position = one_line(position, "position", POSITION_MAX)
     site.audit.append(actor, "account.create", target=f"/users/{user.login}", org=org.regno,
                       detail={"login": user.login, "roles": list(user.roles)})
     return user
 
 
+POSITION_MAX = 200
+
+
 def update_account(site, actor, user, roles=None, active=None, fullname=None,
-                   may_grant_admin=False):
+                   may_grant_admin=False, position=None):
     """Change an account's roles, status or name and audit it; return {field: [old, new]}."""
     changed = {}
     if roles is not None:
@@ -48,6 +53,11 @@ def update_account(site, actor, user, roles=None, active=None, fullname=None,
         if fullname != user.fullname:
             changed["fullname"] = [user.fullname, fullname]
             user.fullname = fullname
+    if position is not None:
+        position = one_line(position, "position", POSITION_MAX)
+        if position != user.position:
+            changed["position"] = [user.position, position]
+            user.position = position
     if changed:
         site.audit.append(actor, "account.update", target=f"/users/{user.login}", org=user.org,
                           detail=changed)

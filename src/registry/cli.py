@@ -317,8 +317,9 @@ def user():
 @click.option("--org", "regno", required=True, metavar="REGNO", help="The account's organisation.")
 @click.option("--login", required=True)
 @click.option("--role", "roles", required=True, metavar="ROLE[,ROLE]",
-              help="records_manager, signatory, clerk, auditor, site_admin.")
+              help="records_manager, signatory, clerk, auditor, executor, site_admin.")
 @click.option("--name", "fullname", default="", help="Full name.")
+@click.option("--position", default="", help="Position (shown beside the name on the desk).")
 @click.option("--email", default="", help="Where notifications are mailed.")
 @click.option("--mail", "mail_mode", type=click.Choice(["immediate", "digest", "none"]),
               default="immediate", show_default=True, help="Mail each notification at once, "
@@ -327,7 +328,7 @@ def user():
               help="The language of the account's mails (default: the registry's).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_ctx
-def user_add(ctx, regno, login, roles, fullname, email, mail_mode, language, password_stdin):
+def user_add(ctx, regno, login, roles, fullname, position, email, mail_mode, language, password_stdin):
     """Create an account."""
     from registry.accounts import create_account, update_preferences
 
@@ -336,7 +337,8 @@ def user_add(ctx, regno, login, roles, fullname, email, mail_mode, language, pas
 
     def add(site):
         user = create_account(site, actor(), regno, login, _roles(roles), password,
-                              fullname=fullname, limits=limits, may_grant_admin=True)
+                              fullname=fullname, limits=limits, may_grant_admin=True,
+                              position=position)
         update_preferences(site, actor(), user, email=email, mail_mode=mail_mode,
                            language=language or "")
         return user.login
@@ -387,6 +389,51 @@ def token_create(ctx, login, label):
 
     secret = ctx.run(lambda site: issue_token(site, actor(), site.users.require(login), label))
     click.echo(secret)
+
+
+# the working-day calendar -------------------------------------------------------------------
+
+@main.group()
+def calendar():
+    """The working-day calendar: public holidays and declared days off or working days."""
+
+
+@calendar.command("show")
+@click.option("--year", type=int, default=None, help="The year (default: this year).")
+@pass_ctx
+def calendar_show(ctx, year):
+    """List the year's public holidays and the days declared off or working."""
+    from registry import workdays
+
+    year = year or registry_settings.local_today(ctx.settings).year
+    for day, name in sorted(workdays.public_holidays(year).items()):
+        click.echo(f"{day}  holiday  {name}")
+    for day, kind, note in ctx.run(lambda site: site.calendar.changes(year)):
+        click.echo(f"{day}  {kind:<8} {note}")
+
+
+@calendar.command("declare")
+@click.argument("day")
+@click.argument("kind", type=click.Choice(["off", "working"]))
+@click.option("--note", required=True, help="Why (the government resolution).")
+@pass_ctx
+def calendar_declare(ctx, day, kind, note):
+    """Declare DAY (YYYY-MM-DD) a day off or a working day; audited."""
+    from registry import workdays
+
+    done = ctx.run(lambda site: workdays.declare(site, actor(), day, kind, note))
+    click.echo(f"{done} is now a {'day off' if kind == 'off' else 'working day'}.")
+
+
+@calendar.command("clear")
+@click.argument("day")
+@pass_ctx
+def calendar_clear(ctx, day):
+    """Forget what was declared for DAY; audited."""
+    from registry import workdays
+
+    done = ctx.run(lambda site: workdays.clear(site, actor(), day))
+    click.echo(f"{done}: nothing declared any more.")
 
 
 # signatures --------------------------------------------------------------------------------

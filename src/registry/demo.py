@@ -5,7 +5,7 @@ The names are generated, in the patterns of the capital's real bodies (district 
 offices, khoroo offices, city departments, schools, kindergartens, health centres); the
 registration numbers are fictional. Seeding is idempotent: it adds what is missing only.
 """
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from io import BytesIO
 
 from registry.accounts import create_account
@@ -166,10 +166,20 @@ def demo_accounts():
         ("signer", city, ("signatory",), "Ганбаатар Төмөрбаатар"),
         ("clerk", city, ("clerk",), "Должинсүрэн Сарангэрэл"),
         ("auditor", city, ("auditor",), "Нямдорж Энхжаргал"),
+        ("executor1", city, ("executor",), "Дамдинсүрэн Ганзориг"),
+        ("executor2", city, ("executor",), "Алтанхуяг Номин"),
         ("bzd", district, ("records_manager", "signatory"), "Пүрэвсүрэн Мөнхзул"),
         ("school1", school, ("records_manager", "signatory"), "Цэцэгмаа Ариунаа"),
         ("khukh", business, ("records_manager", "signatory"), "Хөх тэнгэр трейд ХХК"),
     ]
+
+
+#: Positions shown beside the names on the desk.
+POSITIONS = {
+    "records": "Бичиг хэргийн эрхлэгч",
+    "executor1": "Төсвийн бодлогын ахлах мэргэжилтэн",
+    "executor2": "Иргэдийн өргөдөл хариуцсан мэргэжилтэн",
+}
 
 
 def seed(site, limits=None):
@@ -185,7 +195,8 @@ def seed(site, limits=None):
     for login, number, roles, fullname in demo_accounts():
         if login not in site.users:
             create_account(site, ACTOR, number, login, roles, DEMO_PASSWORD, fullname=fullname,
-                           limits=limits, may_grant_admin=True)
+                           limits=limits, may_grant_admin=True,
+                           position=POSITIONS.get(login, ""))
             added_accounts += 1
     return {"orgs": added_orgs, "accounts": added_accounts}
 
@@ -210,6 +221,31 @@ LETTERS = [
      "Агаарын бохирдлыг бууруулах 2026-2027 оны өвлийн арга хэмжээний төлөвлөгөөг "
      "хүргүүлж байна. Хэрэгжилтийг сар бүр мэдээлнэ үү.", "draft"),
 ]
+
+
+#: Letters to the city on the desk: (sender login, subject, body, sent days ago, the task).
+DESK_LETTERS = [
+    ("bzd", "Гэр хорооллын авто замын хөрөнгө оруулалтын тухай",
+     "Баянзүрх дүүргийн 12 дугаар хорооны гэр хорооллын авто замын хөрөнгө оруулалтын "
+     "асуудлыг шийдвэрлэж өгнө үү.", 24,
+     {"executor": "executor1", "resolution": "Төсвийн төсөлд тусгах боломжийг судалж, хариу "
+      "өгөх.", "due_days": 10, "kind": "request"}),
+    ("school1", "Хичээлийн байрны өргөтгөлийн тухай",
+     "Сургуулийн сурагчдын тоо нэмэгдсэнтэй холбогдуулан хичээлийн байрны өргөтгөлийн асуудлыг "
+     "шийдвэрлэж өгнө үү.", 3,
+     {"executor": "executor1", "co_executors": ["executor2"], "resolution": "Боловсролын "
+      "газартай хамтран судлах.", "due_days": 5, "kind": "request"}),
+    ("khukh", "Худалдааны талбайн түрээсийн тухай",
+     "Манай компанийн түрээсийн гэрээг сунгах хүсэлтийг хүргүүлж байна.", 0,
+     {"executor": "executor2", "resolution": "Өмчийн харилцааны газраас санал авч хариулах.",
+      "due_days": 15, "kind": "request"}),
+]
+#: A letter that came on paper to the city, with its task (a citizen's petition).
+PAPER_LETTER = {"subject": "Газар эзэмших эрхийн маргааны тухай өргөдөл",
+                "sender_name": "Батбаяр Болормаа", "channel": "post",
+                "sender_address": "Сүхбаатар дүүрэг, 6 дугаар хороо, 14-р байр",
+                "sender_reference": "б/н"}
+
 
 
 def render_letter(sender, recipient, subject, body, signatory, when=None):
@@ -326,7 +362,7 @@ def seed_letters(site, gate, demo_pki, settings=None):
             receiver = "bzd" if to == "district" else "records"
             exchange.transition(letter.deliveries[recipient.regno], "register",
                                 ctx(receiver, options={"executor": receiver}))
-    return made + _seed_thread(site, first, ctx, demo_pki)
+    return made + _seed_thread(site, first, ctx, demo_pki) + seed_desk(site, ctx, demo_pki)
 
 
 THREAD = [
@@ -364,3 +400,37 @@ def _seed_thread(site, first, ctx, demo_pki):
                             if regno == recipient.regno and "records_manager" in roles)
             exchange.transition(answered, "register", ctx(receiver))
     return len(THREAD)
+
+
+
+
+def seed_desk(site, ctx, demo_pki):
+    """Letters on the city's desk: registered with resolutions and executors, one overdue, one
+    due soon, one in good time; and a petition that came on paper. Each is sent and registered
+    as of the day it came, so that its history tells the truth. Returns how many."""
+    from registry import exchange, paper
+
+    city = site.orgs[demo_org_regnos()["city"]]
+    now = datetime.now(timezone.utc)
+    for login, subject, body, days_ago, task in DESK_LETTERS:
+        then = now - timedelta(days=days_ago)
+        user = site.users[login]
+        sender = site.orgs[user.org]
+        letter = exchange.create_draft(site, login, sender, subject=subject,
+                                       recipients=[city.regno])
+        pdf = _sign_with_demo_key(render_letter(sender.name, city.name, subject, body,
+                                                user.fullname, when=then.date()),
+                                  demo_pki, sender.regno)
+        exchange.attach_pdf(site, login, letter, pdf, "letter.pdf", 25 * 1024 * 1024)
+        exchange.transition(letter, "sign", ctx(login, now=then))
+        exchange.transition(letter, "send", ctx(login, now=then))
+        exchange.transition(letter.deliveries[city.regno], "register",
+                            ctx("records", now=then, options=task))
+    scan = render_letter(PAPER_LETTER["sender_name"], city.name, PAPER_LETTER["subject"],
+                         "Миний эзэмшлийн газрын хилийн маргааныг шийдвэрлэж өгнө үү.",
+                         PAPER_LETTER["sender_name"])
+    paper.register_paper(city, [scan], "өргөдөл.pdf", PAPER_LETTER, ctx(
+        "records", options={"executor": "executor2", "kind": "petition",
+                            "resolution": "Газар зохион байгуулалтын албатай хамтран "
+                                          "шийдвэрлэх."}), 25 * 1024 * 1024)
+    return len(DESK_LETTERS) + 1

@@ -7,6 +7,7 @@ closed set `EFFECTS` that workflows/*.toml may name.
 from dataclasses import replace
 from datetime import date, datetime, timezone
 
+from registry import desk
 from registry import settings as registry_settings
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
@@ -83,6 +84,14 @@ def clean_reply_to(org, value):
     return value
 
 
+def _post_to(org, in_reply_to):
+    """The postal addressee of an answer to a letter that came on paper, else None."""
+    answered = org["inbox"].get(in_reply_to) if in_reply_to else None
+    if answered is None or not answered.on_paper:
+        return None
+    return {"name": answered.letter.sender_name, "address": answered.letter.sender_address}
+
+
 def clean_due(value):
     if value in (None, ""):
         return None
@@ -121,6 +130,7 @@ def create_draft(site, actor, org, subject="", recipients=(), in_reply_to=None,
                     recipients=clean_recipients(site, org.regno, recipients),
                     in_reply_to=clean_reply_to(org, in_reply_to),
                     response_due=clean_due(response_due), series=clean_series(series))
+    letter.post_to = _post_to(org, letter.in_reply_to)
     org["outbox"].add_item(letter)
     site.audit.append(actor, "letter.draft", target=_path(letter), org=org.regno,
                       detail={"subject": letter.subject, "recipients": list(letter.recipients)})
@@ -139,6 +149,7 @@ def update_draft(site, actor, letter, **fields):
         clean["recipients"] = clean_recipients(site, letter.org, fields["recipients"])
     if "in_reply_to" in fields:
         clean["in_reply_to"] = clean_reply_to(org, fields["in_reply_to"])
+        clean["post_to"] = _post_to(org, clean["in_reply_to"])
     if "response_due" in fields:
         clean["response_due"] = clean_due(fields["response_due"])
     if "series" in fields:
@@ -321,19 +332,14 @@ def deliver(letter, ctx, evidence):
         # The letter it answers no longer awaits an answer (not overdue any more).
         answered.answered_by = _path(letter)
         enqueue(answered)
+    if answered is not None:
+        desk.answer_task(answered, letter, ctx)
     return {"deliveries": delivered}
 
 
 def number_incoming(delivery, ctx, evidence):
-    """Register at receipt: the incoming number, and the executor and due date if given."""
+    """Register at receipt: the incoming number (the task, if any, is `open_task`'s)."""
     inbox = delivery.__parent__
-    executor = (ctx.options.get("executor") or "").strip().lower() or None
-    if executor is not None:
-        user = ctx.site.users.get(executor)
-        if user is None or user.org != delivery.recipient or not user.active:
-            raise RegistryError("UNKNOWN_EXECUTOR",
-                                _("The executor must be an active account of your "
-                                  "organisation."), field="executor")
     year = local_year(ctx)
     series = clean_series(ctx.options.get("series") or "01")
     seq = inbox.next_number(series, year)
@@ -341,11 +347,8 @@ def number_incoming(delivery, ctx, evidence):
     delivery.incoming_number = pattern.format(series=series, year=year, n=seq)
     delivery.number_year, delivery.number_seq, delivery.series = year, seq, series
     delivery.registered_at = ctx.now
-    delivery.executor = executor
-    delivery.response_due = clean_due(ctx.options.get("response_due")) or \
-        delivery.letter.response_due
     inbox.journal[(year, series, seq)] = delivery.__name__
-    return {"number": delivery.incoming_number, "executor": executor}
+    return {"number": delivery.incoming_number}
 
 
 def complete_letter(delivery, ctx, evidence):
@@ -390,6 +393,7 @@ EFFECTS = {
     "mark_handed_over": mark_handed_over,
     "release_file": release_file,
     "link_reply": link_reply,
+    **desk.EFFECTS,
 }
 
 

@@ -56,6 +56,18 @@ def check_text(value, field):
     return value
 
 
+def one_line(value, field, limit):
+    """`value` checked (`check_text`) with its whitespace folded to single spaces; raises
+    RegistryError(TEXT_TOO_LONG) beyond `limit` characters."""
+    text = " ".join(check_text(value or "", field).split())
+    if len(text) > limit:
+        raise RegistryError("TEXT_TOO_LONG",
+                            _("text-too-long", default="'${field}' has at most ${max} "
+                              "characters.", mapping={"field": field, "max": limit}),
+                            field=field)
+    return text
+
+
 def display_filename(name):
     """A safe display name for an uploaded file: the last part of its path, without control,
     bidirectional-formatting, surrogate or noncharacter code points, whitespace folded, at most

@@ -145,7 +145,7 @@ def _several_machines(site):
     state._p_changed = True
 
 
-def _desk(site):
+def _threads(site):
     """Generation 11: reply threads and notifications. A letter keeps the letters that answered
     it (`replies`, read back from the sent letters' `in_reply_to`); the site keeps every
     account's notifications and the daily digest's day."""
@@ -161,6 +161,35 @@ def _desk(site):
                 original.replies = original.replies + (letter,)
 
 
+def _desk(site):
+    """Generation 12: the records office's desk. The site keeps its calendar of declared days
+    off and working days; every organisation keeps the open tasks' indexes; a registered
+    delivery that had an executor or a due date and no answer becomes an open task (of the
+    default kind) with them, so that it shows in "My tasks", on control and to its sender."""
+    from registry import deadlines
+    from registry.resources.task import Desk, Task
+    from registry.workdays import WorkCalendar
+
+    if getattr(site, "calendar", None) is None:
+        site.calendar = WorkCalendar()
+    kind = deadlines.rules().default_kind
+    for org in site.orgs.values():
+        if getattr(org, "desk", None) is None:
+            org.desk = Desk()
+    for org in site.orgs.values():
+        for delivery in org["inbox"].values():
+            if (delivery.state != "registered" or delivery.task is not None
+                    or delivery.answered_by is not None
+                    or not (delivery.executor or delivery.response_due)):
+                continue
+            task = Task(delivery, kind)
+            task.executor, task.due = delivery.executor, delivery.response_due
+            delivery.task = task
+            org.desk.update(task)
+            if delivery.sender in site.orgs:
+                site.orgs[delivery.sender].desk.await_answer(task)
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -172,7 +201,8 @@ STEPS = [
     (8, _safe_filenames),
     (9, _timestamps),
     (10, _several_machines),
-    (11, _desk),
+    (11, _threads),
+    (12, _desk),
 ]
 
 

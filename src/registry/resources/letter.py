@@ -159,6 +159,11 @@ class Letter(Checked, Workflowed, Persistent):
     #: The letters sent in answer to this one (registry.thread keeps it when one is sent).
     replies = ()
 
+    #: An answer to a letter that came on paper leaves on paper: {"name", "address"} of the
+    #: addressee it is to be printed and posted to (None for a letter sent only through the
+    #: registry).
+    post_to = None
+
     def owner_regno(self):
         return self.org
 
@@ -166,6 +171,7 @@ class Letter(Checked, Workflowed, Persistent):
         data = {
             "id": self.__name__,
             "sender": self.org,
+            "post_to": self.post_to,
             "state": self.state,
             "subject": self.subject,
             "recipients": list(self.recipients),
@@ -212,6 +218,13 @@ class Delivery(Checked, Workflowed, Persistent):
 
     #: The path of this organisation's letter that answered it, once sent.
     answered_by = None
+    #: The desk's Task (registry.resources.task), once the registration opened one.
+    task = None
+    @property
+    def on_paper(self):
+        """Registered from a letter that came on paper (a PaperLetter): no signature, a sender
+        outside the registry."""
+        return isinstance(self.letter, PaperLetter)
 
     @property
     def sender(self):
@@ -233,9 +246,11 @@ class Delivery(Checked, Workflowed, Persistent):
             "delivered_at": self.delivered_at.isoformat(),
             "incoming_number": self.incoming_number,
             "registered_at": self.registered_at.isoformat() if self.registered_at else None,
-            "executor": self.executor,
             "response_due": self.response_due.isoformat() if self.response_due else None,
             "rejection_reason": self.rejection_reason,
+            **self.task_json(request),
+            "on_paper": self.on_paper,
+            "paper": self.letter.paper_json() if self.on_paper else None,
             "pdf": letter.pdf.as_json() if letter.pdf else None,
             "signature_at_receipt": self.checked_before_export,
             "signature_at_export": self.export_verdict,
@@ -244,8 +259,62 @@ class Delivery(Checked, Workflowed, Persistent):
         }
         if request is not None:
             data = {"@id": request.resource_url(self), "@type": "Delivery",
-                    "letter": request.resource_url(letter), **data}
+                    "letter": None if self.on_paper else request.resource_url(letter), **data}
         return data
+
+
+    def task_json(self, request=None):
+        """The desk's fields (registry.desk.task_json), "overdue" judged by the request's
+        clock."""
+        from registry import desk
+
+        if request is None:
+            return desk.task_json(self.task)
+        return desk.task_json(self.task, request, desk.local_today(request),
+                              request.root.calendar)
+
+
+CHANNELS = ("post", "hand", "email", "fax")
+
+
+class PaperLetter(Checked, Persistent):
+    """A letter that came on paper (by post, by hand, by e-mail or fax) from a sender outside
+    the registry: what its one Delivery points at in place of a sender's Letter. It carries
+    no signature and is in no outbox; its sender is a name and an address, not an
+    organisation of the directory (`org` is "")."""
+
+    org = ""
+    state = "received"
+    in_reply_to = None
+    response_due = None
+    sent_at = None
+
+    def __init__(self, recipient, subject, sender_name, channel, created_by,
+                 sender_address="", sender_reference="", sender_date=None, now=None):
+        self.recipients = (recipient,)
+        self.subject = subject
+        self.sender_name = sender_name
+        self.sender_address = sender_address
+        self.sender_reference = sender_reference
+        self.sender_date = sender_date
+        self.channel = channel
+        self.created_by = created_by
+        self.created = now or utcnow()
+        self.pdf = None
+        self.verdicts = ()
+        #: recipient regno -> its Delivery (one)
+        self.deliveries = OOBTree()
+
+    @property
+    def outgoing_number(self):
+        """The sender's own number, as they wrote it."""
+        return self.sender_reference or None
+
+    def paper_json(self):
+        return {"sender_name": self.sender_name, "sender_address": self.sender_address,
+                "sender_reference": self.sender_reference,
+                "sender_date": self.sender_date.isoformat() if self.sender_date else None,
+                "channel": self.channel}
 
 
 class Mailbox(Folder):

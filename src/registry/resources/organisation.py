@@ -108,15 +108,22 @@ class Organisation(Folder):
 
         #: The file plan's retention classes, holds and disposals (registry.archive.retention).
         self.retention = RetentionPlan()
+        from registry.resources.task import Desk
+
+        #: The open tasks' indexes (registry.resources.task.Desk).
+        self.desk = Desk()
 
     def __acl__(self):
         return [
             (Allow, org_principal(self.regno), (P.VIEW_MAILBOX,)),
             (Allow, org_role_principal(self.regno, "records_manager"),
-             (P.MANAGE_ACCOUNTS, P.DRAFT_LETTER, P.MAKE_HANDOVER, P.MANAGE_RETENTION)),
+             (P.MANAGE_ACCOUNTS, P.DRAFT_LETTER, P.MAKE_HANDOVER, P.MANAGE_RETENTION,
+              P.VIEW_TASKS, P.CONTROL_TASKS, P.REGISTER_PAPER)),
             (Allow, org_role_principal(self.regno, "clerk"), (P.DRAFT_LETTER,)),
+            (Allow, org_role_principal(self.regno, "executor"), (P.DRAFT_LETTER, P.VIEW_TASKS)),
         ] + [(Allow, org_role_principal(self.regno, role), (P.READ_JOURNAL,))
-             for role in JOURNAL_READERS] + [(Allow, org_role_principal(self.regno, role), (P.SEARCH_LETTERS,))
+             for role in JOURNAL_READERS] + \
+            [(Allow, org_role_principal(self.regno, role), (P.SEARCH_LETTERS,))
              for role in ORG_ROLES]
 
     @property

@@ -15,10 +15,11 @@ from registry.security.principals import SITE_ADMIN, role_principal
 from registry.security.sessions import Sessions
 from registry.security.throttle import FailedSignIns
 from registry.signatures.truststore import TrustStore
+from registry.workdays import WorkCalendar
 
 SITE_ADMIN_PERMISSIONS = (
     P.VIEW, P.VIEW_DIRECTORY, P.MANAGE_ORGS, P.MANAGE_ACCOUNTS, P.VIEW_ACCOUNT, P.LIST_ACCOUNTS,
-    P.VIEW_AUDIT, P.REVIEW_REPORTS,
+    P.VIEW_AUDIT, P.REVIEW_REPORTS, P.MANAGE_CALENDAR,
 )
 
 
@@ -46,6 +47,8 @@ class Site(Folder):
         self.trust_store = TrustStore()
         #: Every account's notifications and the daily digest's day (registry.notifications).
         self.notifications = Notifications()
+        #: Days the site administrator declared off or working (registry.workdays).
+        self.calendar = WorkCalendar()
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on

@@ -93,6 +93,9 @@ class User(Persistent):
     mail_mode = "immediate"
     language = None
 
+    #: The account holder's position (албан тушаал), shown beside the name on the desk.
+    position = ""
+
     def __init__(self, login, org, roles, fullname=""):
         self.login = login
         self.org = org
@@ -165,6 +168,7 @@ class User(Persistent):
             "org": self.org,
             "roles": list(self.roles),
             "fullname": self.fullname,
+            "position": self.position,
             "active": self.active,
             "created": self.created.isoformat(),
             "email": self.email,

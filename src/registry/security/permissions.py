@@ -59,13 +59,29 @@ REVIEW_REPORTS = "reports.review"
 MAKE_HANDOVER = "handover.make"
 #: Set the file plan's retention classes, place and lift holds, approve disposal.
 MANAGE_RETENTION = "retention.manage"
+# The desk (tasks; granted per state by workflows/task.toml, lists by the organisation) -----
+#: Give a task its executor and co-executors, resolution and due date.
+ASSIGN_TASK = "task.assign"
+#: Extend a task's due date, with a reason.
+EXTEND_TASK = "task.extend"
+#: Close a task with a note (its executor, or a records manager).
+CLOSE_TASK = "task.close"
+#: See one's own tasks ("My tasks").
+VIEW_TASKS = "tasks.view"
+#: See every open task of the organisation (control, хяналт).
+CONTROL_TASKS = "tasks.control"
+#: Register a letter that came on paper (records managers).
+REGISTER_PAPER = "paper.register"
+#: Declare days off and working days on the registry's calendar (site administrators).
+MANAGE_CALENDAR = "calendar.manage"
 #: Mark a transition the registry fires itself (never granted to a person).
 SYSTEM = "system"
 
 ALL = (
     VIEW, VIEW_DIRECTORY, MANAGE_ORGS, MANAGE_ACCOUNTS, VIEW_ACCOUNT, MANAGE_OWN_ACCOUNT,
-    LIST_ACCOUNTS, VIEW_MAILBOX, SEARCH_LETTERS, VIEW_AUDIT, DRAFT_LETTER, VIEW_LETTER, EDIT_LETTER,
+    LIST_ACCOUNTS, VIEW_MAILBOX, SEARCH_LETTERS, READ_JOURNAL, VIEW_AUDIT, DRAFT_LETTER, VIEW_LETTER, EDIT_LETTER,
     SIGN_LETTER, RETRACT_LETTER, SEND_LETTER, WITHDRAW_LETTER, VIEW_DELIVERY,
     REGISTER_DELIVERY, REJECT_DELIVERY, REPORT_DELIVERY, REVIEW_REPORTS, MAKE_HANDOVER,
-    MANAGE_RETENTION, OWN_NOTIFICATIONS,
+    MANAGE_RETENTION, OWN_NOTIFICATIONS, ASSIGN_TASK, EXTEND_TASK, CLOSE_TASK, VIEW_TASKS, CONTROL_TASKS,
+    MANAGE_CALENDAR, REGISTER_PAPER,
 )

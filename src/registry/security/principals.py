@@ -7,8 +7,10 @@ never object ids.
 """
 from pyramid.authorization import Authenticated, Everyone
 
-ROLES = ("records_manager", "signatory", "clerk", "auditor", "site_admin")
-ORG_ROLES = ("records_manager", "signatory", "clerk", "auditor")
+ROLES = ("records_manager", "signatory", "clerk", "auditor", "executor", "site_admin")
+ORG_ROLES = ("records_manager", "signatory", "clerk", "auditor", "executor")
+#: Roles whose holders may be given a task (the desk).
+EXECUTOR_ROLES = ("executor", "records_manager")
 SITE_ADMIN = "site_admin"
 
 

@@ -8,6 +8,7 @@ from registry.resources.organisation import Inbox
 from registry.security import permissions as P
 from registry.signatures import REASON_MESSAGES
 from registry.views.api import batch_params, batching
+from registry.views import desk as desk_views
 from registry.views.letter import (
     STATE_TITLES,
     TRANSITION_TITLES,
@@ -19,6 +20,12 @@ from registry.views.letter import (
 )
 from registry.views.thread import thread_values
 
+CHANNEL_TITLES = {
+    "post": _("channel-post", default="By post"),
+    "hand": _("channel-hand", default="By hand"),
+    "email": _("channel-email", default="By e-mail"),
+    "fax": _("channel-fax", default="By fax"),
+}
 INBOX_TABS = [
     ("delivered", _("tab-to-register", default="To register"), ("delivered",)),
     ("registered", _("tab-registered", default="Registered"), ("registered",)),
@@ -39,7 +46,9 @@ def inbox(request):
             "deliveries": deliveries, "total": total, "start": start, "size": size,
             "more": start + size < total, "state_titles": STATE_TITLES,
             "sender_name": lambda regno: orgs[regno].name if regno in orgs else regno,
-            "counts": {k: request.context.count(states) for k, _t, states in INBOX_TABS}}
+            "counts": {k: request.context.count(states) for k, _t, states in INBOX_TABS},
+            "can_register_paper": bool(request.has_permission(P.REGISTER_PAPER, request.context)),
+            **desk_views.urgency_marks(request)}
 
 
 @view_config(context=Inbox, renderer="json", permission=P.VIEW_MAILBOX,
@@ -55,7 +64,8 @@ def inbox_json(request):
                        "sender": d.sender, "subject": d.letter.subject,
                        "outgoing_number": d.letter.outgoing_number,
                        "incoming_number": d.incoming_number,
-                       "delivered_at": d.delivered_at.isoformat()} for d in deliveries],
+                       "delivered_at": d.delivered_at.isoformat(),
+                       **d.task_json(request)} for d in deliveries],
             "items_total": total,
             "batching": batching(request, start, size, total, start + size < total,
                                  deliveries[-1].__name__ if deliveries else None)}
@@ -84,6 +94,8 @@ def delivery_page(request, refusals=None, **extra):
             request.has_permission(P.DRAFT_LETTER, orgs[delivery.recipient]["outbox"])),
     }
     values.update(thread_values(request, delivery))
+    values["desk"] = desk_views.panel(request, delivery)
+    values["channel_titles"] = CHANNEL_TITLES
     values.update(extra)
     return values
 

@@ -8,7 +8,7 @@ from registry.archive.handover import Handover
 from registry.errors import RegistryError
 from registry.i18n import _
 from registry.resources.letter import Delivery, Letter
-from registry.resources.organisation import Handovers
+from registry.resources.organisation import Handovers, Organisation
 from registry.resources.user import User
 from registry.security import permissions as P
 from registry.views.api import error_body, wants_json
@@ -36,7 +36,13 @@ def _not_a_party(request):
     if isinstance(context, User) and request.view_name in ("notifications", "@notifications"):
         # One's notifications are one's own: nobody else learns that the page exists.
         return not request.has_permission(P.OWN_NOTIFICATIONS, context)
+    if isinstance(context, Organisation) and request.view_name in DESK_VIEWS:
+        return not request.has_permission(P.VIEW_MAILBOX, context)
     return False
+
+
+#: An organisation's pages that show its letters: an outsider is told nothing (404).
+DESK_VIEWS = ("tasks", "control", "@tasks")
 
 
 @forbidden_view_config(renderer="json")

@@ -7,5 +7,6 @@ ROLE_TITLES = {
     "signatory": _("role-signatory", default="Signatory"),
     "clerk": _("role-clerk", default="Clerk"),
     "auditor": _("role-auditor", default="Auditor"),
+    "executor": _("role-executor", default="Executor"),
     "site_admin": _("role-site_admin", default="Site administrator"),
 }

@@ -38,6 +38,10 @@ class Layout:
         if self.org is not None and request.has_permission(P.READ_JOURNAL, self.org):
             items.append((_("journal-nav", default="Journal"),
                           request.resource_url(self.org, "@@journal")))
+        if self.org is not None and request.has_permission(P.VIEW_TASKS, self.org):
+            items.append((_("My tasks"), request.resource_url(self.org, "@@tasks")))
+        if self.org is not None and request.has_permission(P.CONTROL_TASKS, self.org):
+            items.append((_("Control"), request.resource_url(self.org, "@@control")))
         if self.org is not None and request.has_permission(P.SEARCH_LETTERS, self.org):
             items.append((_("Search"), request.resource_url(site, "@search")))
         if request.has_permission(P.VIEW_DIRECTORY, site.orgs):
@@ -48,6 +52,8 @@ class Layout:
             items.append((_("Admin"), request.resource_url(site.users)))
         if request.has_permission(P.REVIEW_REPORTS, site.reports):
             items.append((_("Reports"), request.resource_url(site.reports)))
+        if request.has_permission(P.MANAGE_CALENDAR, site):
+            items.append((_("Calendar"), request.resource_url(site, "@@calendar")))
         if request.has_permission(P.VIEW_AUDIT, site.audit):
             items.append((_("Audit"), request.resource_url(site.audit)))
         here = request.path_url
@@ -59,6 +65,15 @@ class Layout:
     def unread(self):
         """The signed-in account's unread notifications (for the bell)."""
         return self.request.root.notifications.unread_count(self.account.login)
+
+    def local(self, when, pattern="%Y-%m-%d %H:%M"):
+        """A time shown in the registry's time zone (Ulaanbaatar), never in UTC."""
+        from registry import settings as registry_settings
+
+        if when is None:
+            return ""
+        return when.astimezone(registry_settings.zone(self.request.registry.settings)
+                               ).strftime(pattern)
 
     def flashes(self):
         return self.request.session.pop_flash()

@@ -125,7 +125,7 @@ def workflow_context(request, comment="", options=None):
         request.root, request.account.login,
         permits=lambda permission, obj: bool(request.has_permission(permission, obj)),
         gate=request.signature_gate, settings=request.registry.settings, comment=comment,
-        options=options, notify=request.registry.notify)
+        options=options, notify=request.registry.notify, now=request.now)
 
 
 def max_pdf_size(request):
@@ -267,6 +267,8 @@ def end_of_life(request, item):
 
 
 def letter_page(request, refusals=None, **extra):
+    from registry.views import desk as desk_views
+
     letter = request.context
     ctx = workflow_context(request)
     values = {
@@ -285,6 +287,8 @@ def letter_page(request, refusals=None, **extra):
         "edit_form": None,
         "pdf_form": None,
         "reply_to": _reply_to(request, letter),
+        # The sender sees when each recipient's answer is due, and whether it is late there.
+        **desk_views.urgency_marks(request),
         "can_token_sign": (letter.state == "draft" and letter.pdf is not None
                            and request.token_config is not None
                            and bool(request.has_permission(P.SIGN_LETTER, letter))),
@@ -437,6 +441,12 @@ def download_pdf(request):
 
 # Transitions -------------------------------------------------------------------------------
 
+#: What a transition's form or JSON body may give besides its comment (registration: the
+#: series, and the desk's task: see registry.desk).
+REGISTER_OPTIONS = ("executor", "response_due", "series", "resolution", "due_date", "due_days",
+                    "kind")
+
+
 def _fire(request, obj, name, comment, options):
     return exchange.transition(obj, name, workflow_context(request, comment, options))
 
@@ -449,8 +459,10 @@ def workflow_form(request):
     """The transition buttons: fire the named transition; on refusal show every reason."""
     obj = request.context
     name = request.POST.get("transition", "")
-    options = {key: request.POST.get(key, "") for key in ("executor", "response_due", "series")
+    options = {key: request.POST.get(key, "") for key in REGISTER_OPTIONS
                if request.POST.get(key)}
+    if request.POST.getall("co_executors"):
+        options["co_executors"] = request.POST.getall("co_executors")
     try:
         entry = _fire(request, obj, name, request.POST.get("comment", ""), options)
     except TransitionRefused as refused:
@@ -538,7 +550,8 @@ def workflow_json(request):
              request_method="POST")
 def workflow_fire_json(request):
     """POST .../@workflow/<transition> with an optional JSON body: {"comment" (or "reason"),
-    "executor", "response_due", "series"}. A refusal answers 4xx with
+    "series", and for `register` the task's "executor", "co_executors", "resolution",
+    "due_date" (or "response_due") or "due_days", "kind"}. A refusal answers 4xx with
     {"error": {"code", "message"}, "reasons": [{"code", "message", "guard", "evidence"}]}."""
     obj = request.context
     if len(request.subpath) != 1:
@@ -547,7 +560,7 @@ def workflow_fire_json(request):
     operation = "fireLetterTransition" if isinstance(obj, Letter) else "fireDeliveryTransition"
     body = read_json(request, operation, optional=True)
     comment = body.get("comment") or body.get("reason") or ""
-    options = {k: body[k] for k in ("executor", "response_due", "series") if body.get(k)}
+    options = {k: body[k] for k in REGISTER_OPTIONS + ("co_executors",) if body.get(k)}
     try:
         entry = _fire(request, obj, request.subpath[0], comment, options)
     except TransitionRefused as refused:

@@ -67,6 +67,8 @@ class AccountSchema(NewPasswordSchema):
                                 validator=checked_by(validate_login))
     fullname = colander.SchemaNode(colander.String(), title=_("Full name"), missing="",
                                    insert_before="password")
+    position = colander.SchemaNode(colander.String(), title=_("Position"), missing="",
+                                   insert_before="password", validator=colander.Length(max=200))
     roles = colander.SchemaNode(
         colander.Set(), title=_("Roles"), widget=roles_widget, insert_before="password",
         validator=colander.Length(min=1, min_err=_("Give the account at least one role.")))
@@ -218,7 +220,7 @@ def accounts(request):
         def create(values):
             return create_account(site, request.account.login, org.regno, values["login"],
                                   sorted(values["roles"]), values["password"],
-                                  fullname=values["fullname"],
+                                  fullname=values["fullname"], position=values["position"],
                                   limits=account_limits(request.registry.settings),
                                   may_grant_admin=is_admin)
 

@@ -10,6 +10,8 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
+from registry.views import desk as desk_views
+
 from registry.accounts import log_in
 from registry.i18n import LOCALE_COOKIE, LOCALES, _
 from registry.resources.site import Site
@@ -45,6 +47,7 @@ def home(request):
     return {
         "org": org,
         "counts": {name: len(org[name]) for name in ("inbox", "outbox", "handovers")},
+        "desk": desk_views.home_counts(request, org),
     }
 
 

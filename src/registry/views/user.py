@@ -54,6 +54,8 @@ class OwnPasswordSchema(NewPasswordSchema):
 
 class AccountEditSchema(CSRFSchema):
     fullname = colander.SchemaNode(colander.String(), title=_("Full name"), missing="")
+    position = colander.SchemaNode(colander.String(), title=_("Position"), missing="",
+                                   validator=colander.Length(max=200))
     roles = colander.SchemaNode(
         colander.Set(), title=_("Roles"), widget=roles_widget,
         validator=colander.Length(min=1, min_err=_("Give the account at least one role.")))
@@ -151,7 +153,8 @@ def _account_page(request, **extra):
             request, AccountEditSchema(), bind={"allow_admin": request.account.is_site_admin},
             buttons=(deform.Button("save", _("Save")),), formid="edit-account",
             action=request.resource_url(user, "@@edit"),
-        ).render({"fullname": user.fullname, "roles": set(user.roles), "active": user.active})
+        ).render({"fullname": user.fullname, "position": user.position,
+                  "roles": set(user.roles), "active": user.active})
     if values["is_self"]:
         values["preferences_form"] = _preferences_form(request).render(
             {"email": user.email or "", "mail_mode": user.mail_mode,
@@ -190,7 +193,7 @@ def edit_account(request):
     def save(values):
         return update_account(request.root, request.account.login, user,
                               roles=sorted(values["roles"]), active=values["active"],
-                              fullname=values["fullname"],
+                              fullname=values["fullname"], position=values["position"],
                               may_grant_admin=request.account.is_site_admin)
 
     outcome, result = run_form(request, form, save)

@@ -4,6 +4,7 @@ A guard is `guard(obj, ctx) -> GuardResult(ok, reason, message, evidence)`: pure
 never writes), safe to run again when a request is retried, and it explains a refusal with a
 stable reason code and a message for people.
 """
+from registry.desk import GUARDS as DESK_GUARDS
 from registry.i18n import _
 from registry.signatures import REASON_MESSAGES
 from registry.workflow.engine import GuardResult
@@ -18,6 +19,8 @@ def has_subject(letter, ctx):
 
 
 def has_recipients(letter, ctx):
+    if not letter.recipients and letter.post_to:
+        return OK  # an answer to a paper letter: printed and posted
     if not letter.recipients:
         return GuardResult(False, reason="RECIPIENTS_REQUIRED",
                            message=_("The letter has no recipient."))
@@ -160,4 +163,5 @@ GUARDS = {
     "letter_not_withdrawn": letter_not_withdrawn,
     "deliveries_settled": deliveries_settled,
     "not_on_hold": not_on_hold,
+    **DESK_GUARDS,
 }
