@@ -461,7 +461,7 @@ def test_the_records_manager_gives_an_account_its_position(testapp, in_site, sta
         assert record.detail == {"position": ["Мэргэжилтэн", "Ахлах мэргэжилтэн"]}
 
 
-def test_evolve_9_puts_letters_registered_before_on_the_desk(testapp, api, staff, delivered,
+def test_evolve_12_puts_letters_registered_before_on_the_desk(testapp, api, staff, delivered,
                                                              in_site):
     from registry.resources.evolve import evolve
 
@@ -470,13 +470,13 @@ def test_evolve_9_puts_letters_registered_before_on_the_desk(testapp, api, staff
     with in_site() as site:
         org = site.orgs[RECIPIENT]
         item = org["inbox"][delivery.rstrip("/").rsplit("/", 1)[-1]]
-        # As generation 8 left it: an executor and a due date on the delivery, no desk.
+        # As generation 11 left it: an executor and a due date on the delivery, no desk.
         item.executor, item.response_due = "exe_b", date(2026, 12, 1)
         del org.desk
         del site.orgs[SENDER].desk
         del site.calendar
-        site.generation = 8
-        assert evolve(site) == [9]
+        site.generation = 11
+        assert evolve(site) == [12]
         assert (item.task.state, item.task.executor, item.task.due) == ("open", "exe_b",
                                                                         date(2026, 12, 1))
         assert org.desk.page(executor="exe_b") == ([item.__name__], 1)

@@ -36,11 +36,24 @@ def test_a_new_letter_tells_the_recipients_records_managers_only(sent, in_site):
 def test_registration_tells_the_authors_and_the_executor(testapp, sent, api, in_site):
     letter, delivery = sent
     with in_site() as site:
-        site.users.create("exec_b", site.orgs[B], ["clerk"], "correct-horse-1")
+        site.users.create("exec_b", site.orgs[B], ["executor"], "correct-horse-1")
     testapp.post_json(delivery + "@workflow/register", {"executor": "exec_b"},
                       headers=api("rm_b"))
     assert kinds(in_site, "rm_a") == ["letter_registered"]
     assert kinds(in_site, "exec_b") == ["task_assigned"]
+
+
+def test_reassigning_tells_the_new_executor_and_the_one_it_was_taken_from(testapp, sent, api,
+                                                                         in_site):
+    _letter, delivery = sent
+    with in_site() as site:
+        for login in ("exec_b", "exec_c"):
+            site.users.create(login, site.orgs[B], ["executor"], "correct-horse-1")
+    rm_b = api("rm_b")
+    testapp.post_json(delivery + "@workflow/register", {"executor": "exec_b"}, headers=rm_b)
+    testapp.post_json(delivery + "@task/assign", {"executor": "exec_c"}, headers=rm_b)
+    assert kinds(in_site, "exec_b") == ["task_reassigned", "task_assigned"]
+    assert kinds(in_site, "exec_c") == ["task_assigned"]
 
 
 def test_rejection_tells_the_authors(testapp, sent, api, in_site):

@@ -24,6 +24,18 @@ FOLDER = {INCOMING: "inbox", OUTGOING: "outbox"}
 GC_EVERY = 1000
 
 
+def task_facts(delivery):
+    """(executor login, co-executors, resolution, due date, paths of the answers) of a
+    registered delivery: its desk task's, else what the registration recorded."""
+    task = getattr(delivery, "task", None)
+    if task is not None:
+        return (task.executor, tuple(task.co_executors), task.resolution,
+                task.due or delivery.response_due, tuple(task.answered_by))
+    answered = delivery.answered_by
+    return (delivery.executor, (), "", delivery.response_due,
+            (answered,) if answered else ())
+
+
 def numbered_at(item):
     """When `item` got its number: a letter when sent, a delivery when registered."""
     return item.sent_at if isinstance(item, Letter) else item.registered_at
@@ -249,10 +261,9 @@ class Journal:
         org = self.site.orgs.get(regno)
         return Party(regno, org.name if org is not None else regno)
 
-    def _answers(self, item):
-        """References to the letters that answered `item` (an incoming entry)."""
-        found = getattr(item, "answered_by", None)
-        paths = [found] if isinstance(found, str) else list(found or ())
+    def _answers(self, paths):
+        """References to the letters (paths in this organisation's outbox) that answered an
+        incoming entry."""
         refs = []
         outbox = self.org["outbox"]
         for path in paths:
@@ -277,18 +288,27 @@ class Journal:
                 if delivery.state == "rejected":
                     notes.append(("rejected", f"{self._org(regno).name}: "
                                   f"{delivery.rejection_reason or ''}".strip()))
+            post_to = getattr(item, "post_to", None)
+            if post_to:  # an answer to a letter that came on paper leaves on paper
+                parties.append(Party(None, post_to.get("name", "")))
+                notes.append(("by_post", post_to.get("address", "")))
             number, subject, executor_login = item.outgoing_number, item.subject, item.created_by
-            due, answered = item.response_due, []
+            due, answered, resolution = item.response_due, [], ""
             reply = item.in_reply_to
             if reply:
                 notes.append(("in_reply_to", self._reply_number(reply)))
         else:
             letter = item.letter
-            parties = [self._org(letter.org)]
-            references = [Reference(letter.outgoing_number, self._local(letter.sent_at))]
+            executor_login, _co, resolution, due, answers = task_facts(item)
+            if item.on_paper:
+                parties = [Party(None, letter.sender_name)]
+                references = [Reference(letter.sender_reference or None, letter.sender_date)]
+                notes.append(("on_paper", ""))
+            else:
+                parties = [self._org(letter.org)]
+                references = [Reference(letter.outgoing_number, self._local(letter.sent_at))]
             number, subject = item.incoming_number, letter.subject
-            executor_login, due = item.executor, item.response_due
-            answered = self._answers(item)
+            answered = self._answers(answers)
             if item.state == "rejected" and item.rejection_reason:
                 notes.append(("rejected", item.rejection_reason))
         if item.state == "withdrawn":
@@ -304,7 +324,7 @@ class Journal:
         return JournalRow(
             item=item, number=number, series=item.series or "", subject=subject,
             numbered=self._local(numbered_at(item)), parties=parties, references=references,
-            executor=executor, resolution=getattr(item, "resolution", "") or "",
+            executor=executor, resolution=resolution or "",
             due=due, answered_by=answered, state=item.state, notes=notes)
 
     def _reply_number(self, delivery_id):

@@ -33,6 +33,8 @@ NOTE_TITLES = {
     "handed_over": _("journal-note-handed-over", default="Handed over to the archive"),
     "disposed": _("journal-note-disposed", default="Disposed of"),
     "in_reply_to": _("journal-note-in-reply-to", default="In reply to"),
+    "on_paper": _("journal-note-on-paper", default="Came on paper, not signed electronically"),
+    "by_post": _("journal-note-by-post", default="To be printed and posted to"),
 }
 FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),

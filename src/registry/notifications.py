@@ -311,8 +311,22 @@ def _to_authors(kind):
 subscribe("letter", "send", _letter_sent)
 subscribe("delivery", "register", _to_authors("letter_registered"))
 subscribe("delivery", "reject", _to_authors("letter_rejected"))
-# The executor named at registration learns of the task (until tasks have their own workflow).
-subscribe("delivery", "register", tell("task_assigned", logins("executor")))
+def _task_assigned(event, tell_):
+    """A task's `assign` (workflows/task.toml; the first is fired by the registration that
+    opens it): the new executor and new co-executors learn of it, the executor it was taken
+    from learns it went to another."""
+    change = event.entry.evidence.get("set_executors", {})
+    delivery = event.object.__parent__
+    if "executor" in change:
+        old, new = change["executor"]
+        tell_([new] if new else [], "task_assigned", delivery)
+        tell_([old] if old else [], "task_reassigned", delivery)
+    if "co_executors" in change:
+        old, new = change["co_executors"]
+        tell_([login for login in new if login not in old], "task_assigned", delivery)
+
+
+subscribe("task", "assign", _task_assigned)
 
 
 def includeme(config):

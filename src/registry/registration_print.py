@@ -8,6 +8,7 @@ from io import BytesIO
 
 from registry.fonts import cyrillic_font
 from registry.i18n import _
+from registry.journal import task_facts
 
 STAMP_SIZE_MM = (80, 40)
 
@@ -22,7 +23,8 @@ def registration_facts(site, delivery, zone):
     letter = delivery.letter
     recipient = site.orgs.get(delivery.recipient)
     sender = site.orgs.get(letter.org)
-    executor = site.users.get(delivery.executor) if delivery.executor else None
+    executor_login, _co, resolution, due, _answers = task_facts(delivery)
+    executor = site.users.get(executor_login) if executor_login else None
     registered = _local(delivery.registered_at, zone)
     sent = _local(letter.sent_at, zone)
     verdict = delivery.checked_before_export or {}
@@ -35,15 +37,17 @@ def registration_facts(site, delivery, zone):
         (_("stamp-executor", default="Executor"),
          ((executor.fullname or executor.login) if executor else "")),
         (_("card-sender", default="From"),
-         f"{sender.name} ({letter.org})" if sender else letter.org),
+         f"{sender.name} ({letter.org})" if sender else
+         ", ".join(filter(None, (getattr(letter, "sender_name", ""),
+                                 getattr(letter, "sender_address", ""))))),
         (_("card-their-number", default="Their number and date"),
-         " ".join(filter(None, (letter.outgoing_number, sent.strftime("%Y-%m-%d")
-                                if sent else "")))),
+         " ".join(filter(None, (letter.outgoing_number, sent.strftime("%Y-%m-%d") if sent else
+                                (letter.sender_date.isoformat()
+                                 if getattr(letter, "sender_date", None) else ""))))),
         (_("card-subject", default="Subject"), letter.subject),
-        (_("card-resolution", default="Resolution"), getattr(delivery, "resolution", "") or ""),
+        (_("card-resolution", default="Resolution"), resolution),
         (_("card-due", default="Answer due"),
-         (delivery.response_due or letter.response_due or "") and
-         (delivery.response_due or letter.response_due).isoformat()),
+         (due or letter.response_due).isoformat() if (due or letter.response_due) else ""),
         (_("card-file", default="File"),
          f"{letter.pdf.filename}, {letter.pdf.size:,} B" if letter.pdf else ""),
         # In two halves: a line breaks only between words.

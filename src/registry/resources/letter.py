@@ -220,6 +220,7 @@ class Delivery(Checked, Workflowed, Persistent):
     answered_by = None
     #: The desk's Task (registry.resources.task), once the registration opened one.
     task = None
+
     @property
     def on_paper(self):
         """Registered from a letter that came on paper (a PaperLetter): no signature, a sender
@@ -262,7 +263,6 @@ class Delivery(Checked, Workflowed, Persistent):
                     "letter": None if self.on_paper else request.resource_url(letter), **data}
         return data
 
-
     def task_json(self, request=None):
         """The desk's fields (registry.desk.task_json), "overdue" judged by the request's
         clock."""
@@ -288,6 +288,8 @@ class PaperLetter(Checked, Persistent):
     in_reply_to = None
     response_due = None
     sent_at = None
+    #: The letters sent in answer to it (registry.thread), as a Letter's.
+    replies = ()
 
     def __init__(self, recipient, subject, sender_name, channel, created_by,
                  sender_address="", sender_reference="", sender_date=None, now=None):
