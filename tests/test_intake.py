@@ -334,7 +334,7 @@ def test_every_documented_request_body_refuses_other_media_types(testapp, api, d
                                        expect_errors=True)
             assert response.status_int == 415, (method, url, response.status)
             checked += 1
-    assert checked == 6
+    assert checked == 7
 
 
 # Finding 7: UI upload refusals --------------------------------------------------------------
