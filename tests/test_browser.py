@@ -200,3 +200,72 @@ def test_search_from_the_ui_finds_a_letter_by_an_inflected_word_and_opens_it(dem
     hits.first.locator("a").first.click()
     expect(page.locator("h1")).to_contain_text("2027 оны төсвийн төслийн тухай")
     assert "/orgs/3000149/inbox/" in page.url
+
+
+@pytest.fixture
+def desk_files(pki, tmp_path):
+    """The letter to answer (signed by 1000001) and the answer (signed by 1000002)."""
+    import pdfs
+
+    made = {}
+    for name, regno, text in (("letter", "1000001", "Төсвийн санал ирүүлэх тухай"),
+                              ("answer", "1000002", "Төсвийн саналыг хүргүүлэх тухай")):
+        made[name] = tmp_path / f"{name}.pdf"
+        made[name].write_bytes(pdfs.sign(pdfs.letter_pdf(text), pki.org(regno)))
+    return made
+
+
+def test_the_desk_journey_resolution_my_tasks_reply_and_the_senders_thread(
+        desk_files, page, server, testapp, api, in_site):
+    from conftest import send_letter
+
+    with in_site() as site:
+        executor = site.users.create("exec_b", site.orgs["1000002"], ["executor"], PASSWORD)
+        executor.fullname = "Дорж Батбаяр"
+    letter = send_letter(testapp, api("rm_a"), desk_files["letter"].read_bytes(),
+                         subject="Төсвийн санал ирүүлэх тухай")
+
+    # The records manager registers it with a resolution and an executor.
+    sign_in(page, server, "rm_b")
+    page.goto(server + "/orgs/1000002/inbox/")
+    page.locator("#deliveries a").filter(has_text="Төсвийн санал ирүүлэх тухай").click()
+    page.select_option("#executor", "exec_b")
+    page.fill("#resolution", "Санхүүгийн хэлтэс саналаа бэлтгэж хариу өгөх.")
+    page.click("#transitions button[value=register]")
+    expect(page.locator("#task-resolution")).to_have_text(
+        "Санхүүгийн хэлтэс саналаа бэлтгэж хариу өгөх.")
+    delivery_url = page.url
+    page.click("form[action$='@@logout'] button")
+
+    # The executor finds it in "My tasks" and drafts the reply from the letter.
+    sign_in(page, server, "exec_b")
+    page.goto(server + "/orgs/1000002/@@tasks")
+    page.locator("#tasks a").filter(has_text="Төсвийн санал ирүүлэх тухай").click()
+    page.click("#reply")
+    expect(page.locator("#original")).to_contain_text("Төсвийн санал ирүүлэх тухай")
+    expect(page.locator("textarea[name=recipients]")).to_have_value("1000001")
+    expect(page.locator("input[name=subject]")).to_have_value(
+        "Хариу: Төсвийн санал ирүүлэх тухай")
+    page.click("#draft-formsave")
+    page.set_input_files("input[type=file]", str(desk_files["answer"]))
+    page.click("#pdf-formattach")
+    answer_url = page.url
+    page.click("form[action$='@@logout'] button")
+
+    # The records manager signs and sends it: the task is done, answered by it.
+    sign_in(page, server, "rm_b")
+    page.goto(answer_url)
+    page.click("#transitions button[value=sign]")
+    page.click("#transitions button[value=send]")
+    expect(page.locator("#outgoing-number")).to_have_text("№ 01/1")
+    page.goto(delivery_url)
+    expect(page.locator("#task-state")).to_have_attribute("data-state", "done")
+    page.click("form[action$='@@logout'] button")
+
+    # The original sender sees the answer in the thread of its letter.
+    sign_in(page, server, "rm_a")
+    page.goto(server + letter)
+    answer = page.locator("#thread li").filter(has_text="Хариу: Төсвийн санал ирүүлэх тухай")
+    expect(answer).to_contain_text("№ 01/1")
+    expect(answer.locator("a")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "desk-thread.png"), full_page=True)
