@@ -105,7 +105,8 @@ def test_a_period_is_read_from_dates_or_defaults_to_the_year_so_far():
     assert parse_period("2026-02-01", "2026-02-28", today) == (date(2026, 2, 1),
                                                                date(2026, 2, 28))
     for start, end, field in (("2026-13-01", None, "from"), (None, "yesterday", "to"),
-                              ("2026-03-01", "2026-02-01", "to")):
+                              ("2026-03-01", "2026-02-01", "to"), ("0001-01-01", None, "from"),
+                              (None, "9999-12-31", "to")):
         with pytest.raises(ValueError) as caught:
             parse_period(start, end, today)
         assert str(caught.value) == field

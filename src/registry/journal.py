@@ -20,6 +20,8 @@ from registry.resources.letter import Letter
 INCOMING, OUTGOING = "incoming", "outgoing"
 DIRECTIONS = (INCOMING, OUTGOING)
 FOLDER = {INCOMING: "inbox", OUTGOING: "outbox"}
+#: The years a period may name (the registry's letters are from this century).
+YEARS = (1990, 2999)
 #: How many entries a long read walks between shrinking the object cache.
 GC_EVERY = 1000
 
@@ -116,9 +118,12 @@ def parse_period(start, end, today):
         if value in (None, ""):
             return None
         try:
-            return date.fromisoformat(str(value).strip())
+            day = date.fromisoformat(str(value).strip())
         except ValueError:
             raise ValueError(name) from None
+        if not YEARS[0] <= day.year <= YEARS[1]:
+            raise ValueError(name)
+        return day
 
     first = as_date(start, "from") or date(today.year, 1, 1)
     last = as_date(end, "to") or today
