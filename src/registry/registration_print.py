@@ -6,6 +6,8 @@ the caller's language (`translate`), times are local (`zone`).
 from datetime import datetime
 from io import BytesIO
 
+from translationstring import TranslationString
+
 from registry.fonts import cyrillic_font
 from registry.i18n import _
 from registry.journal import task_facts
@@ -130,7 +132,8 @@ def card_pdf(site, delivery, zone, translate, transition_titles):
 
     for label, value in registration_facts(site, delivery, zone):
         if value:
-            line(translate(label), translate(value) if hasattr(value, "domain") else value)
+            line(translate(label),
+                 translate(value) if isinstance(value, TranslationString) else value)
     y -= 3 * mm
     pdf.setFont(font, 10)
     pdf.drawString(margin, y, translate(_("card-history", default="History")))

@@ -19,7 +19,8 @@ from registry.fonts import cyrillic_font
 from registry.resources.organisation import Organisation
 from registry.safetext import check_text
 from registry.security import permissions as P
-from registry.settings import local_today, zone
+from registry.desk import local_today
+from registry.settings import zone
 from registry.views.api import batch_params, batching
 from registry.views.letter import STATE_TITLES
 
@@ -40,8 +41,7 @@ def journal_from(request):
     if direction not in DIRECTIONS:
         raise _bad("direction", _("Direction is 'incoming' or 'outgoing'."))
     try:
-        first, last = parse_period(params.get("from"), params.get("to"),
-                                   local_today(settings))
+        first, last = parse_period(params.get("from"), params.get("to"), local_today(request))
     except ValueError as exc:
         raise _bad(str(exc), _("journal-bad-period", default="A period runs from a date to "
                                "the same or a later date, each written YYYY-MM-DD.")) from None
