@@ -277,3 +277,23 @@ def test_json_listing_pages_continue_after_the_last_item(testapp, api):
         url = body["batching"].get("next", "").replace("http://registry.test", "")
         assert not url or "b_after=" in url
     assert seen == list(reversed(made)) and body["items_total"] == 5
+
+
+def test_the_history_shows_ulaanbaatar_time_people_by_name_and_words(testapp, api, signed_pdf,
+                                                                    in_site):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from conftest import send_letter
+
+    letter = send_letter(testapp, api("rm_a"), signed_pdf)
+    with in_site() as site:
+        site.users["rm_a"].fullname = "Бат Болд"
+        sent = next(e for e in site.orgs[SENDER]["outbox"][letter.split("/")[-2]].history
+                    if e.transition == "send")
+    login(testapp, "rm_a")
+    row = [r for r in testapp.get(letter).html.find(id="history").find_all("tr")
+           if "Илгээх" in r.text]
+    local = datetime.fromisoformat(sent.time).astimezone(ZoneInfo("Asia/Ulaanbaatar"))
+    assert len(row) == 1 and local.strftime("%Y-%m-%d %H:%M:%S") in row[0].text
+    assert "Бат Болд" in row[0].text and "rm_a" not in row[0].text

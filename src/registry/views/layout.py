@@ -1,4 +1,6 @@
 """What every page's layout needs: the account, the navigation, the language switch, CSRF."""
+from datetime import datetime
+
 from pyramid.events import BeforeRender, subscriber
 
 from registry.i18n import LOCALE_NAMES, LOCALES, _
@@ -72,8 +74,16 @@ class Layout:
 
         if when is None:
             return ""
+        if isinstance(when, str):  # an ISO time, as history entries keep it
+            when = datetime.fromisoformat(when)
         return when.astimezone(registry_settings.zone(self.request.registry.settings)
                                ).strftime(pattern)
+
+    def person(self, login):
+        """An account as pages name it: its full name (its login only when it has none, or
+        for an actor that is no account, such as the registry itself)."""
+        user = self.request.root.users.get(login) if login else None
+        return (user.fullname or user.login) if user is not None else (login or "")
 
     def flashes(self):
         return self.request.session.pop_flash()

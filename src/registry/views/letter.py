@@ -41,6 +41,7 @@ TRANSITION_TITLES = {
     "send": _("transition-send", default="Send"),
     "withdraw": _("transition-withdraw", default="Withdraw"),
     "register": _("transition-register", default="Register"),
+    "register_paper": _("transition-register_paper", default="Registered from paper"),
     "reject": _("transition-reject", default="Reject"),
     "receive": _("transition-receive", default="Received by every recipient"),
     "hand_over": _("transition-hand_over", default="Handed over to the archive"),
