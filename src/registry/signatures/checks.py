@@ -166,8 +166,13 @@ def _decoding_overflow(reader):
             if key in seen or not isinstance(position, int):
                 continue
             seen.add(key)
-            resolver = resolver or reader.get_historical_resolver(revision)
-            obj = resolver.get_object(ref)
+            if _last_change(xrefs, ref) == revision:
+                # The current definition: read through the reader's own cache (the signature's
+                # and the pages' objects are there already), not copied into a revision's view.
+                obj = reader.get_object(ref)
+            else:
+                resolver = resolver or reader.get_historical_resolver(revision)
+                obj = resolver.get_object(ref)
             if not isinstance(obj, generic.StreamObject):
                 continue
             filters = obj.get("/Filter")
@@ -181,6 +186,14 @@ def _decoding_overflow(reader):
             except Exception:  # noqa: BLE001  (a corrupt stream is not a bomb; viewers skip it)
                 continue
     return None
+
+
+def _last_change(xrefs, ref):
+    """The revision that last defined `ref`, or None when the xrefs cannot tell."""
+    try:
+        return xrefs.get_last_change(ref)
+    except KeyError:
+        return None
 
 
 def _describe(exc):
