@@ -45,7 +45,7 @@ class Context:
 
     @property
     def data_dir(self):
-        return self.settings["registry.data_dir"]
+        return registry_settings.data_dir(self.settings)
 
     def embedded(self):
         return None if self.settings.get("zodbconn.uri") else EmbeddedStore(self.data_dir)
@@ -128,13 +128,7 @@ def main(ctx, config_path, data_dir):
 
 
 def local_year(settings):
-    from datetime import datetime, timezone
-    from zoneinfo import ZoneInfo
-
-    from registry.archive.selection import DEFAULT_TIMEZONE
-
-    zone = ZoneInfo(settings.get("registry.timezone", DEFAULT_TIMEZONE))
-    return datetime.now(timezone.utc).astimezone(zone).year
+    return registry_settings.local_today(settings).year
 
 
 def org_of(site, regno):
