@@ -390,8 +390,8 @@ def test_a_bad_paper_letter_is_refused_and_nothing_is_kept(testapp, api, staff, 
         assert len(site.orgs[RECIPIENT]["inbox"]) == 0
 
 
-def test_the_paper_form_registers_a_pdf_scan(testapp, staff, signed_pdf_b):
-    login(testapp, "rm_b")
+def test_the_paper_form_registers_a_pdf_scan(testapp, staff, signed_pdf_b, clock):
+    login(testapp, "rm_b")  # Thursday 3 December: ten working days on is Thursday 17
     form = testapp.get(f"/orgs/{RECIPIENT}/inbox/").click(href="@@paper").forms["paper-form"]
     for name in ("subject", "sender_name", "sender_address"):
         form[name] = PAPER[name]
