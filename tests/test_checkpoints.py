@@ -21,6 +21,7 @@ from registry.signatures import load_trust
 from registry.signatures.tsa import TsaConfig
 from registry.store import site_of
 from test_archive_handover import settings_ini
+from test_mail import smtp  # noqa: F401  (a fixture: an SMTP server on 127.0.0.1)
 
 # 10:00 in Ulaanbaatar (UTC+8) on a Thursday.
 NOW = datetime(2026, 12, 3, 2, 0, tzinfo=timezone.utc)
@@ -226,11 +227,43 @@ def test_a_tsa_that_is_down_makes_no_checkpoint_and_the_interval_is_tried_again(
     assert made.number == 1
 
 
+def test_a_checkpoint_is_mailed_with_its_file_when_it_commits(db, sealed, smtp):
+    from registry.mail import postman_from_settings
+
+    settings = {**sealed, "mail.host": "127.0.0.1", "mail.port": str(smtp.port),
+                "mail.default_sender": "registry@example.mn",
+                "registry.public_url": "https://registry.example.mn",
+                "registry.audit.checkpoint_mail_to": "archive@example.mn"}
+    checkpoint, path = make_checkpoint(db, settings, clock=lambda: NOW,
+                                       postman=postman_from_settings(settings))
+    [(to, message)] = smtp.messages
+    assert to == ["archive@example.mn"]
+    assert message["Subject"] == "Registry audit checkpoint 1"
+    assert f"record {checkpoint.seq}, head {checkpoint.head}" in message.get_body().get_content()
+    [attachment] = message.iter_attachments()
+    assert attachment.get_filename() == path.name == "audit-checkpoint-000001.json"
+    assert attachment.get_content() == path.read_bytes()
+
+
 def test_no_checkpoint_without_the_seal(db, sealed):
     del sealed["registry.seal.cert"]
     with pytest.raises(CheckpointError) as raised:
         make_checkpoint(db, sealed, clock=lambda: NOW)
     assert raised.value.code == "NO_SEAL"
+
+
+def test_the_server_makes_checkpoints_with_the_seal_and_a_tsa(sealed, in_site_for):
+    from registry.checkpoints import ICheckpointSchedule
+
+    testapp, _in_site = in_site_for({**sealed, "registry.audit.checkpoint_interval": "hourly"})
+    assert testapp.app.registry.getUtility(ICheckpointSchedule).interval == 3600
+
+
+def test_the_server_makes_no_checkpoints_without_the_seal(settings, in_site_for):
+    from registry.checkpoints import ICheckpointSchedule
+
+    testapp, _in_site = in_site_for(settings)
+    assert testapp.app.registry.queryUtility(ICheckpointSchedule) is None
 
 
 @pytest.mark.parametrize("value, seconds", [("daily", 86400), ("hourly", 3600), ("off", 0),

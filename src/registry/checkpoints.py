@@ -196,8 +196,7 @@ def _release(db, owner, error):
         conn.close()
 
 
-def make_checkpoint(db, settings, actor=ACTOR, clock=None, interval=None, postman=None,
-                    sign=seal_signature):
+def make_checkpoint(db, settings, actor=ACTOR, clock=None, interval=None, postman=None):
     """Seal the pending audit records, then sign the chain's head, keep the checkpoint, write
     its file and mail it (after commit). With `interval`, only if no process made or is making
     that interval's checkpoint. Returns (Checkpoint, file path), or None when the interval is
@@ -219,36 +218,44 @@ def make_checkpoint(db, settings, actor=ACTOR, clock=None, interval=None, postma
                      "time": now.isoformat(timespec="seconds")}
         tm.abort()
         try:
-            signature = sign(canonical(statement), settings)
+            signature = seal_signature(canonical(statement), settings)
         except CheckpointError as exc:
             if owner is not None:
                 _release(db, owner, f"{now.isoformat(timespec='seconds')}: {exc}")
             raise
-        stamped = signature_timestamp(signature)
-        checkpoint = None
         for attempt in tm.attempts(5):
             with attempt:
-                site = site_of(conn)
-                kept = site.audit.checkpoints
-                if owner is not None and (kept.claim is None or kept.claim[1] != owner):
-                    log.warning("the claim on checkpoint interval %s expired before it was "
-                                "made; leaving it to the process that holds it now", interval)
-                    tm.abort()
-                    return None
-                checkpoint = kept.add(seq=statement["seq"], head=statement["head"],
-                                      time=statement["time"], signature=signature,
-                                      timestamp=stamped, interval=interval, made_by=actor)
-                if owner is not None:
-                    kept.claim, kept.last_interval, kept.last_error = None, interval, None
-                site.audit.append(actor, "audit.checkpoint", target="/audit", detail={
-                    "number": checkpoint.number, "seq": checkpoint.seq,
-                    "head": checkpoint.head, "timestamp": stamped})
-                if postman is not None:
-                    _mail(postman, site, settings, checkpoint)
+                checkpoint = _keep(site_of(conn), statement, signature, interval, owner,
+                                   actor, settings, postman)
     finally:
         conn.close()
+    if checkpoint is None:
+        log.warning("the claim on checkpoint interval %s expired before its checkpoint was "
+                    "made; it is left to the process that holds it now", interval)
+        return None
     seal_pending(db)
     return checkpoint, write_file(checkpoint, checkpoint_dir(settings))
+
+
+def _keep(site, statement, signature, interval, owner, actor, settings, postman):
+    """Keep the signed checkpoint in the store, audited (and mailed on commit); return it. None
+    when the claim on `interval` is no longer `owner`'s (it expired and another process took
+    it)."""
+    kept = site.audit.checkpoints
+    if owner is not None and (kept.claim is None or kept.claim[1] != owner):
+        return None
+    stamped = signature_timestamp(signature)
+    checkpoint = kept.add(seq=statement["seq"], head=statement["head"], time=statement["time"],
+                          signature=signature, timestamp=stamped, interval=interval,
+                          made_by=actor)
+    if owner is not None:
+        kept.claim, kept.last_interval, kept.last_error = None, interval, None
+    site.audit.append(actor, "audit.checkpoint", target="/audit", detail={
+        "number": checkpoint.number, "seq": checkpoint.seq, "head": checkpoint.head,
+        "timestamp": stamped})
+    if postman is not None:
+        _mail(postman, site, settings, checkpoint)
+    return checkpoint
 
 
 def write_file(checkpoint, directory, path=None):
