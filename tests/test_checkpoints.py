@@ -63,12 +63,12 @@ def add_records(in_site, count, action="test.event"):
         site.audit.seal()
 
 
-def checks_of(db, sealed, trust_dir, *files, seal_der=None):
+def checks_of(db, sealed, trust_dir, *files):
     """Check checkpoint files' bytes as `registry audit verify --checkpoint` does."""
     trust = load_trust(trust_dir)
-    seal_der = seal_der or SealConfig.from_settings(sealed).certificates()[0]
+    seals = {SealConfig.from_settings(sealed).certificates()[0]}
     anchors = TsaConfig.from_settings(sealed).anchors(trust)
-    checks = [check_signature(f"file{i}", *read_file(data), seal_der, trust, anchors)
+    checks = [check_signature(f"file{i}", *read_file(data), seals, trust, anchors)
               for i, data in enumerate(files)]
     conn = db.open()
     try:
@@ -301,7 +301,7 @@ def cli(sealed, db, trust_dir, monkeypatch):
                                        catch_exceptions=False)
 
 
-def test_the_command_line_makes_and_verifies_checkpoints(cli, tmp_path):
+def test_the_command_line_makes_and_verifies_checkpoints(cli, tmp_path, sealed, pki):
     out = tmp_path / "published" / "cp.json"
     made = cli("audit", "checkpoint", "--out", str(out))
     assert made.exit_code == 0, made.output + made.stderr
@@ -312,6 +312,13 @@ def test_the_command_line_makes_and_verifies_checkpoints(cli, tmp_path):
     checked = cli("audit", "verify", "--checkpoint", str(out), second)
     assert checked.exit_code == 0, checked.output + checked.stderr
     assert checked.output.count(": HOLDS ") == 2
+    other = tmp_path / "other-seal.pem"
+    other.write_bytes(pki.org("1000002").cert_pem)
+    renewed = cli("audit", "verify", "--checkpoint", str(out), "--seal-cert", str(other))
+    assert renewed.exit_code == 1 and "NOT_THE_SEAL" in renewed.output
+    both = cli("audit", "verify", "--checkpoint", str(out), "--seal-cert", str(other),
+               "--seal-cert", sealed["registry.seal.cert"])
+    assert both.exit_code == 0 and ": HOLDS " in both.output
 
     document = json.loads(out.read_bytes())
     document["checkpoint"]["seq"] += 1
@@ -321,6 +328,10 @@ def test_the_command_line_makes_and_verifies_checkpoints(cli, tmp_path):
     assert refused.exit_code == 1
     assert "forged.json: REFUSED" in refused.output and "SIGNATURE_INVALID" in refused.output
     assert "1 of 2 checkpoints do not hold [CHECKPOINT_FAILED]" in refused.stderr
+
+    unwritable = cli("audit", "checkpoint", "--out", str(forged / "cp.json"))
+    assert unwritable.exit_code == 1
+    assert "checkpoint 3 is kept, but" in unwritable.stderr and "[NOT_WRITTEN]" in unwritable.stderr
 
 
 def test_the_command_line_says_what_is_wrong_with_its_arguments(cli, tmp_path):

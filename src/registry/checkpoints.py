@@ -200,8 +200,8 @@ def make_checkpoint(db, settings, actor=ACTOR, clock=None, interval=None, postma
     """Seal the pending audit records, then sign the chain's head, keep the checkpoint, write
     its file and mail it (after commit). With `interval`, only if no process made or is making
     that interval's checkpoint. Returns (Checkpoint, file path), or None when the interval is
-    another's or done. Raises CheckpointError (a claimed interval is released to be tried
-    again)."""
+    another's or done; the path is None when the file could not be written (logged). Raises
+    CheckpointError (a claimed interval is released to be tried again)."""
     now = (clock or (lambda: datetime.now(timezone.utc)))()
     owner = None
     if interval is not None:
@@ -234,7 +234,13 @@ def make_checkpoint(db, settings, actor=ACTOR, clock=None, interval=None, postma
                     "made; it is left to the process that holds it now", interval)
         return None
     seal_pending(db)
-    return checkpoint, write_file(checkpoint, checkpoint_dir(settings))
+    target = checkpoint_dir(settings) / filename(checkpoint)
+    try:
+        return checkpoint, write_file(checkpoint, target)
+    except OSError as exc:  # kept in the store all the same: the audit page offers it
+        log.error("audit checkpoint %s is kept, but its file could not be written to %s: %s",
+                  checkpoint.number, target, exc.strerror)
+        return checkpoint, None
 
 
 def _keep(site, statement, signature, interval, owner, actor, settings, postman):
@@ -258,10 +264,10 @@ def _keep(site, statement, signature, interval, owner, actor, settings, postman)
     return checkpoint
 
 
-def write_file(checkpoint, directory, path=None):
-    """Write `checkpoint`'s file into `directory` (or at `path`), atomically; return its
-    path."""
-    target = Path(path) if path else Path(directory) / filename(checkpoint)
+def write_file(checkpoint, path):
+    """Write `checkpoint`'s file at `path` (atomically; its folder made if need be); return the
+    path. Raises OSError."""
+    target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}")
     partial.write_bytes(file_bytes(checkpoint))
@@ -334,8 +340,9 @@ def read_file(data):
     return statement, signature
 
 
-def check_signature(name, statement, signature, seal_der, trust, tsa_anchors):
-    """Check that `signature` is the registry's seal (the certificate `seal_der`), valid and
+def check_signature(name, statement, signature, seals, trust, tsa_anchors):
+    """Check that `signature` is the registry's seal (one of the DER certificates `seals`:
+    the current one, and earlier ones after a renewal), valid and
     chaining to `trust` (the gate's Trust), over `statement`, with a signature timestamp by a
     TSA chaining to `tsa_anchors` ((roots, intermediates) DER). Returns a CheckpointCheck."""
     import asyncio
@@ -375,7 +382,7 @@ def check_signature(name, statement, signature, seal_der, trust, tsa_anchors):
     elif not status.trusted:
         check.problems.append(("UNTRUSTED_SIGNER",
                                "the signer's certificate does not chain to a trusted CA"))
-    if status.signing_cert.dump() != seal_der:
+    if status.signing_cert.dump() not in seals:
         check.problems.append(("NOT_THE_SEAL",
                                f"signed by {check.signer}, not by the registry's seal"))
     stamp = status.timestamp_validity

@@ -520,22 +520,24 @@ def audit():
               type=click.Path(exists=True, dir_okay=False),
               help="A checkpoint file (repeatable; more may follow as arguments): check its "
                    "seal and timestamp and that the chain still leads to its head.")
-@click.option("--seal-cert", metavar="PEM", type=click.Path(exists=True, dir_okay=False),
-              help="The registry's seal certificate (default: registry.seal.cert's first).")
+@click.option("--seal-cert", "seal_certs", multiple=True, metavar="PEM",
+              type=click.Path(exists=True, dir_okay=False),
+              help="The registry's seal certificate (repeatable: earlier seals too; default: "
+                   "registry.seal.cert's first).")
 @click.argument("more", nargs=-1, metavar="[FILE]...",
                 type=click.Path(exists=True, dir_okay=False))
 @pass_ctx
-def audit_verify(ctx, checkpoints, seal_cert, more):
+def audit_verify(ctx, checkpoints, seal_certs, more):
     """Chain the pending records, then check the whole chain; name the first broken record.
     With checkpoints, prove that the chain still contains, unchanged, every record up to each
     one. Exit 1 if anything is broken or refused."""
+    from registry.checkpoints import chain_seqs, check_chain
+
     if more and not checkpoints:
         raise click.UsageError("checkpoint files are given with --checkpoint FILE [FILE]...")
     files = [*checkpoints, *more]
-    checks = _read_checkpoints(ctx, files, seal_cert) if files else []
+    checks = _read_checkpoints(ctx, files, seal_certs) if files else []
     seal_pending(ctx.db())
-    from registry.checkpoints import chain_seqs, check_chain
-
     heads, (ok, checked, bad, problem) = ctx.run(lambda site: (
         site.audit.recomputed_heads(chain_seqs(checks)), site.audit.verify()))
     check_chain(checks, heads)
@@ -552,7 +554,7 @@ def audit_verify(ctx, checkpoints, seal_cert, more):
              "hold [CHECKPOINT_FAILED]")
 
 
-def _read_checkpoints(ctx, files, seal_cert):
+def _read_checkpoints(ctx, files, seal_certs):
     """Check each checkpoint file's seal and timestamp; a file that is no checkpoint, or no
     seal certificate to compare with, is wrong usage (exit 2)."""
     from registry.checkpoints import NotACheckpoint, check_signature, read_file
@@ -560,14 +562,18 @@ def _read_checkpoints(ctx, files, seal_cert):
     from registry.signatures import default_trust_dir, load_trust
     from registry.signatures.tsa import TsaConfig
 
-    pem = seal_cert or ctx.settings.get("registry.seal.cert")
-    if not pem:
+    pems = seal_certs or [ctx.settings.get("registry.seal.cert")] * bool(
+        ctx.settings.get("registry.seal.cert"))
+    if not pems:
         raise click.UsageError("give --seal-cert PEM: the registry's seal is not configured "
                                "(registry.seal.cert)")
-    try:
-        seal_der = SealConfig(cert=pem).certificates()[0]
-    except (OSError, ValueError, IndexError):
-        raise click.BadParameter(f"{pem} holds no PEM certificate", param_hint="--seal-cert")
+    seals = set()
+    for pem in pems:
+        try:
+            seals.add(SealConfig(cert=pem).certificates()[0])
+        except (OSError, ValueError, IndexError):
+            raise click.BadParameter(f"{pem} holds no PEM certificate",
+                                     param_hint="--seal-cert")
     trust = load_trust(default_trust_dir(ctx.settings))
     tsa = TsaConfig.from_settings(ctx.settings) or TsaConfig(url="")
     anchors = tsa.anchors(trust)
@@ -577,7 +583,7 @@ def _read_checkpoints(ctx, files, seal_cert):
             statement, signature = read_file(Path(path).read_bytes())
         except NotACheckpoint as exc:
             raise click.BadParameter(f"{path}: {exc}", param_hint="--checkpoint")
-        checks.append(check_signature(path, statement, signature, seal_der, trust, anchors))
+        checks.append(check_signature(path, statement, signature, seals, trust, anchors))
     return checks
 
 
@@ -603,7 +609,7 @@ def audit_checkpoint(ctx, out):
     """Sign the audit chain's head with the registry's seal, timestamped, now: keep it, write
     it into registry.audit.checkpoint_dir (and FILE) and mail it to
     registry.audit.checkpoint_mail_to. Exit 1 if it cannot be made."""
-    from registry.checkpoints import CheckpointError, make_checkpoint, write_file
+    from registry.checkpoints import CheckpointError, checkpoint_dir, make_checkpoint, write_file
     from registry.mail import MailSettingsError, postman_from_settings
 
     try:
@@ -615,11 +621,20 @@ def audit_checkpoint(ctx, out):
                                            postman=postman)
     except CheckpointError as exc:
         fail(f"{exc} [{exc.code}]")
-    paths = [path] + ([write_file(checkpoint, None, path=out)] if out else [])
     click.echo(f"Checkpoint {checkpoint.number}: record {checkpoint.seq}, head "
                f"{checkpoint.head}, timestamped {checkpoint.timestamp}.")
-    for written in paths:
-        click.echo(f"  written to {written}")
+    written = [path] if path else []
+    if out:
+        try:
+            written.append(write_file(checkpoint, out))
+        except OSError as exc:
+            fail(f"checkpoint {checkpoint.number} is kept, but {out} could not be written: "
+                 f"{exc.strerror} [NOT_WRITTEN]")
+    for target in written:
+        click.echo(f"  written to {target}")
+    if path is None:
+        fail(f"checkpoint {checkpoint.number} is kept (the audit page offers it), but its file "
+             f"could not be written into {checkpoint_dir(ctx.settings)} [NOT_WRITTEN]")
 
 
 # archive handover, retention, disposal, holds ------------------------------------------------
