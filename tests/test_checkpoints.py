@@ -203,6 +203,34 @@ def test_one_checkpoint_per_interval_by_the_clock(db, in_site, sealed, tsa_up):
         assert len(kept) == 2 and kept.claim is None and kept.last_error is None
 
 
+def test_processes_ticking_at_once_make_one_checkpoint_of_the_interval(db, in_site, sealed):
+    from concurrent.futures import ThreadPoolExecutor
+
+    schedules = [CheckpointSchedule(db, sealed, 86400, clock=lambda: NOW) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        made = [result for result in pool.map(lambda s: s.tick(), schedules) if result]
+    assert len(made) == 1
+    with in_site() as site:
+        assert len(site.audit.checkpoints) == 1
+
+
+def test_two_claims_of_one_interval_conflict(db):
+    import transaction
+    from ZODB.POSException import ConflictError
+
+    managers = [transaction.TransactionManager() for _ in range(2)]
+    kept = [site_of(db.open(transaction_manager=tm)).audit.checkpoints for tm in managers]
+    for owner, checkpoints in zip("ab", kept):
+        assert checkpoints.claim is None
+        checkpoints.claim = (1, owner, NOW.timestamp() + 600)
+    managers[0].commit()
+    with pytest.raises(ConflictError):
+        managers[1].commit()
+    managers[1].abort()
+    for checkpoints in kept:
+        checkpoints._p_jar.close()
+
+
 def test_a_claimed_interval_is_left_to_its_claimer_until_the_claim_expires(db, in_site, sealed):
     schedule = CheckpointSchedule(db, sealed, 86400, clock=lambda: NOW)
     interval = schedule.due(NOW)
@@ -278,6 +306,16 @@ def test_a_wrong_interval_setting_is_refused(value):
         checkpoint_interval({"registry.audit.checkpoint_interval": value})
 
 
+def test_evolve_14_gives_the_audit_trail_its_checkpoints(in_site):
+    from registry.resources.evolve import evolve
+
+    with in_site() as site:
+        del site.audit.checkpoints  # as audit trails were before checkpoints
+        site.generation = 13
+        assert evolve(site) == [14]
+        assert len(site.audit.checkpoints) == 0 and site.audit.checkpoints.last_interval is None
+
+
 def test_recomputed_heads_of_an_empty_chain_and_beyond_it(in_site):
     with in_site() as site:
         site.audit.seal()
@@ -331,7 +369,8 @@ def test_the_command_line_makes_and_verifies_checkpoints(cli, tmp_path, sealed, 
 
     unwritable = cli("audit", "checkpoint", "--out", str(forged / "cp.json"))
     assert unwritable.exit_code == 1
-    assert "checkpoint 3 is kept, but" in unwritable.stderr and "[NOT_WRITTEN]" in unwritable.stderr
+    assert "checkpoint 3 is kept, but" in unwritable.stderr
+    assert "[NOT_WRITTEN]" in unwritable.stderr
 
 
 def test_the_command_line_says_what_is_wrong_with_its_arguments(cli, tmp_path):

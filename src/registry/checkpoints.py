@@ -34,7 +34,7 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import transaction
@@ -55,8 +55,8 @@ NAMED_INTERVALS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "off": 0
 
 
 class CheckpointError(Exception):
-    """A checkpoint cannot be made: `code` says why (NO_SEAL, NO_TSA, SEAL_FAILED); the
-    message holds no secret."""
+    """A checkpoint cannot be made: `code` says why (NO_SEAL, NO_TSA, or the seal's
+    TSA_UNAVAILABLE, TIMEOUT, SEAL_FAILED); the message holds no secret."""
 
     def __init__(self, code, message):
         super().__init__(message)
