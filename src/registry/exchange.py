@@ -21,7 +21,6 @@ from registry.workflow.engine import Context
 
 SUBJECT_MAX = 500
 SERIES_MAX = 20
-DEFAULT_TIMEZONE = registry_settings.DEFAULT_TIMEZONE
 DEFAULT_OUTGOING_PATTERN = "{series}/{n}"
 DEFAULT_INCOMING_PATTERN = "{series}/{n}"
 

@@ -36,6 +36,7 @@ from ZODB.interfaces import IDatabase
 from ZODB.POSException import ConflictError, POSKeyError
 from zope.interface import Interface
 
+from registry import settings as registry_settings
 from registry.audit_sealing import seal_pending
 from registry.store import EmbeddedStore, site_of
 
@@ -72,7 +73,7 @@ def storage_files(settings, data_fs=None, blob_dir=None):
     else:
         uri = settings.get("zodbconn.uri")
         if not uri:
-            store = EmbeddedStore(settings["registry.data_dir"])
+            store = EmbeddedStore(registry_settings.data_dir(settings))
             paths = store.data_fs, store.blob_dir
         elif uri.startswith("file://"):
             parts = urlsplit(uri)
@@ -223,6 +224,10 @@ def pdf_problem(pdf):
             for chunk in iter(lambda: handle.read(_CHUNK), b""):
                 digest.update(chunk)
     except (POSKeyError, FileNotFoundError):
+        return "missing"
+    except AssertionError:
+        # RelStorage on PostgreSQL asserts that a blob's row exists (its mover's
+        # download_blob) rather than raising POSKeyError: the bytes are gone all the same.
         return "missing"
     return None if digest.hexdigest() == pdf.sha256 else "mismatch"
 

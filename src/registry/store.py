@@ -21,6 +21,8 @@ import ZODB
 import zc.lockfile
 from ZODB.interfaces import IDatabase
 
+from registry import settings as registry_settings
+
 log = logging.getLogger(__name__)
 
 #: The key of the Site in the ZODB root mapping.
@@ -162,7 +164,7 @@ def open_db(settings, serve=False):
         if uri.startswith("file://"):
             storage_factory = _native_blob_file_storage(uri) or storage_factory
         return ZODB.DB(storage_factory(), **dbkw), None
-    store = EmbeddedStore(settings["registry.data_dir"])
+    store = EmbeddedStore(registry_settings.data_dir(settings))
     if store.served():
         return store.open_client(), None
     if not serve:

@@ -600,7 +600,7 @@ def confirm_receipt(site, actor, record, received_by, received_at=None, note="",
 
 def package_dir(settings):
     """Where the web UI's packages go: <data dir>/handovers/."""
-    return os.path.join(settings.get("registry.data_dir", "var"), "handovers")
+    return os.path.join(registry_settings.data_dir(settings), "handovers")
 
 
 def _version():

@@ -30,7 +30,6 @@ from registry.archive.retention import DISPOSABLE, awaits_recipients, item_key
 from registry.errors import RegistryError
 from registry.i18n import _
 
-DEFAULT_TIMEZONE = registry_settings.DEFAULT_TIMEZONE
 FOLDERS = (("outbox", "outgoing"), ("inbox", "incoming"))
 #: The states in which an item may go, by folder (a sent letter only once settled).
 CLOSED = DISPOSABLE  # the same states: what may be disposed of may go to the archive

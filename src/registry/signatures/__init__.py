@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pyramid.settings import asbool
 
+from registry import settings as registry_settings
 from registry.paths import shipped
 from registry.signatures.trust import (Trust, TrustCache, TrustError, load_anchors,  # noqa: F401
                                        load_trust)
@@ -34,7 +35,7 @@ def default_trust_dir(settings=None):
     configured = os.environ.get("REGISTRY_TRUST_DIR") or settings.get("registry.trust_dir")
     if configured:
         return configured
-    data_dir = settings.get("registry.data_dir")
+    data_dir = settings.get("registry.data_dir") and registry_settings.data_dir(settings)
     if data_dir and (Path(data_dir) / "trust").is_dir():
         return str(Path(data_dir) / "trust")
     return str(shipped("etc") / "trust")
