@@ -157,12 +157,14 @@ def wsgi_app(settings):
 
 def stop_app(app):
     """Stop an application's threads, then close its store."""
+    from registry.checkpoints import ICheckpointSchedule
     from registry.preservation import IStamper
 
     app.registry.getUtility(ISearchService).stop()
-    stamper = app.registry.queryUtility(IStamper)
-    if stamper is not None:
-        stamper.stop()
+    for thread in (IStamper, ICheckpointSchedule):
+        running = app.registry.queryUtility(thread)
+        if running is not None:
+            running.stop()
     app.registry.getUtility(IDatabase).close()
 
 

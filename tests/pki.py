@@ -26,7 +26,7 @@ from typing import Union
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 __all__ = ["Identity", "TestPKI", "REGNO_OID", "CRL_BASE_URL"]
 
@@ -34,6 +34,7 @@ PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
 
 REGNO_OID = NameOID.ORGANIZATION_IDENTIFIER  # 2.5.4.97
 CRL_BASE_URL = "http://pki.registry.test/"
+DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning
 ROOT_NAME = "Registry Test Root CA"
 ISSUING_NAME = "Registry Test Issuing CA"
 OTHER_ROOT_NAME = "Other Test Root CA"
@@ -191,6 +192,7 @@ class TestPKI:
         self._revoked: list[tuple[int, _dt.datetime]] = []
         self._crl_number = 1
         self._tsa: Identity | None = None
+        self._seal: Identity | None = None
         self._lock = threading.RLock()
         self._crl = self._make_crl(self.issuing, self._revoked, now - _dt.timedelta(hours=1),
                                    now + _dt.timedelta(days=7))
@@ -305,6 +307,51 @@ class TestPKI:
                         .sign(self.issuing.key, hashes.SHA256()))
                 self._tsa = _identity(cert, key, issuer=self.issuing)
             return self._tsa
+
+    def seal(self) -> Identity:
+        """The registry's seal certificate (EKU documentSigning) under `issuing`."""
+        with self._lock:
+            if self._seal is None:
+                now = _now()
+                key = _key("seal")
+                subject = x509.Name([
+                    x509.NameAttribute(NameOID.COUNTRY_NAME, "MN"),
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Registry Test"),
+                    x509.NameAttribute(NameOID.COMMON_NAME, "Registry Test Seal")])
+                cert = (x509.CertificateBuilder()
+                        .subject_name(subject).issuer_name(self.issuing.cert.subject)
+                        .public_key(key.public_key())
+                        .serial_number(x509.random_serial_number())
+                        .not_valid_before(now - _dt.timedelta(days=1))
+                        .not_valid_after(now + _dt.timedelta(days=730))
+                        .add_extension(x509.BasicConstraints(ca=False, path_length=None),
+                                       critical=True)
+                        .add_extension(x509.KeyUsage(digital_signature=True,
+                                                     content_commitment=True,
+                                                     key_encipherment=False,
+                                                     data_encipherment=False,
+                                                     key_agreement=False, key_cert_sign=False,
+                                                     crl_sign=False, encipher_only=False,
+                                                     decipher_only=False), critical=True)
+                        .add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING]),
+                                       critical=False)
+                        .add_extension(x509.SubjectKeyIdentifier.from_public_key(
+                            key.public_key()), critical=False)
+                        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                            self.issuing.key.public_key()), critical=False)
+                        .add_extension(_crl_dp(CRL_BASE_URL + "issuing.crl"), critical=False)
+                        .sign(self.issuing.key, hashes.SHA256()))
+                self._seal = _identity(cert, key, issuer=self.issuing)
+            return self._seal
+
+    def write_seal(self, folder) -> tuple[Path, Path]:
+        """(certificate file: the seal, then issuing and root; key file) of the seal."""
+        seal, folder = self.seal(), Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        cert_path, key_path = folder / "seal.pem", folder / "seal.key.pem"
+        cert_path.write_bytes(seal.cert_pem + self.issuing.cert_pem + self.root.cert_pem)
+        key_path.write_bytes(seal.key_pem)
+        return cert_path, key_path
 
     # ---------------------------------------------------------------------------- CRLs
     def _make_crl(self, ca: Identity, revoked, last_update, next_update

@@ -7,6 +7,9 @@ In the data directory:
   directory when no other is configured.
 - `demo-pki/tsa.pem`: the demo's time-stamping authority (issued by the demo issuing CA);
   `registry serve --demo` serves it over HTTP on 127.0.0.1 (`DemoPKI.start_tsa`).
+- `demo-pki/seal.pem`: the registry's seal (its certificate, then the demo CA chain), issued by
+  the demo issuing CA; its key goes to a SoftHSM token labelled `registry-seal` (PIN
+  `DEMO_PIN`) when SoftHSM is installed, else it stays in `demo-pki/seal.key.pem`.
 - `softhsm/`: when SoftHSM is installed, one token per demo organisation (label = its
   registration number, PIN `DEMO_PIN`) holding its key and certificate, so that "sign with the
   e-Token" works on the server.
@@ -24,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 ORG_ID = ObjectIdentifier("2.5.4.97")
+DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning (RFC 9336)
+SEAL_TOKEN = "registry-seal"
 DEMO_PIN = "123456"
 DEMO_SO_PIN = "12345678"
 SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",
@@ -99,6 +104,13 @@ def _tsa_cert(key, issuer_cert, issuer_key):
                        usage=ExtendedKeyUsageOID.TIME_STAMPING, usage_critical=True)
 
 
+def _seal_cert(key, issuer_cert, issuer_key):
+    """The registry's seal certificate (extended key usage documentSigning)."""
+    return _end_entity(_name("Registry Demo Seal", "Registry demo (not for real use)"), key,
+                       issuer_cert, issuer_key, days=730, usage=DOCUMENT_SIGNING,
+                       usage_critical=False)
+
+
 def _end_entity(subject, key, issuer_cert, issuer_key, days, usage, usage_critical):
     now = _now()
     return (x509.CertificateBuilder().subject_name(subject)
@@ -170,6 +182,31 @@ class DemoPKI:
             key_path.write_bytes(_key_pem(key))
         return cert_path, key_path
 
+    def seal_settings(self):
+        """Settings for the demo's seal (`registry.seal.*`), made (once) under the demo
+        issuing CA: its key on a SoftHSM token when SoftHSM is installed, else in a PEM file."""
+        cert_path, key_path = self.folder / "seal.pem", self.folder / "seal.key.pem"
+        if not cert_path.exists():
+            _root, _root_key, issuing, issuing_key = self._load_or_make_ca()
+            key = _key()
+            cert_path.write_bytes(_pem(_seal_cert(key, issuing, issuing_key)) + _pem(issuing)
+                                  + (self.folder / "root.pem").read_bytes())
+            key_path.write_bytes(_key_pem(key))
+            os.chmod(key_path, 0o600)
+        module = softhsm_module()
+        if module is None:
+            return {"registry.seal.cert": str(cert_path), "registry.seal.key": str(key_path)}
+        marker = self.softhsm_dir / f"{SEAL_TOKEN}.token"
+        if not marker.exists():
+            provision_softhsm_token(self.softhsm_conf, SEAL_TOKEN, DEMO_PIN, DEMO_SO_PIN,
+                                    key_path.read_bytes(), cert_path.read_bytes(), module,
+                                    key_label="seal")
+            marker.write_text("provisioned\n")
+        return {"registry.seal.cert": str(cert_path), "registry.seal.pkcs11.module": module,
+                "registry.seal.pkcs11.token_label": SEAL_TOKEN,
+                "registry.seal.pkcs11.key_label": "seal", "registry.seal.pkcs11.pin": DEMO_PIN,
+                "registry.seal.pkcs11.softhsm2_conf": str(self.softhsm_conf)}
+
     def start_tsa(self):
         """Serve the demo TSA on a free port of 127.0.0.1; return the LocalTsa (its `url`)."""
         from registry.signatures.tsa import LocalTsa
@@ -239,9 +276,10 @@ def write_softhsm_conf(conf_path):
     return conf_path
 
 
-def provision_softhsm_token(conf_path, label, pin, so_pin, key_pem, cert_pem, module):
+def provision_softhsm_token(conf_path, label, pin, so_pin, key_pem, cert_pem, module,
+                            key_label="signing"):
     """Create a SoftHSM token `label` holding a key and its certificate, both labelled
-    "signing". The PINs go to softhsm2-util's command line: demo and test tokens only."""
+    `key_label`. The PINs go to softhsm2-util's command line: demo and test tokens only."""
     from registry.signatures.worker import call
 
     conf_path = Path(conf_path)
@@ -254,19 +292,20 @@ def provision_softhsm_token(conf_path, label, pin, so_pin, key_pem, cert_pem, mo
         key_file.write(key_pem)
         key_file.flush()
         subprocess.run(["softhsm2-util", "--import", key_file.name, "--token", label,
-                        "--label", "signing", "--id", "01", "--pin", pin], env=env, check=True,
+                        "--label", key_label, "--id", "01", "--pin", pin], env=env, check=True,
                        capture_output=True)
     cert_der = x509.load_pem_x509_certificate(cert_pem).public_bytes(serialization.Encoding.DER)
     # python-pkcs11 loads the module once per process: import the certificate in a worker
     # that sees this token directory.
-    outcome = call("registry.demo_pki:_store_certificate", (module, label, pin, cert_der),
+    outcome = call("registry.demo_pki:_store_certificate",
+                   (module, label, pin, cert_der, key_label),
                    timeout=30, env={"SOFTHSM2_CONF": str(conf_path)})
     if outcome.kind != "ok":
         raise RuntimeError(f"could not store the certificate on token {label}: "
                            f"{outcome.kind} {outcome.value}")
 
 
-def _store_certificate(module, label, pin, cert_der):
+def _store_certificate(module, label, pin, cert_der, key_label="signing"):
     import pkcs11
     from asn1crypto import core as asn1_core
     from pkcs11 import Attribute, CertificateType, ObjectClass
@@ -278,7 +317,7 @@ def _store_certificate(module, label, pin, cert_der):
             Attribute.CLASS: ObjectClass.CERTIFICATE,
             Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
             Attribute.TOKEN: True,
-            Attribute.LABEL: "signing",
+            Attribute.LABEL: key_label,
             Attribute.ID: b"\x01",
             Attribute.SUBJECT: cert.subject.public_bytes(),
             Attribute.ISSUER: cert.issuer.public_bytes(),

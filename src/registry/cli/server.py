@@ -77,6 +77,16 @@ def demo(ctx):
     _print_demo(_seed_demo(ctx.db(create=True), ctx.settings, pki), conf)
 
 
+def _demo_checkpoint(app):
+    """Make today's audit checkpoint now (the schedule would in a minute), and say where."""
+    from registry.checkpoints import ICheckpointSchedule
+
+    schedule = app.registry.queryUtility(ICheckpointSchedule)
+    made = schedule.tick() if schedule is not None else None
+    if made is not None:
+        click.echo(f"Audit checkpoint {made[0].number} (record {made[0].seq}): {made[1]}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=6543, show_default=True, type=click.IntRange(1, 65535),
@@ -116,12 +126,15 @@ def serve(ctx, host, port, with_demo, threads):
             # The demo's own TSA, reached over HTTP like a real one.
             tsa_url = ctx.settings["registry.signature.tsa_url"] = pki.start_tsa().url
             click.echo(f"Demo time-stamping authority: {tsa_url}")
+        if not ctx.settings.get("registry.seal.cert"):
+            ctx.settings.update(pki.seal_settings())  # the demo's seal: audit checkpoints
     try:
         app = make_app({"__file__": str(ctx.config_path)}, **ctx.settings)
     except (StoreBusy, registry_settings.SettingsError) as exc:
         fail(str(exc))
     if with_demo:
         _print_demo(_seed_demo(app.registry.getUtility(IDatabase), ctx.settings, pki), conf)
+        _demo_checkpoint(app)
     # SIGTERM stops like Ctrl+C: waitress closes, then atexit closes the store and its socket.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     click.echo(f"Registry is serving {ctx.data_dir} at http://{host}:{port}/  (Ctrl+C stops)")

@@ -13,6 +13,10 @@ own conflicts: keys are unique, so adds and removals of different transactions n
 the request that wrote them (see `registry.audit_sealing`) and before `registry audit verify`.
 Pending records are listed with the sealed ones; a record is never lost, only chained a moment
 later.
+
+Checkpoints (`Checkpoints`, made by `registry.checkpoints`) anchor the chain outside the store:
+its head, sealed and timestamped, kept here and published as files; `recomputed_heads` proves
+the chain still leads to them.
 """
 import hashlib
 import itertools
@@ -99,6 +103,58 @@ class PendingRecords(Persistent):
         return {**committed, "items": merged}
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """One checkpoint as kept: `number` (1, 2, ... in the store), the signed statement's `seq`,
+    `head` and `time`, the seal's detached CMS `signature` (DER), its timestamp's `timestamp`
+    (ISO) and the scheduled `interval` it was made for (None: on demand)."""
+
+    number: int
+    seq: int
+    head: str
+    time: str
+    signature: bytes = field(repr=False)
+    timestamp: str = None
+    interval: int = None
+    made_by: str = ""
+
+    def statement(self):
+        """What the signature covers (see `registry.checkpoints.canonical`)."""
+        return {"seq": self.seq, "head": self.head, "time": self.time}
+
+
+class Checkpoints(Persistent):
+    """The audit trail's checkpoints by number, never rewritten; and the scheduled ones'
+    bookkeeping: the last interval checkpointed, the current claim, the last failure."""
+
+    def __init__(self):
+        self._items = IOBTree()
+        self.last_interval = None
+        #: (interval, owner, claimed until as a POSIX time) while a process makes one.
+        self.claim = None
+        self.last_error = None
+
+    def __len__(self):
+        return len(self._items)
+
+    def get(self, number):
+        return self._items.get(number)
+
+    def add(self, **fields):
+        """Keep a new checkpoint (numbered next); return it."""
+        number = self._items.maxKey() + 1 if len(self._items) else 1
+        checkpoint = Checkpoint(number=number, **fields)
+        self._items[number] = checkpoint
+        return checkpoint
+
+    def newest(self, limit=20):
+        """Up to `limit` checkpoints, newest first."""
+        if not len(self._items):
+            return []
+        newest = self._items.maxKey()
+        return [self._items[number] for number in range(newest, max(newest - limit, 0), -1)]
+
+
 class AuditTrail(Persistent):
     __parent__ = None
     __name__ = None
@@ -109,9 +165,10 @@ class AuditTrail(Persistent):
         self._pending = PendingRecords()
         self.head = GENESIS
         self.count = 0
+        self.checkpoints = Checkpoints()
 
     def __acl__(self):
-        return [(Allow, role_principal(SITE_ADMIN), (P.VIEW_AUDIT,)),
+        return [(Allow, role_principal(SITE_ADMIN), (P.VIEW_AUDIT, P.VIEW_CHECKPOINTS)),
                 (Allow, role_principal("auditor"), (P.VIEW_AUDIT,))]
 
     def __len__(self):
@@ -188,3 +245,21 @@ class AuditTrail(Persistent):
         if prev != self.head or checked != self.count:
             return False, checked, None, "head of the chain does not match the last record"
         return True, checked, None, ""
+
+    def recomputed_heads(self, seqs):
+        """{seq: the head the chain has at record seq}, for each of `seqs`, recomputed from
+        record 1 on: each record's hash over its content with the previous *recomputed* hash
+        (never the hashes stored), so a chain rewritten consistently from some record on leads
+        elsewhere. A seq beyond the chain (or past a missing record) is left out."""
+        wanted = set(seqs)
+        heads = {0: GENESIS} if 0 in wanted else {}
+        last = max(wanted, default=0)
+        prev = GENESIS
+        for seq in range(1, last + 1):
+            record = self._records.get(seq)
+            if record is None:
+                break
+            prev = replace(record, prev=prev).computed_hash()
+            if seq in wanted:
+                heads[seq] = prev
+        return heads

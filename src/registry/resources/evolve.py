@@ -190,6 +190,15 @@ def _desk(site):
                 site.orgs[delivery.sender].desk.await_answer(task)
 
 
+def _checkpoints(site):
+    """Generation 14: audit checkpoints. The audit trail keeps the checkpoints of its head
+    (sealed, timestamped, published as files; see registry.checkpoints)."""
+    from registry.resources.audit import Checkpoints
+
+    if getattr(site.audit, "checkpoints", None) is None:
+        site.audit.checkpoints = Checkpoints()
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -203,6 +212,7 @@ STEPS = [
     (10, _several_machines),
     (11, _threads),
     (12, _desk),
+    (14, _checkpoints),
 ]
 
 

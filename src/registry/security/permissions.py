@@ -25,6 +25,8 @@ READ_JOURNAL = "journal.read"
 OWN_NOTIFICATIONS = "notifications.own"
 #: Read the audit trail (site administrators all of it; auditors their organisation's).
 VIEW_AUDIT = "audit.view"
+#: See and download the audit trail's checkpoints (site administrators).
+VIEW_CHECKPOINTS = "audit.checkpoints"
 
 
 # Letters (granted per workflow state by workflows/letter.toml) ------------------------------
@@ -83,5 +85,5 @@ ALL = (
     SIGN_LETTER, RETRACT_LETTER, SEND_LETTER, WITHDRAW_LETTER, VIEW_DELIVERY,
     REGISTER_DELIVERY, REJECT_DELIVERY, REPORT_DELIVERY, REVIEW_REPORTS, MAKE_HANDOVER,
     MANAGE_RETENTION, OWN_NOTIFICATIONS, ASSIGN_TASK, EXTEND_TASK, CLOSE_TASK, VIEW_TASKS, CONTROL_TASKS,
-    MANAGE_CALENDAR, REGISTER_PAPER,
+    MANAGE_CALENDAR, REGISTER_PAPER, VIEW_CHECKPOINTS,
 )

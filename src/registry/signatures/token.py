@@ -54,12 +54,7 @@ def sign_pdf(data, regno, pin, config, ca_chain=(), tsa=None, trust=None):
     if not pin or len(pin) > PIN_MAX:
         raise RegistryError("WRONG_PIN", _("Type the e-Token's PIN."), field="pin")
     env = {"SOFTHSM2_CONF": config.softhsm2_conf} if config.softhsm2_conf else None
-    long_term = None
-    if tsa is not None:
-        tsa_roots, tsa_intermediates = tsa.anchors(trust)
-        long_term = {"url": tsa.url, "timeout": tsa.timeout, "roots": list(trust.roots),
-                     "intermediates": [*trust.intermediates, *tsa_intermediates],
-                     "crls": list(trust.crls), "tsa_roots": tsa_roots}
+    long_term = long_term_options(tsa, trust)
     outcome = call("registry.signatures.token:_sign_in_worker",
                    (data, config.module, config.token_label.format(regno=regno),
                     config.key_label, pin, list(ca_chain), long_term),
@@ -89,6 +84,18 @@ def sign_pdf(data, regno, pin, config, ca_chain=(), tsa=None, trust=None):
                         status=422)
 
 
+def long_term_options(tsa, trust):
+    """What a worker needs to sign for the long term with the TSA `tsa` (a TsaConfig), the
+    signer's chain judged with `trust` (a Trust: anchors, intermediates, CRLs); None without
+    a TSA. Plain data, for `long_term_meta` in the worker."""
+    if tsa is None:
+        return None
+    tsa_roots, tsa_intermediates = tsa.anchors(trust)
+    return {"url": tsa.url, "timeout": tsa.timeout, "roots": list(trust.roots),
+            "intermediates": [*trust.intermediates, *tsa_intermediates],
+            "crls": list(trust.crls), "tsa_roots": tsa_roots}
+
+
 class TokenNotFound(Exception):
     pass
 
@@ -97,7 +104,7 @@ class TimestampUnavailable(Exception):
     """The TSA could not be reached, or its token or certificate chain is not trusted."""
 
 
-def _long_term_meta(long_term):
+def long_term_meta(long_term):
     """(signature metadata options, timestamper) for PAdES B-LT with the TSA `long_term`
     names. The TSA's certificate must chain to its own anchors (checked first, with those
     alone); the signature's validation context then holds the gate's trust plus those
@@ -133,22 +140,16 @@ def _long_term_meta(long_term):
             "use_pades_lta": False}, stamper
 
 
-def _sign_in_worker(data, module, token_label, key_label, pin, ca_chain, long_term=None):
-    """Runs in a worker process: open the token, sign, close. Returns the signed bytes."""
-    from io import BytesIO
-
-    from asn1crypto import x509 as asn1_x509
+def open_session(module, token_label, pin):
+    """In a worker: a PKCS#11 session on the token labelled `token_label`, logged in with
+    `pin`. Raises TokenNotFound, or the PIN's error without the PIN in it."""
     from pkcs11 import exceptions as p11_errors
     from pyhanko.config.pkcs11 import TokenCriteria
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import fields, signers
-    from pyhanko.sign.general import SigningError
-    from pyhanko.sign.pkcs11 import PKCS11Error, PKCS11Signer, open_pkcs11_session
-    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+    from pyhanko.sign.pkcs11 import PKCS11Error, open_pkcs11_session
 
     try:
-        session = open_pkcs11_session(module, token_criteria=TokenCriteria(label=token_label),
-                                      user_pin=pin)
+        return open_pkcs11_session(module, token_criteria=TokenCriteria(label=token_label),
+                                   user_pin=pin)
     except (p11_errors.PinIncorrect, p11_errors.PinInvalid, p11_errors.PinLenRange,
             p11_errors.PinLocked) as exc:
         raise type(exc)() from None  # no PIN in the message
@@ -156,20 +157,41 @@ def _sign_in_worker(data, module, token_label, key_label, pin, ca_chain, long_te
         if "No token" in str(exc):
             raise TokenNotFound(token_label) from None
         raise
+
+
+def sign_pdf_with(signer, data, long_term=None, field_name="Signature"):
+    """In a worker: `data` signed (PAdES) by the pyHanko `signer`, B-LT when `long_term`
+    (from `long_term_options`) is given. Raises TimestampUnavailable."""
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
+    writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
+    try:
+        extra, stamper = long_term_meta(long_term) if long_term else ({}, None)
+        meta = signers.PdfSignatureMetadata(field_name=field_name,
+                                            subfilter=fields.SigSeedSubFilter.PADES,
+                                            md_algorithm="sha256", **extra)
+        output = signers.sign_pdf(writer, meta, signer=signer, timestamper=stamper)
+    except TimestampRequestError as exc:
+        raise TimestampUnavailable(type(exc).__name__) from None
+    return output.getvalue()
+
+
+def _sign_in_worker(data, module, token_label, key_label, pin, ca_chain, long_term=None):
+    """Runs in a worker process: open the token, sign, close. Returns the signed bytes."""
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.sign.general import SigningError
+    from pyhanko.sign.pkcs11 import PKCS11Signer
+
+    session = open_session(module, token_label, pin)
     try:
         chain = [asn1_x509.Certificate.load(der) for der in ca_chain]
         signer = PKCS11Signer(session, key_label=key_label, cert_label=key_label,
                               ca_chain=chain)
-        writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
-        try:
-            extra, stamper = _long_term_meta(long_term) if long_term else ({}, None)
-            meta = signers.PdfSignatureMetadata(field_name="Signature",
-                                                subfilter=fields.SigSeedSubFilter.PADES,
-                                                md_algorithm="sha256", **extra)
-            output = signers.sign_pdf(writer, meta, signer=signer, timestamper=stamper)
-        except TimestampRequestError as exc:
-            raise TimestampUnavailable(type(exc).__name__) from None
-        return output.getvalue()
+        return sign_pdf_with(signer, data, long_term)
     except SigningError as exc:
         raise RuntimeError(str(exc).replace(pin, "***")) from None
     finally:
