@@ -276,6 +276,39 @@ def org_add(ctx, regno, name, name_en, kind, parent):
     click.echo(f"Registered {org}.")
 
 
+@org.command("suspend")
+@click.argument("regno")
+@pass_ctx
+def org_suspend(ctx, regno):
+    """Suspend an organisation: its accounts cannot sign in (nor send), audited."""
+    _set_active(ctx, regno, False)
+    click.echo(f"Suspended {regno}.")
+
+
+@org.command("resume")
+@click.argument("regno")
+@pass_ctx
+def org_resume(ctx, regno):
+    """Lift an organisation's suspension, audited."""
+    _set_active(ctx, regno, True)
+    click.echo(f"Resumed {regno}.")
+
+
+def _set_active(ctx, regno, active):
+    from registry.directory import update_organisation
+    from registry.errors import NotFound
+    from registry.i18n import _
+
+    def change(site):
+        org = site.orgs.get(regno)
+        if org is None:
+            raise NotFound("UNKNOWN_ORG", _("unknown-org", default="There is no organisation "
+                           "with registration number ${regno}.", mapping={"regno": regno}))
+        update_organisation(site, actor(), org, active=active)
+
+    ctx.run(change)
+
+
 @org.command("list")
 @click.option("-q", "--query", default="", help="Name words or registration number prefix.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))

@@ -190,6 +190,13 @@ def _desk(site):
                 site.orgs[delivery.sender].desk.await_answer(task)
 
 
+def _join(site):
+    """Generation 16: businesses join with their certificate. The site keeps the join forms'
+    one-time codes, the one-time links to set a password, and the join attempts per address."""
+    if getattr(site, "join_codes", None) is None:
+        site._join_state()
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -203,6 +210,7 @@ STEPS = [
     (10, _several_machines),
     (11, _threads),
     (12, _desk),
+    (16, _join),
 ]
 
 
