@@ -10,9 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import PASSWORD, csrf_token, login
-from test_mail import smtp  # noqa: F401  (the aiosmtpd fixture)
+from test_mail import PUBLIC, mail_settings, smtp  # noqa: F401  (aiosmtpd, mail settings)
 
-PUBLIC = "https://registry.example.mn"
 NEW = "5550001"
 OTHER = "5550002"
 NAME = "Шинэ гэрэл ХХК"
@@ -20,15 +19,8 @@ JSON = {"Accept": "application/json"}
 
 
 @pytest.fixture
-def join_settings(settings, smtp):  # noqa: F811
-    return {**settings, "mail.host": "127.0.0.1", "mail.port": str(smtp.port),
-            "mail.default_sender": "registry@example.mn", "registry.public_url": PUBLIC,
-            "registry.notify.digest_hour": "off"}
-
-
-@pytest.fixture
-def app(in_site_for, join_settings):
-    return in_site_for(join_settings)
+def app(in_site_for, mail_settings):  # noqa: F811
+    return in_site_for(mail_settings)
 
 
 @pytest.fixture
@@ -208,8 +200,8 @@ def test_a_government_number_is_for_the_administrator(testapp, smtp):  # noqa: F
     assert body["error"]["code"] == "JOIN_GOVERNMENT"
 
 
-def test_a_suspended_business_cannot_sign_in_nor_recover(testapp, app, pki, smtp, login_as,  # noqa: F811
-                                                         join_settings, tmp_path):
+def test_a_suspended_business_cannot_sign_in_nor_recover(testapp, app, pki, smtp,  # noqa: F811
+                                                         login_as):
     _testapp, in_site = app
     data, _ = signed_form(testapp, pki, NEW)
     upload(testapp, data, 201)
@@ -243,13 +235,13 @@ def test_the_cli_suspends_and_resumes(tmp_path):
     assert result.exit_code == 0, result.output
     listed = runner.invoke(main, [*base, "org", "list", "--inactive"]).output
     assert f"{NEW}" in listed and "(deactivated)" in listed
-    assert runner.invoke(main, [*base, "org", "resume", NEW]).exit_code == 0
+    assert runner.invoke(main, [*base, "org", "suspend", "--lift", NEW]).exit_code == 0
     assert "(deactivated)" not in runner.invoke(main, [*base, "org", "list"]).output
     assert runner.invoke(main, [*base, "org", "suspend", "9999999"]).exit_code == 1
 
 
-def test_forms_and_refusals_are_rate_limited(in_site_for, join_settings, pki, smtp):  # noqa: F811
-    testapp, _in_site = in_site_for({**join_settings, "registry.join.attempts": "2"})
+def test_forms_and_refusals_are_rate_limited(in_site_for, mail_settings, pki, smtp):  # noqa: F811
+    testapp, _in_site = in_site_for({**mail_settings, "registry.join.attempts": "2"})
     form_for(testapp, NEW)
     upload(testapp, pdfs.letter_pdf(), 422)
     body = testapp.get(f"/@join/form?regno={NEW}", headers=JSON, status=429)

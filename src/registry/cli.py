@@ -278,23 +278,11 @@ def org_add(ctx, regno, name, name_en, kind, parent):
 
 @org.command("suspend")
 @click.argument("regno")
+@click.option("--lift", is_flag=True, help="Lift the suspension instead.")
 @pass_ctx
-def org_suspend(ctx, regno):
-    """Suspend an organisation: its accounts cannot sign in (nor send), audited."""
-    _set_active(ctx, regno, False)
-    click.echo(f"Suspended {regno}.")
-
-
-@org.command("resume")
-@click.argument("regno")
-@pass_ctx
-def org_resume(ctx, regno):
-    """Lift an organisation's suspension, audited."""
-    _set_active(ctx, regno, True)
-    click.echo(f"Resumed {regno}.")
-
-
-def _set_active(ctx, regno, active):
+def org_suspend(ctx, regno, lift):
+    """Suspend an organisation (its accounts cannot sign in, so it sends nothing), or lift
+    the suspension; audited."""
     from registry.directory import update_organisation
     from registry.errors import NotFound
     from registry.i18n import _
@@ -304,9 +292,10 @@ def _set_active(ctx, regno, active):
         if org is None:
             raise NotFound("UNKNOWN_ORG", _("unknown-org", default="There is no organisation "
                            "with registration number ${regno}.", mapping={"regno": regno}))
-        update_organisation(site, actor(), org, active=active)
+        update_organisation(site, actor(), org, active=lift)
 
     ctx.run(change)
+    click.echo(f"{'Lifted the suspension of' if lift else 'Suspended'} {regno}.")
 
 
 @org.command("list")
