@@ -139,6 +139,7 @@ def join_json(request):
     or credential rides on this request, so there is no CSRF to check."""
     if request.subpath:
         raise NotFound("NOT_FOUND", _("There is nothing at this address."))
+    _postman(request)  # without mail there is no join: its input is not judged either
     body = read_form(request, "joinRegistry")
     try:
         joined = _upload(request, body.get("file"), body.get("contact_name", ""),
