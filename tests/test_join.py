@@ -299,6 +299,10 @@ def test_the_join_page_in_mongolian_and_english(testapp, app, pki, smtp):  # noq
     answer = refused.submit(status=422)
     assert "итгэмжлэгдсэн" in answer.text  # the gate's reason, in words
     assert "UNTRUSTED_SIGNER" not in answer.text and "JOIN_" not in answer.text
+    unsigned = answer.forms["join-form-upload"]
+    unsigned["file"] = ("form.pdf", pdfs.sign(pdfs.letter_pdf(), pki.org(NEW, name=NAME)))
+    missing = unsigned.submit(status=422)
+    assert "маягтад өөрчлөлгүйгээр" in missing.text and "join-code-missing" not in missing.text
     good = answer.forms["join-form-upload"]
     good["file"] = ("form.pdf", data)
     done = good.submit()

@@ -185,8 +185,8 @@ def join_submit(request):
         request.response.headers.update(getattr(exc, "headers", {}))
         if not isinstance(exc, join.JoinRefused):
             request.tm.doom()
-        return _page(request, refusal=exc.message, reasons=_reasons(request, exc),
-                     values=values)
+        return _page(request, refusal=request.localizer.translate(exc.message),
+                     reasons=_reasons(request, exc), values=values)
     return _page(request, joined=joined)
 
 
