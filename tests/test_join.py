@@ -322,3 +322,16 @@ def pdf_text(data):
     from registry.search.text import extract
 
     return extract(data).text
+
+
+def test_evolve_16_gives_the_site_its_join_state(in_site):
+    from registry.join import JoinCodes
+    from registry.resources.evolve import evolve
+    from registry.security.links import PasswordLinks
+
+    with in_site() as site:
+        del site.join_codes, site.password_links, site.join_attempts  # as before generation 16
+        site.generation = 12
+        assert evolve(site) == [16]
+        assert isinstance(site.join_codes, JoinCodes) and len(site.join_codes) == 0
+        assert isinstance(site.password_links, PasswordLinks) and len(site.join_attempts) == 0
