@@ -6,12 +6,11 @@ None needs a signed-in visitor. Forms issued and refused uploads count against t
 address (the stored throttle, `IJoinThrottle`); joining needs mail (the link goes by e-mail),
 and without it these addresses answer 404.
 """
+import deform
 from pyramid.httpexceptions import HTTPFound
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED, remember
 from pyramid.view import view_config
-
-import deform
 
 from registry import join
 from registry import settings as registry_settings
