@@ -300,3 +300,11 @@ def tsa_up(tsa):
     tsa.available = True
     yield tsa
     tsa.available = True
+
+
+def generations_after(generation):
+    """The schema generations `evolve` brings a store at `generation` through: every later one,
+    in order (registry.resources.evolve.STEPS)."""
+    from registry.resources.evolve import STEPS
+
+    return [number for number, _step in STEPS if number > generation]

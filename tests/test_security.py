@@ -108,4 +108,5 @@ def test_every_view_names_a_permission(wsgi_app):
         if permissions[0] == NO_PERMISSION_REQUIRED:
             public.add(view["name"])
     assert checked > 20
-    assert public == {"login", "set-language", "@openapi", "@openapi.json"}
+    assert public == {"login", "set-language", "@openapi", "@openapi.json", "join", "@join",
+                      "set-password"}

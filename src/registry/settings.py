@@ -23,6 +23,8 @@ DEFAULTS = {
     # Sign-in sessions: at most this many seconds after sign-in, and this many idle.
     "registry.session_timeout": "28800",
     "registry.session_idle_timeout": "1800",
+    # Join forms issued plus refused uploads an address may make in an hour (registry.join).
+    "registry.join.attempts": "20",
 }
 
 

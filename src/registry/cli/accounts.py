@@ -5,7 +5,7 @@ import json
 import click
 
 from registry import settings as registry_settings
-from registry.cli.base import actor, main, pass_ctx, read_password
+from registry.cli.base import actor, main, org_of, pass_ctx, read_password
 
 
 # organisations -----------------------------------------------------------------------------
@@ -29,6 +29,19 @@ def org_add(ctx, regno, name, name_en, kind, parent):
     org = ctx.run(lambda site: register_organisation(site, actor(), regno, name, kind,
                                                      name_en=name_en, parent=parent).regno)
     click.echo(f"Registered {org}.")
+
+
+@org.command("suspend")
+@click.argument("regno")
+@click.option("--lift", is_flag=True, help="Lift the suspension instead.")
+@pass_ctx
+def org_suspend(ctx, regno, lift):
+    """Suspend an organisation (its accounts cannot sign in, so it sends nothing), or lift
+    the suspension; audited."""
+    from registry.directory import update_organisation
+
+    ctx.run(lambda site: update_organisation(site, actor(), org_of(site, regno), active=lift))
+    click.echo(f"{'Lifted the suspension of' if lift else 'Suspended'} {regno}.")
 
 
 @org.command("list")

@@ -199,6 +199,13 @@ def _checkpoints(site):
         site.audit.checkpoints = Checkpoints()
 
 
+def _join(site):
+    """Generation 16: businesses join with their certificate. The site keeps the join forms'
+    one-time codes, the one-time links to set a password, and the join attempts per address."""
+    if getattr(site, "join_codes", None) is None:
+        site._join_state()
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -213,6 +220,7 @@ STEPS = [
     (11, _threads),
     (12, _desk),
     (14, _checkpoints),
+    (16, _join),
 ]
 
 

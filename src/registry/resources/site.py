@@ -49,6 +49,18 @@ class Site(Folder):
         self.notifications = Notifications()
         #: Days the site administrator declared off or working (registry.workdays).
         self.calendar = WorkCalendar()
+        self._join_state()
+
+    def _join_state(self):
+        from registry.join import JoinCodes
+        from registry.security.links import PasswordLinks
+
+        #: The join forms' one-time codes (registry.join).
+        self.join_codes = JoinCodes()
+        #: One-time links to set a password, by token hash (security.links).
+        self.password_links = PasswordLinks()
+        #: Join forms and refused uploads by client address (security.throttle).
+        self.join_attempts = FailedSignIns()
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on

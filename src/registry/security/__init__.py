@@ -5,7 +5,7 @@ from pyramid.session import SignedCookieSessionFactory
 from registry.security.policy import RegistrySecurityPolicy, find_account, is_token_request
 from registry.security.sessions import ISessionPolicy, SessionPolicy
 from registry.security.throttle import (
-    AddressThrottle, IAddressThrottle, client_address, trusted_proxies)
+    AddressThrottle, IAddressThrottle, IJoinThrottle, client_address, trusted_proxies)
 from registry.settings import secure_cookies, session_secret
 
 
@@ -33,6 +33,9 @@ def includeme(config):
     config.set_security_policy(RegistrySecurityPolicy())
     config.add_request_method(find_account, "account", reify=True)
     config.registry.registerUtility(AddressThrottle(), provided=IAddressThrottle)
+    config.registry.registerUtility(
+        AddressThrottle(limit=int(settings["registry.join.attempts"]), window=3600.0),
+        provided=IJoinThrottle)
     proxies = trusted_proxies(settings)
     config.add_request_method(lambda request: client_address(request, proxies),
                               "client_address", reify=True)

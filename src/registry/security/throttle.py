@@ -25,6 +25,11 @@ class IAddressThrottle(Interface):
     """The throttle's policy (limit, window, clock), registered as a utility."""
 
 
+class IJoinThrottle(Interface):
+    """The join page's throttle: forms issued and refused uploads per address, counted in
+    `site.join_attempts` (registry.join)."""
+
+
 def trusted_proxies(settings):
     """`registry.trusted_proxies`: addresses or networks (CIDR) of the proxies whose
     X-Forwarded-For is believed, separated by spaces or commas (default: none)."""

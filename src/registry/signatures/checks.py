@@ -342,6 +342,11 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
     evidence["level"] = _pades_level(reader, timestamp)
 
     gap_problem = _byte_range_problem(data, field["sig"])
+    if not gap_problem:
+        # How many bytes from the start the signature covers: the document as it was signed
+        # (what a reader of the signed content, such as the join form's code, must read).
+        _start, _first, second, second_len = (int(v) for v in field["sig"]["/ByteRange"])
+        evidence["signed_length"] = second + second_len
     if gap_problem:
         # pyHanko decides coverage from length arithmetic; the gap must also be exactly the
         # signature's own /Contents string, or bytes outside it pass as "covered".
