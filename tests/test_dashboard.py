@@ -230,6 +230,11 @@ def test_the_city_statistics_as_json(testapp, api, exchanged, wsgi_app):
     by_name = testapp.get("/@stats?sort=regno&order=desc&b_size=1", headers=api("admin")).json
     assert [o["regno"] for o in by_name["organisations"]["items"]] == [RECIPIENT]
     assert "next" in by_name["organisations"]["batching"]
+    documented = testapp.get("/@openapi.json").json["components"]["schemas"]["Statistics"]
+    assert set(body) == set(documented["properties"])
+    assert set(orgs["items"][0]) == set(
+        documented["properties"]["organisations"]["properties"]["items"]["items"]["properties"])
+    assert set(totals) == set(documented["properties"]["totals"]["properties"])
     # Nothing before the period's first letter.
     assert testapp.get("/@stats?from=2025-01&to=2025-12",
                        headers=api("admin")).json["totals"]["sent"] == 0
