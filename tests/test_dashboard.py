@@ -201,6 +201,10 @@ def test_the_home_page_lists_what_needs_doing_with_counts(testapp, api, pki, clo
     rejected = page.html.find(id="rejected-letters")
     assert rejected.find(class_="badge")["data-count"] == "1"
     assert "Мэдэгдэл" in rejected.li.a.text
+    # Registered at once: under a minute, in words (never a message id).
+    recipients = page.html.find(id="chart-recipients").find("tbody").find_all("tr")
+    assert [[c.text for c in row.find_all(["th", "td"])] for row in recipients] == [
+        ["Баянзүрх дүүргийн Засаг даргын Тамгын газар", "0 мин"]]
     drafts = page.html.find(id="drafts-waiting")
     assert [li.a.text for li in drafts.find_all("li")] == ["Ноорог"]
     # Another organisation's page shows its name, never its work.
