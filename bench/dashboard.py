@@ -72,6 +72,7 @@ def build(path, letters, orgs, batch, rng, now):
         letter = outbox.add_item(Letter(sender, "bench", subject="Хүсэлтийн тухай",
                                         recipients=[recipient], now=sent), now=sent)
         letter.state, letter.sent_at = "sent", sent
+        outbox.state_changed(letter, "draft")
         letter.outgoing_number = f"01/{index + 1}"
         delivery = site.orgs[recipient]["inbox"].add_item(Delivery(letter, recipient, now=sent),
                                                           now=sent)
@@ -81,6 +82,7 @@ def build(path, letters, orgs, batch, rng, now):
         if fate < 0.90:
             registered = min(now, sent + timedelta(hours=rng.uniform(1, 72)))
             delivery.state, delivery.registered_at = "registered", registered
+            delivery.__parent__.state_changed(delivery, "delivered")
             delivery.incoming_number = f"01/{index + 1}"
             statistics.record_registered(site, delivery, registered)
             if recipient == HOME:
@@ -94,11 +96,13 @@ def build(path, letters, orgs, batch, rng, now):
                     Letter(recipient, "bench", subject="Хариу", recipients=[sender],
                            in_reply_to=delivery.__name__))
                 answer.state = "sent"
+                answer.__parent__.state_changed(answer, "draft")
                 answer.sent_at = registered + timedelta(days=rng.uniform(1, 10))
                 delivery.answered_by = f"/orgs/{recipient}/outbox/{answer.__name__}"
                 statistics.record_answered(site, delivery, answer)
         elif fate < 0.93:
             delivery.state = "rejected"
+            delivery.__parent__.state_changed(delivery, "delivered")
             statistics.record_rejected(site, delivery, sent + timedelta(hours=5))
         if (index + 1) % batch == 0:
             transaction.commit()

@@ -10,6 +10,8 @@ LABEL_WIDTH = 200
 VALUE_WIDTH = 80
 BAR_HEIGHT = 14
 GAP = 10
+#: A label longer than this is cut in the drawing (the table beside it has it whole).
+LABEL_CHARS = 32
 
 
 @dataclass
@@ -48,7 +50,9 @@ def bar_chart(ident, title, labels, series):
                          "width": 0 if value is None else max(1, round(span * value / largest)),
                          "height": BAR_HEIGHT - 2, "css": s.css,
                          "text": "—" if value is None else s.text(value)})
-        rows.append({"label": label, "y": top + (group - GAP) / 2 + 4, "bars": bars})
+        short = label if len(label) <= LABEL_CHARS else label[:LABEL_CHARS - 1] + "…"
+        rows.append({"label": label, "short": short, "y": top + (group - GAP) / 2 + 4,
+                     "bars": bars})
     return Chart(ident, title, labels, series, rows, GAP + len(labels) * group + GAP)
 
 
