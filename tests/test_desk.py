@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 import pdfs
-from conftest import PASSWORD, csrf_token, generations_after, login, send_letter
+from conftest import PASSWORD, csrf_token, login, send_letter
 
 SENDER, RECIPIENT = "1000001", "1000002"
 #: Thursday 2026-12-03, 10:00 in Ulaanbaatar.
@@ -463,7 +463,7 @@ def test_the_records_manager_gives_an_account_its_position(testapp, in_site, sta
 
 def test_evolve_12_puts_letters_registered_before_on_the_desk(testapp, api, staff, delivered,
                                                              in_site):
-    from registry.resources.evolve import evolve
+    from registry.resources.evolve import STEPS, evolve
 
     _letter, delivery = delivered
     register(testapp, api("rm_b"), delivery, series="02")  # no task
@@ -476,7 +476,7 @@ def test_evolve_12_puts_letters_registered_before_on_the_desk(testapp, api, staf
         del site.orgs[SENDER].desk
         del site.calendar
         site.generation = 11
-        assert evolve(site) == generations_after(11)
+        assert evolve(site, [step for step in STEPS if step[0] <= 12]) == [12]
         assert (item.task.state, item.task.executor, item.task.due) == ("open", "exe_b",
                                                                         date(2026, 12, 1))
         assert org.desk.page(executor="exe_b") == ([item.__name__], 1)

@@ -7,7 +7,7 @@ closed set `EFFECTS` that workflows/*.toml may name.
 from dataclasses import replace
 from datetime import date, datetime, timezone
 
-from registry import desk
+from registry import desk, statistics
 from registry import settings as registry_settings
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
@@ -393,6 +393,7 @@ EFFECTS = {
     "release_file": release_file,
     "link_reply": link_reply,
     **desk.EFFECTS,
+    **statistics.EFFECTS,
 }
 
 

@@ -151,3 +151,25 @@ def search_log_retention(settings):
     """`search.log_retention`: seconds the change log keeps entries for a machine that stopped
     applying it (default a day); a machine away longer rebuilds its index when it is back."""
     return int(settings.get("search.log_retention", 86400))
+
+
+#: The city's figures for what a paper letter costs (tögrög) and the days of delivery an
+#: electronic one saves (a range), used by the city-wide statistics.
+PAPER_COST = "1500"
+DELIVERY_DAYS_SAVED = "1-3"
+
+
+def paper_figures(settings):
+    """(cost of a paper letter in ₮, fewest days saved, most days saved) per letter: the
+    settings `registry.stats.paper_cost` (1500) and `registry.stats.delivery_days_saved`
+    ("1-3", or one number). Raises SettingsError for a value that is not that."""
+    cost = str((settings or {}).get("registry.stats.paper_cost") or PAPER_COST).strip()
+    days = str((settings or {}).get("registry.stats.delivery_days_saved")
+               or DELIVERY_DAYS_SAVED).strip()
+    low, _, high = days.partition("-")
+    high = high or low
+    if not (cost.isdigit() and low.strip().isdigit() and high.strip().isdigit()
+            and int(low) <= int(high)):
+        raise SettingsError("registry.stats.paper_cost is a whole number of tögrög and "
+                            "registry.stats.delivery_days_saved is N or N-M days")
+    return int(cost), int(low), int(high)

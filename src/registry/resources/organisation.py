@@ -18,6 +18,7 @@ from registry.safetext import check_text
 from registry.search.mongolian import has_cyrillic, latin, loose_latin, words
 from registry.security import permissions as P
 from registry.security.principals import ORG_ROLES, org_principal, org_role_principal
+from registry.statistics import Tally
 
 KINDS = ("government", "business")
 KIND_TITLES = {
@@ -112,6 +113,8 @@ class Organisation(Folder):
 
         #: The open tasks' indexes (registry.resources.task.Desk).
         self.desk = Desk()
+        #: Monthly counters and durations of its letters (registry.statistics).
+        self.stats = Tally()
 
     def __acl__(self):
         return [

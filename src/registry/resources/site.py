@@ -15,11 +15,12 @@ from registry.security.principals import SITE_ADMIN, role_principal
 from registry.security.sessions import Sessions
 from registry.security.throttle import FailedSignIns
 from registry.signatures.truststore import TrustStore
+from registry.statistics import Tally
 from registry.workdays import WorkCalendar
 
 SITE_ADMIN_PERMISSIONS = (
     P.VIEW, P.VIEW_DIRECTORY, P.MANAGE_ORGS, P.MANAGE_ACCOUNTS, P.VIEW_ACCOUNT, P.LIST_ACCOUNTS,
-    P.VIEW_AUDIT, P.REVIEW_REPORTS, P.MANAGE_CALENDAR,
+    P.VIEW_AUDIT, P.REVIEW_REPORTS, P.MANAGE_CALENDAR, P.VIEW_STATS,
 )
 
 
@@ -49,6 +50,8 @@ class Site(Folder):
         self.notifications = Notifications()
         #: Days the site administrator declared off or working (registry.workdays).
         self.calendar = WorkCalendar()
+        #: The city's monthly counters and durations (registry.statistics).
+        self.stats = Tally()
         self._join_state()
 
     def _join_state(self):

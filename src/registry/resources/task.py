@@ -153,6 +153,15 @@ class Desk(Persistent):
         return sum(len(tree.keys(max=(overdue_on,), excludemax=True))
                    for tree in self._trees(executor))
 
+    def due_within(self, since, before, executor=None, size=25):
+        """Delivery ids of open tasks (all, or `executor`'s) due on or after `since` and before
+        `before` (ISO dates), due first, at most `size`; returns (ids, how many in all). Reads
+        the keys of that range only."""
+        ranges = [tree.keys(min=(since,), max=(before,), excludemax=True)
+                  for tree in self._trees(executor)]
+        names = [name for _due, name in islice(heapq.merge(*ranges), size)]
+        return names, sum(len(keys) for keys in ranges)
+
     def executors(self):
         """[(login, open tasks they are responsible for)] of everyone with one."""
         return [(login, count()) for login, count in self.executor_counts.items() if count()]

@@ -76,6 +76,8 @@ CONTROL_TASKS = "tasks.control"
 REGISTER_PAPER = "paper.register"
 #: Declare days off and working days on the registry's calendar (site administrators).
 MANAGE_CALENDAR = "calendar.manage"
+#: See the city-wide statistics: counts and times, no letter content (site administrators).
+VIEW_STATS = "stats.view"
 #: Mark a transition the registry fires itself (never granted to a person).
 SYSTEM = "system"
 
@@ -85,5 +87,5 @@ ALL = (
     SIGN_LETTER, RETRACT_LETTER, SEND_LETTER, WITHDRAW_LETTER, VIEW_DELIVERY,
     REGISTER_DELIVERY, REJECT_DELIVERY, REPORT_DELIVERY, REVIEW_REPORTS, MAKE_HANDOVER,
     MANAGE_RETENTION, OWN_NOTIFICATIONS, ASSIGN_TASK, EXTEND_TASK, CLOSE_TASK, VIEW_TASKS, CONTROL_TASKS,
-    MANAGE_CALENDAR, REGISTER_PAPER, VIEW_CHECKPOINTS,
+    MANAGE_CALENDAR, REGISTER_PAPER, VIEW_CHECKPOINTS, VIEW_STATS,
 )

@@ -9,6 +9,7 @@ from registry.errors import RegistryError
 from registry.i18n import _
 from registry.resources.letter import Delivery, Letter
 from registry.resources.organisation import Handovers, Organisation
+from registry.resources.site import Site
 from registry.resources.user import User
 from registry.security import permissions as P
 from registry.views.api import error_body, wants_json
@@ -38,11 +39,16 @@ def _not_a_party(request):
         return not request.has_permission(P.OWN_NOTIFICATIONS, context)
     if isinstance(context, Organisation) and request.view_name in DESK_VIEWS:
         return not request.has_permission(P.VIEW_MAILBOX, context)
+    if isinstance(context, Site) and request.view_name in STATS_VIEWS:
+        # The city's statistics are the operator's: nobody else learns that they exist.
+        return not request.has_permission(P.VIEW_STATS, context)
     return False
 
 
 #: An organisation's pages that show its letters: an outsider is told nothing (404).
 DESK_VIEWS = ("tasks", "control", "@tasks")
+#: The site's statistics pages (registry.views.dashboard).
+STATS_VIEWS = ("stats", "@stats")
 
 
 @forbidden_view_config(renderer="json")

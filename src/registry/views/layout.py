@@ -54,6 +54,8 @@ class Layout:
             items.append((_("Admin"), request.resource_url(site.users)))
         if request.has_permission(P.REVIEW_REPORTS, site.reports):
             items.append((_("Reports"), request.resource_url(site.reports)))
+        if request.has_permission(P.VIEW_STATS, site):
+            items.append((_("Statistics"), request.resource_url(site, "@@stats")))
         if request.has_permission(P.MANAGE_CALENDAR, site):
             items.append((_("Calendar"), request.resource_url(site, "@@calendar")))
         if request.has_permission(P.VIEW_AUDIT, site.audit):

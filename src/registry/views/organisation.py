@@ -19,6 +19,7 @@ from registry.resources.organisation import (
 from registry.resources.user import validate_login
 from registry.security import permissions as P
 from registry.settings import account_limits
+from registry.views import dashboard as dashboard_views
 from registry.views.api import batch_params, batching
 from registry.views.forms import CSRFSchema, checked_by, flash, make_form, run_form
 from registry.views.intake import read_json
@@ -167,6 +168,7 @@ def organisation(request):
         "kind_title": KIND_TITLES[org.kind],
         "can_edit": bool(request.has_permission(P.MANAGE_ORGS, org)),
         "can_manage_accounts": bool(request.has_permission(P.MANAGE_ACCOUNTS, org)),
+        "dashboard": dashboard_views.home(request, org),
     }
 
 

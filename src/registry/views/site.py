@@ -39,6 +39,15 @@ def safe_came_from(request, value):
     return request.resource_url(request.root)
 
 
+def landing(request, user, came_from):
+    """Where signing in leads: where the visitor was going, else (nowhere, or the site's home)
+    the home page of the account's organisation, with what needs doing there."""
+    org = request.root.orgs.get(user.org)
+    if came_from in ("", "/") and org is not None:
+        return request.resource_url(org)
+    return safe_came_from(request, came_from)
+
+
 @view_config(context=Site, renderer="registry:templates/home.pt", permission=P.VIEW,
              accept="text/html")
 def home(request):
@@ -95,7 +104,7 @@ def login(request):
             if user is not None:
                 throttle.succeeded(failures, address)
                 headers = remember(request, user.login)
-                return HTTPFound(location=safe_came_from(request, values["came_from"]),
+                return HTTPFound(location=landing(request, user, values["came_from"]),
                                  headers=headers)
             throttle.failed(failures, address)
             request.response.status = 403
