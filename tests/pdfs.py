@@ -67,7 +67,7 @@ __all__ = [
     "signed_by_revoked", "signed_by_expired", "signed_by_not_yet_valid", "signed_by_untrusted",
     "signed_by_other_org", "signed_without_regno", "signed_by_self_signed",
     # resources
-    "deflate_bomb", "signed_deflate_bomb", "deep_nesting", "deep_dict_nesting", "xref_loop",
+    "deflate_bomb", "signed_deflate_bomb", "signed_bomb_redefined", "deep_nesting", "deep_dict_nesting", "xref_loop",
     "xref_self_loop", "huge_object_count", "huge_xref_claim",
     # registry
     "Sample", "SAMPLES", "sample",
@@ -1505,6 +1505,18 @@ def signed_deflate_bomb(pki, regno: str, referenced: bool = True) -> bytes:
     return sign(_build_pdf(objs), pki.org(regno))
 
 
+def signed_bomb_redefined(pki, regno: str) -> bytes:
+    """An unsigned letter, then an incremental update that redefines page 1's content stream
+    (obj 11) as the 1 GiB Flate bomb, then signed: the signature covers every revision, and the
+    bomb is the current definition of an object an earlier revision defined too.
+
+    Gate: TOO_LARGE (every definition of every object is decoded within the limits, not only
+    each object number's first).
+    pyHanko: intact/valid/trusted=True coverage=ENTIRE_FILE; validation never decodes content.
+    """
+    return sign(_raw_update(letter_pdf(), {11: _bomb_stream()}), pki.org(regno))
+
+
 def deep_nesting(depth: int = 100_000) -> bytes:
     """The catalog carries `/Nest [[[[...]]]]` nested `depth` deep (direct object inside the
     catalog, so any reader parses it on open).
@@ -2000,6 +2012,8 @@ SAMPLES: list[Sample] = [
        group="resource", slow=True),
     _s("signed_deflate_bomb_unreferenced", signed_deflate_bomb, "TOO_LARGE",
        group="resource", slow=True, referenced=False),
+    _s("signed_bomb_redefined", signed_bomb_redefined, "TOO_LARGE",
+       group="resource", slow=True),
     _s("deep_nesting", deep_nesting, "MALFORMED_PDF", group="resource",
        takes_pki=False),
     _s("deep_dict_nesting", deep_dict_nesting, "MALFORMED_PDF",

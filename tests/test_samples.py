@@ -303,6 +303,7 @@ PYHANKO = {
     "deflate_bomb": "n=0",
     "signed_deflate_bomb": f"n=1 [{FULL}]",
     "signed_deflate_bomb_unreferenced": f"n=1 [{FULL}]",
+    "signed_bomb_redefined": f"n=1 [{FULL}]",
     "deep_nesting": "sigs:RecursionError",
     "deep_dict_nesting": "sigs:PdfReadError",
     "xref_loop": "read:PdfReadError",

@@ -276,6 +276,7 @@ EXPECTED = {
     "empty_file": "NOT_PDF", "garbage_with_pdf_header": "MALFORMED_PDF",
     "encrypted_pdf": "ENCRYPTED_PDF",
     "deflate_bomb": "TOO_LARGE", "signed_deflate_bomb": "TOO_LARGE",
+    "signed_bomb_redefined": "TOO_LARGE",
 }
 
 

@@ -121,10 +121,6 @@ def find_item(org, key):
     return item
 
 
-def series_of(item):
-    return item.series
-
-
 # Retention classes -----------------------------------------------------------------------------
 
 def clean_retention(value):

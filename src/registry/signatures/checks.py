@@ -159,12 +159,20 @@ def _decoding_overflow(reader):
     for revision in range(xrefs.total_revisions):
         resolver = None
         for ref in xrefs.explicit_refs_in_revision(revision):
-            key = _ref_key(ref)
-            if key in seen or not isinstance(xrefs.get_historical_ref(ref, revision), int):
+            # Each definition once: an object a later revision redefines is read again there
+            # (a bomb may replace an ordinary stream).
+            position = xrefs.get_historical_ref(ref, revision)
+            key = (_ref_key(ref), position)
+            if key in seen or not isinstance(position, int):
                 continue
             seen.add(key)
-            resolver = resolver or reader.get_historical_resolver(revision)
-            obj = resolver.get_object(ref)
+            if _last_change(xrefs, ref) == revision:
+                # The current definition: read through the reader's own cache (the signature's
+                # and the pages' objects are there already), not copied into a revision's view.
+                obj = reader.get_object(ref)
+            else:
+                resolver = resolver or reader.get_historical_resolver(revision)
+                obj = resolver.get_object(ref)
             if not isinstance(obj, generic.StreamObject):
                 continue
             filters = obj.get("/Filter")
@@ -178,6 +186,14 @@ def _decoding_overflow(reader):
             except Exception:  # noqa: BLE001  (a corrupt stream is not a bomb; viewers skip it)
                 continue
     return None
+
+
+def _last_change(xrefs, ref):
+    """The revision that last defined `ref`, or None when the xrefs cannot tell."""
+    try:
+        return xrefs.get_last_change(ref)
+    except KeyError:
+        return None
 
 
 def _describe(exc):
@@ -462,29 +478,45 @@ def _validated(embedded, trust, options):
 
     from pyhanko.sign.validation import validate_pdf_signature
 
-    context = _validation_context(trust, options)
-    stamps = _tsa_context(trust, options) or context
     key = chain_key(embedded, trust, options)
     known = CHAINS.get(key) if key is not None else None
     if known is None:
+        context = _validation_context(trust, options)
+        stamps = _tsa_context(trust, options) or context
         status = validate_pdf_signature(embedded, context, stamps, skip_diff=False)
         if key is not None and status.intact and status.valid:
             CHAINS.put(key, {name: getattr(status, name) for name in CHAIN_FINDINGS})
         return status
-    status = validate_pdf_signature(embedded, _signer_anchored(embedded, context), stamps,
-                                    skip_diff=False)
+    # The trust's context (its certificates and CRLs parsed, a few milliseconds) is made only
+    # when a timestamp needs it; the signer's chain is known.
+    stamps = (_tsa_context(trust, options) or _validation_context(trust, options)) \
+        if _carries_timestamps(embedded) else None
+    anchored = _signer_anchored(embedded, judgement_time(options)[1])
+    status = validate_pdf_signature(embedded, anchored, stamps, skip_diff=False)
     return replace(status, **known) if status.intact and status.valid else status
 
 
-def _signer_anchored(embedded, context):
+def _carries_timestamps(embedded):
+    """Whether the signature carries a signature or content timestamp token (True when that
+    cannot be read: the full context is then made, as for any timestamp)."""
+    from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
+
+    try:
+        return any(True for signed in (False, True)
+                   for _token in extract_tst_data_iter(embedded.signer_info, signed=signed))
+    except Exception:  # noqa: BLE001  (pyHanko's validation says what is wrong with it)
+        return True
+
+
+def _signer_anchored(embedded, moment):
     """A validation context whose one anchor is the signer's own certificate (no chain to
-    build: its findings are known), at `context`'s moment. An anchor is not checked for
-    revocation, so no revocation data is needed ("soft-fail" only lets the context be made
-    without any); the findings pyHanko reaches with it are replaced by the known ones."""
+    build: its findings are known), at `moment`. An anchor is not checked for revocation, so
+    no revocation data is needed ("soft-fail" only lets the context be made without any); the
+    findings pyHanko reaches with it are replaced by the known ones."""
     from pyhanko_certvalidator import ValidationContext
 
     return ValidationContext(trust_roots=[embedded.signer_cert], allow_fetching=False,
-                             moment=context.moment, revocation_mode="soft-fail")
+                             moment=moment, revocation_mode="soft-fail")
 
 
 def _timestamp_then(embedded, trust, options, reader, moment):

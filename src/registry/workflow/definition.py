@@ -55,9 +55,6 @@ class Workflow:
         """Transitions leaving `state`, in definition order."""
         return [t for t in self.transitions.values() if state in t.sources]
 
-    def roles_with(self, state, permission):
-        return self.states[state].permissions.get(permission, ())
-
 
 def _require(condition, source, message):
     if not condition:

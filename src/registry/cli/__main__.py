@@ -1,0 +1,4 @@
+"""`python -m registry.cli`."""
+from registry.cli import main
+
+main()
