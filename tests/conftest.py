@@ -158,11 +158,13 @@ def wsgi_app(settings):
 def stop_app(app):
     """Stop an application's threads, then close its store."""
     from registry.preservation import IStamper
+    from registry.receipts import IReceiptIssuer
 
     app.registry.getUtility(ISearchService).stop()
-    stamper = app.registry.queryUtility(IStamper)
-    if stamper is not None:
-        stamper.stop()
+    for background in (IStamper, IReceiptIssuer):
+        worker = app.registry.queryUtility(background)
+        if worker is not None:
+            worker.stop()
     app.registry.getUtility(IDatabase).close()
 
 

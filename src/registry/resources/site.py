@@ -7,6 +7,7 @@ from registry.resources.audit import AuditTrail
 from registry.resources.evidence import RevocationStore, TimestampStore
 from registry.resources.folder import Folder
 from registry.resources.organisation import Organisations
+from registry.resources.receipt import ReceiptQueue
 from registry.resources.report import Reports
 from registry.resources.user import Users
 from registry.search.queue import SearchState
@@ -49,6 +50,8 @@ class Site(Folder):
         self.notifications = Notifications()
         #: Days the site administrator declared off or working (registry.workdays).
         self.calendar = WorkCalendar()
+        #: The delivery receipts asked for and not made yet (registry.receipts).
+        self.receipt_queue = ReceiptQueue()
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on
