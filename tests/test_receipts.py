@@ -239,3 +239,49 @@ def test_a_tsa_that_is_down_loses_no_receipt_and_it_is_made_later(
     pdf = receipts_of(in_site, f"/orgs/{SENDER}/outbox/{name}")["sent"][1]
     status = validate_receipt(pdf, pki)
     assert status.bottom_line and status.timestamp_validity is not None, "B-LT"
+
+
+def test_receipts_go_into_the_handover_package_and_pass_its_validators(
+        app, pki, gate, sealed, tmp_path):
+    import archive_validators as validators
+    from lxml import etree
+
+    from archive_letters import exchanged
+    from registry.archive import handover as ho
+
+    testapp, in_site = app
+    db = testapp.app.registry.getUtility(IDatabase)
+    year = 2025
+    with in_site() as site:
+        exchanged(site, gate, pdfs.signed_letter(pki, SENDER), year, count=1, settings=sealed)
+        rejected = send(site, gate, pdfs.signed_letter(pki, SENDER), when(year, 9),
+                        settings=sealed)
+        reject(site, gate, rejected, when(year, 9), settings=sealed)
+    assert issue(testapp) == (6, 0)
+    made = ho.export(db, ho.ExportRequest(SENDER, year, actor="rm_a", out=str(tmp_path / "out"),
+                                          act_number="2025-1", fond_reference="Ф-12"),
+                     gate, sealed, batch=2)
+    bag = tmp_path / "out" / made["package_id"]
+    sip = bag / "data" / made["package_id"]
+    rep = sip / "representations" / "rep1"
+    files = sorted(p.name for p in (rep / "metadata" / "preservation" / "receipts").iterdir())
+    assert len(files) == 18 and sum(name.endswith(".json.p7s") for name in files) == 6
+    assert validators.bagit_validate(bag) is None
+    assert validators.eark_unexplained(validators.eark_validate(sip)) == []
+    premis = rep / "metadata" / "preservation" / "premis.xml"
+    assert validators.xsd_errors(premis, "premis") == []
+    ns = {"premis": "http://www.loc.gov/premis/v3"}
+    events = [e for e in etree.parse(str(premis)).iterfind(".//premis:event", ns)
+              if e.findtext("premis:eventType", namespaces=ns) == "digital signature generation"]
+    assert len(events) == 6
+    linked = {link.findtext("premis:linkingObjectIdentifierValue", namespaces=ns)
+              for event in events
+              for link in event.iterfind("premis:linkingObjectIdentifier", ns)}
+    assert {name.rsplit("/", 1)[-1] for name in linked if "/receipts/" in name} == set(files)
+    for name in files:
+        if name.endswith(".pdf"):
+            pdf = (rep / "metadata" / "preservation" / "receipts" / name).read_bytes()
+            assert validate_receipt(pdf, pki).bottom_line
+    # The handover itself is attested after it (so not in its own package).
+    assert issue(testapp) == (2, 0)
+    assert "handed_over" in receipts_of(in_site, f"/orgs/{SENDER}/outbox/{rejected.__name__}")
