@@ -285,3 +285,40 @@ def test_receipts_go_into_the_handover_package_and_pass_its_validators(
     # The handover itself is attested after it (so not in its own package).
     assert issue(testapp) == (2, 0)
     assert "handed_over" in receipts_of(in_site, f"/orgs/{SENDER}/outbox/{rejected.__name__}")
+
+
+def test_registry_verify_says_a_receipt_is_the_registrys_seal_and_what_it_attests(
+        app, pki, trust_dir, seal_settings, tmp_path):
+    from click.testing import CliRunner
+
+    from registry.cli import main as cli
+
+    testapp, in_site = app
+    letter = send_letter(testapp, token(in_site, "rm_a"), pdfs.signed_letter(pki, SENDER))
+    issue(testapp)
+    receipt = tmp_path / "receipt.pdf"
+    receipt.write_bytes(receipts_of(in_site, letter.rstrip("/"))["sent"][1])
+    imposter = tmp_path / "imposter"
+    imposter.mkdir()
+    (imposter / "cert.pem").write_bytes(pki.org(SENDER).cert_pem)
+    (imposter / "key.pem").write_bytes(pki.org(SENDER).key_pem)
+
+    def run(seal_cert, seal_key, *args):
+        ini = tmp_path / "registry.ini"
+        ini.write_text(f"[app:main]\nuse = egg:registry\nregistry.seal.cert = {seal_cert}\n"
+                       f"registry.seal.key = {seal_key}\n")
+        return CliRunner(env={"REGISTRY_TRUST_DIR": str(trust_dir)}).invoke(
+            cli, ["-c", str(ini), "--data-dir", str(tmp_path / "var"), "verify", *args,
+                  str(receipt)], catch_exceptions=False)
+
+    ours = run(seal_settings["registry.seal.cert"], seal_settings["registry.seal.key"])
+    assert ours.exit_code == 0, ours.output
+    assert "ACCEPTED" in ours.output and "the registry's seal" in ours.output
+    sha256 = testapp.get(letter, headers=token(in_site, "rm_a")).json["pdf"]["sha256"]
+    assert "attests: sent at" in ours.output and sha256 in ours.output
+    as_json = json.loads(run(seal_settings["registry.seal.cert"],
+                             seal_settings["registry.seal.key"], "--json").output)
+    assert as_json[0]["receipt"]["registry_seal"] is True
+    assert as_json[0]["receipt"]["facts"]["event"] == "sent"
+    other = run(imposter / "cert.pem", imposter / "key.pem")
+    assert other.exit_code == 1 and "NOT the registry's seal" in other.output

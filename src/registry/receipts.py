@@ -285,6 +285,41 @@ def attached_json(pdf_bytes):
     return None
 
 
+def describe(pdf_bytes, verdict, seal):
+    """What `registry verify` says of an accepted PDF that is a receipt: {"registry_seal":
+    whether it is signed by `seal` (a SealConfig; None: unknown), "facts"}; None when the PDF
+    carries no evidence.json. Reads the PDF in this process: only for a PDF the gate accepted
+    (intact, signed by a trusted certificate)."""
+    if not verdict.accepted:
+        return None
+    facts = attached_json(pdf_bytes)
+    if not isinstance(facts, dict) or facts.get("type") != JSON_TYPE:
+        return None
+    ours = None
+    if seal is not None:
+        from cryptography import x509
+
+        cert = x509.load_der_x509_certificate(seal.certificates()[0])
+        ours = (verdict.signer or {}).get("serial") == format(cert.serial_number, "x")
+    return {"registry_seal": ours, "facts": facts}
+
+
+def summary(facts):
+    """One line of what a receipt attests (English, for the command line)."""
+    letter = facts["letter"]
+    delivery = facts.get("delivery") or {}
+    parts = [f"{facts['event']} at {facts['time']}: letter {letter['outgoing_number']} of "
+             f"{letter['sender']['name']} ({letter['sender']['regno']})"]
+    if delivery:
+        parts.append(f"to {delivery['recipient']['name']} ({delivery['recipient']['regno']})")
+    if delivery.get("incoming_number"):
+        parts.append(f"registered as {delivery['incoming_number']}")
+    if facts.get("reason"):
+        parts.append(f"reason: {facts['reason']}")
+    parts.append(f"file SHA-256 {letter['file']['sha256']}")
+    return ", ".join(parts)
+
+
 # Issuing, after commit ----------------------------------------------------------------------
 
 def issue_due(db, seal, tsa, trust, settings, clock=_now, limit=20):

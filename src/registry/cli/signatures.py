@@ -28,6 +28,8 @@ from registry.cli.base import actor, fail, main, pass_ctx
 @pass_ctx
 def verify(ctx, roots, crls, regno, as_json, files):
     """Check the signature of each PDF FILE. Exit 0 if all are accepted, 1 if any is not."""
+    from registry import receipts
+    from registry.seal import SealConfig
     from registry.signatures import Gate, GateConfig, Trust, TrustError, load_trust
     from registry.signatures.verdict import REASON_MESSAGES
 
@@ -45,10 +47,14 @@ def verify(ctx, roots, crls, regno, as_json, files):
         fail(f"no trusted certificate: give --trust-root or put CA certificates in "
              f"{config.trust_dir}")
     gate = Gate(config, trust=trust)
+    seal = SealConfig.from_settings(ctx.settings)
     results = []
     for path in files:
         verdict = gate.verify(path, regno)
-        results.append({"file": path, **verdict.as_json()})
+        found = receipts.describe(Path(path).read_bytes(), verdict, seal)
+        results.append({"file": path, **verdict.as_json(), "receipt": found})
+        if found is not None and found["registry_seal"] is False:
+            results[-1]["accepted"] = False  # evidence of the registry, not sealed by it
         if not as_json:
             signer = verdict.signer or {}
             if verdict.accepted:
@@ -65,6 +71,13 @@ def verify(ctx, roots, crls, regno, as_json, files):
                        "now": "now: no evidence of an earlier time"}[judged["basis"]]
                 click.echo(f"    judged as of {judged['at']} ({why}); the certificate is valid "
                            f"{signer.get('not_before')} to {signer.get('not_after')}")
+            if found is not None:
+                click.echo("    " + {True: "the registry's seal: a receipt of the registry",
+                                     False: "NOT the registry's seal: this receipt is not the "
+                                            "registry's",
+                                     None: "a receipt; no seal is configured here to compare "
+                                           "(registry.seal.cert)"}[found["registry_seal"]])
+                click.echo(f"    attests: {receipts.summary(found['facts'])}")
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=1, default=str))
     sys.exit(0 if all(r["accepted"] for r in results) else 1)
