@@ -435,6 +435,7 @@ def includeme(config):
                     TsaConfig.from_settings(settings), default_trust_dir(settings), settings,
                     poll=float(settings.get("registry.seal.retry_seconds", 60)))
     config.registry.registerUtility(issuer.start(), IReceiptIssuer)
+    issuer.wake()  # receipts asked for before this start (a restart, the demo's seeding)
     atexit.register(issuer.stop)
     config.add_tween("registry.receipts.issuer_tween_factory",
                      over="pyramid_tm.tm_tween_factory")

@@ -113,6 +113,33 @@ def timestamps_stamp(ctx):
 # trust -------------------------------------------------------------------------------------
 
 @main.group()
+def receipts():
+    """The registry's delivery evidence (receipts signed with its seal, registry.seal.*)."""
+
+
+@receipts.command("issue")
+@pass_ctx
+def receipts_issue(ctx):
+    """Make the receipts due now (the server does this after every writing request and every
+    minute). Exit 1 if the seal made none of those it was asked for."""
+    from registry.receipts import issue_due
+    from registry.seal import SealConfig
+    from registry.signatures import default_trust_dir, load_trust
+    from registry.signatures.tsa import TsaConfig
+
+    seal = SealConfig.from_settings(ctx.settings)
+    if seal is None:
+        fail("no seal is configured (registry.seal.cert) [NO_SEAL]")
+    issued, failed = issue_due(ctx.db(), seal, TsaConfig.from_settings(ctx.settings),
+                               load_trust(default_trust_dir(ctx.settings)), ctx.settings,
+                               limit=100000)
+    pending = ctx.run(lambda site: len(site.receipt_queue))
+    click.echo(f"Receipts: {issued} made, {failed} failed, {pending} pending.")
+    if failed and not issued:
+        fail("the seal made no receipt [SEAL_FAILED]")
+
+
+@main.group()
 def trust():
     """Trust anchors, issuing CAs and CRLs, kept in the store for every app machine."""
 
