@@ -216,6 +216,13 @@ def test_the_letter_and_delivery_pages_link_the_receipts(app, pki):
     assert [row["data-event"] for row in rows] == ["sent", "delivered"]
     assert testapp.get(rows[0].find("a")["href"]).body.startswith(b"%PDF")
     assert "evidence-" not in page.text, "no message id shown as text"
+    with in_site() as site:
+        delivery = next(iter(site.orgs[SENDER]["outbox"][letter.split("/")[-2]]
+                             .deliveries.values()))
+        delivery_path = f"/orgs/{RECIPIENT}/inbox/{delivery.__name__}/"
+    login(testapp, "rm_b")
+    rows = testapp.get(delivery_path).html.find(id="evidence").find_all("tr")[1:]
+    assert [row["data-event"] for row in rows] == ["delivered"]
 
 
 def test_a_tsa_that_is_down_loses_no_receipt_and_it_is_made_later(
@@ -322,3 +329,31 @@ def test_registry_verify_says_a_receipt_is_the_registrys_seal_and_what_it_attest
     assert as_json[0]["receipt"]["facts"]["event"] == "sent"
     other = run(imposter / "cert.pem", imposter / "key.pem")
     assert other.exit_code == 1 and "NOT the registry's seal" in other.output
+
+
+def test_evolve_13_gives_the_site_its_receipt_queue(in_site):
+    from registry.resources.evolve import evolve
+    from registry.resources.receipt import ReceiptQueue
+
+    with in_site() as site:
+        del site.receipt_queue  # as the site was before generation 13
+        site.generation = 12
+        assert evolve(site) == [13]
+        assert isinstance(site.receipt_queue, ReceiptQueue) and len(site.receipt_queue) == 0
+
+
+def test_the_documented_receipt_fields_are_what_the_api_returns(app, pki):
+    from pathlib import Path
+
+    testapp, in_site = app
+    rm_a = token(in_site, "rm_a")
+    letter = send_letter(testapp, rm_a, pdfs.signed_letter(pki, SENDER))
+    issue(testapp)
+    document = json.loads((Path(__file__).parent.parent / "src" / "registry" / "views" /
+                           "openapi.json").read_text(encoding="utf-8"))
+    schemas = document["components"]["schemas"]
+    listed = testapp.get(letter + "@evidence", headers=rm_a).json
+    assert set(listed[0]) == set(schemas["Receipt"]["properties"])
+    facts = testapp.get(listed[0]["json"], headers=rm_a).json
+    assert set(facts) <= set(schemas["ReceiptFacts"]["properties"])
+    assert set(schemas["ReceiptFacts"]["required"]) <= set(facts)
