@@ -25,7 +25,7 @@ from zope.interface import Interface
 
 from registry import settings as registry_settings
 from registry.i18n import _, localizer_for
-from registry.preservation import SAFE_METHODS, Stamper
+from registry.preservation import Stamper, waking_tween
 from registry.resources.receipt import EVENTS, Receipt
 from registry.store import site_of
 
@@ -395,6 +395,8 @@ class Issuer(Stamper):
     """Runs `issue_due` in a thread of this process: when woken after a writing request, and
     every `poll` seconds for receipts due again; `tick()` runs it at once."""
 
+    thread_name = "registry-receipts"
+
     def __init__(self, db, seal, tsa, trust_dir, settings, poll=60.0, clock=_now):
         super().__init__(db, tsa, trust_dir, poll=poll, clock=clock)
         self.seal = seal
@@ -407,15 +409,7 @@ class Issuer(Stamper):
 
 
 def issuer_tween_factory(handler, registry):
-    issuer = registry.getUtility(IReceiptIssuer)
-
-    def issuer_tween(request):
-        response = handler(request)
-        if request.method not in SAFE_METHODS:
-            issuer.wake()  # after pyramid_tm committed (or aborted)
-        return response
-
-    return issuer_tween
+    return waking_tween(handler, registry.getUtility(IReceiptIssuer))
 
 
 def includeme(config):
