@@ -10,9 +10,8 @@ import transaction
 from ZODB.interfaces import IDatabase
 
 import pdfs
-from archive_letters import OTHER, RECIPIENT, SENDER, gate_for, register, reject, send, when
-from conftest import JSON, csrf_token, login, send_letter
-from registry import exchange
+from archive_letters import OTHER, RECIPIENT, SENDER, gate_for, reject, send, when
+from conftest import JSON, login, send_letter
 from registry.receipts import IReceiptIssuer, attached_json, issue_due
 from registry.seal import SealConfig, verify_detached
 from registry.signatures import load_trust
