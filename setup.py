@@ -56,6 +56,8 @@ INSTALL_REQUIRES = [
     "cryptography>=43",
     "asn1crypto>=1.5",
     "reportlab>=4.0",
+    # QR codes of the public verification on the registry's delivery receipts.
+    "segno>=1.6",
     # Text of letters for search (PDFium: fast, reads Mongolian right); OCR runs the
     # Debian tesseract program (see the Makefile), not a Python binding.
     "pypdfium2>=4.30",

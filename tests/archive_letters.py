@@ -44,10 +44,10 @@ def register(site, gate, letter, now, recipient=RECIPIENT, series="01", actor="r
     return delivery
 
 
-def reject(site, gate, letter, now, recipient=RECIPIENT, actor="rm_b"):
+def reject(site, gate, letter, now, recipient=RECIPIENT, actor="rm_b", settings=None):
     delivery = letter.deliveries[recipient]
     exchange.transition(delivery, "reject",
-                        _ctx(site, actor, gate, now, comment="Манайх биш"))
+                        _ctx(site, actor, gate, now, comment="Манайх биш", settings=settings))
     return delivery
 
 

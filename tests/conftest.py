@@ -159,12 +159,13 @@ def stop_app(app):
     """Stop an application's threads, then close its store."""
     from registry.checkpoints import ICheckpointSchedule
     from registry.preservation import IStamper
+    from registry.receipts import IReceiptIssuer
 
     app.registry.getUtility(ISearchService).stop()
-    for thread in (IStamper, ICheckpointSchedule):
-        running = app.registry.queryUtility(thread)
-        if running is not None:
-            running.stop()
+    for background in (IStamper, IReceiptIssuer, ICheckpointSchedule):
+        worker = app.registry.queryUtility(background)
+        if worker is not None:
+            worker.stop()
     app.registry.getUtility(IDatabase).close()
 
 

@@ -278,71 +278,47 @@ class TestPKI:
         """A time-stamping authority certificate (EKU timeStamping, critical) under `issuing`."""
         with self._lock:
             if self._tsa is None:
-                now = _now()
-                key = _key("tsa")
                 subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "MN"),
                                      x509.NameAttribute(NameOID.COMMON_NAME, "Registry Test TSA")])
-                cert = (x509.CertificateBuilder()
-                        .subject_name(subject).issuer_name(self.issuing.cert.subject)
-                        .public_key(key.public_key())
-                        .serial_number(x509.random_serial_number())
-                        .not_valid_before(now - _dt.timedelta(days=1))
-                        .not_valid_after(now + _dt.timedelta(days=730))
-                        .add_extension(x509.BasicConstraints(ca=False, path_length=None),
-                                       critical=True)
-                        .add_extension(x509.KeyUsage(digital_signature=True,
-                                                     content_commitment=True,
-                                                     key_encipherment=False,
-                                                     data_encipherment=False,
-                                                     key_agreement=False, key_cert_sign=False,
-                                                     crl_sign=False, encipher_only=False,
-                                                     decipher_only=False), critical=True)
-                        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
-                                       critical=True)
-                        .add_extension(x509.SubjectKeyIdentifier.from_public_key(
-                            key.public_key()), critical=False)
-                        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                            self.issuing.key.public_key()), critical=False)
-                        .add_extension(_crl_dp(CRL_BASE_URL + "issuing.crl"), critical=False)
-                        .sign(self.issuing.key, hashes.SHA256()))
-                self._tsa = _identity(cert, key, issuer=self.issuing)
+                self._tsa = self._service("tsa", subject, ExtendedKeyUsageOID.TIME_STAMPING,
+                                          eku_critical=True)
             return self._tsa
 
     def seal(self) -> Identity:
         """The registry's seal certificate (EKU documentSigning) under `issuing`."""
         with self._lock:
             if self._seal is None:
-                now = _now()
-                key = _key("seal")
                 subject = x509.Name([
                     x509.NameAttribute(NameOID.COUNTRY_NAME, "MN"),
                     x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Registry Test"),
                     x509.NameAttribute(NameOID.COMMON_NAME, "Registry Test Seal")])
-                cert = (x509.CertificateBuilder()
-                        .subject_name(subject).issuer_name(self.issuing.cert.subject)
-                        .public_key(key.public_key())
-                        .serial_number(x509.random_serial_number())
-                        .not_valid_before(now - _dt.timedelta(days=1))
-                        .not_valid_after(now + _dt.timedelta(days=730))
-                        .add_extension(x509.BasicConstraints(ca=False, path_length=None),
-                                       critical=True)
-                        .add_extension(x509.KeyUsage(digital_signature=True,
-                                                     content_commitment=True,
-                                                     key_encipherment=False,
-                                                     data_encipherment=False,
-                                                     key_agreement=False, key_cert_sign=False,
-                                                     crl_sign=False, encipher_only=False,
-                                                     decipher_only=False), critical=True)
-                        .add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING]),
-                                       critical=False)
-                        .add_extension(x509.SubjectKeyIdentifier.from_public_key(
-                            key.public_key()), critical=False)
-                        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                            self.issuing.key.public_key()), critical=False)
-                        .add_extension(_crl_dp(CRL_BASE_URL + "issuing.crl"), critical=False)
-                        .sign(self.issuing.key, hashes.SHA256()))
-                self._seal = _identity(cert, key, issuer=self.issuing)
+                self._seal = self._service("seal", subject, DOCUMENT_SIGNING, eku_critical=False)
             return self._seal
+
+    def _service(self, label, subject, eku, eku_critical) -> Identity:
+        """A certificate of one of the registry's services under `issuing`, valid two years."""
+        now = _now()
+        key = _key(label)
+        cert = (x509.CertificateBuilder()
+                .subject_name(subject).issuer_name(self.issuing.cert.subject)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - _dt.timedelta(days=1))
+                .not_valid_after(now + _dt.timedelta(days=730))
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
+                                             key_encipherment=False, data_encipherment=False,
+                                             key_agreement=False, key_cert_sign=False,
+                                             crl_sign=False, encipher_only=False,
+                                             decipher_only=False), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([eku]), critical=eku_critical)
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                               critical=False)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    self.issuing.key.public_key()), critical=False)
+                .add_extension(_crl_dp(CRL_BASE_URL + "issuing.crl"), critical=False)
+                .sign(self.issuing.key, hashes.SHA256()))
+        return _identity(cert, key, issuer=self.issuing)
 
     def write_seal(self, folder) -> tuple[Path, Path]:
         """(certificate file: the seal, then issuing and root; key file) of the seal."""

@@ -146,3 +146,18 @@ def pki_trust(pki):
 
     return Trust((pki.root.cert_der,), (pki.crl_der(), pki.root_crl_der()), (),
                  (pki.issuing.cert_der,))
+
+
+def test_the_demo_seal_is_on_a_softhsm_token_and_issued_by_the_demo_ca(tmp_path):
+    from registry.demo_pki import DemoPKI
+
+    demo = DemoPKI(tmp_path)
+    demo.ensure([])
+    settings = demo.seal_settings()
+    assert settings["registry.seal.pkcs11.token_label"] == "registry-seal"
+    assert demo.seal_settings() == settings, "made once"
+    config = SealConfig.from_settings(settings)
+    data = b"checkpoint"
+    found = verify_detached(data, sign_detached(data, config), load_trust(demo.trust_dir))
+    assert (found["valid"], found["trusted"], found["signer"]) == \
+        (True, True, "Registry Demo Seal")

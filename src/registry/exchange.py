@@ -11,6 +11,7 @@ from registry import desk, statistics
 from registry import settings as registry_settings
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
+from registry.receipts import ask_receipt
 from registry.resources.evidence import (ask_preservation_timestamp, keep_revocation_data,
                                          proof_of)
 from registry.resources.letter import Delivery, Letter, StoredPDF
@@ -392,6 +393,7 @@ EFFECTS = {
     "mark_handed_over": mark_handed_over,
     "release_file": release_file,
     "link_reply": link_reply,
+    "ask_receipt": ask_receipt,
     **desk.EFFECTS,
     **statistics.EFFECTS,
 }

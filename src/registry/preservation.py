@@ -98,6 +98,8 @@ class Stamper:
     """Runs `stamp_due` in a thread of this process: when woken, and every `poll` seconds.
     `tick()` runs it at once in the caller's thread (one round at a time)."""
 
+    thread_name = "registry-timestamps"
+
     def __init__(self, db, tsa, trust_dir, poll=60.0, clock=_now):
         self.db = db
         self.tsa = tsa
@@ -128,8 +130,7 @@ class Stamper:
                 log.exception("preservation timestamps: a round failed")
 
     def start(self):
-        self._thread = threading.Thread(target=self._loop, name="registry-timestamps",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
         self._thread.start()
         return self
 
@@ -140,16 +141,20 @@ class Stamper:
             self._thread.join(5)
 
 
-def stamper_tween_factory(handler, registry):
-    stamper = registry.getUtility(IStamper)
+def waking_tween(handler, worker):
+    """A tween that wakes `worker` (a Stamper) after each writing request."""
 
-    def stamper_tween(request):
+    def tween(request):
         response = handler(request)
         if request.method not in SAFE_METHODS:
-            stamper.wake()  # after pyramid_tm committed (or aborted): nothing to wait for
+            worker.wake()  # after pyramid_tm committed (or aborted): nothing to wait for
         return response
 
-    return stamper_tween
+    return tween
+
+
+def stamper_tween_factory(handler, registry):
+    return waking_tween(handler, registry.getUtility(IStamper))
 
 
 def includeme(config):

@@ -88,6 +88,9 @@ class RecordEntry:
     #: The registry's preservation timestamps over its checks (RFC 3161 tokens, DER):
     #: ((key: SHA-256 hex of the message, verdict SHA-256 hex, time ISO, token), ...).
     timestamps: tuple = ()
+    #: The registry's delivery evidence about it (registry.receipts), sealed receipts:
+    #: ((id, event, event time, issued at, PDF bytes, JSON bytes, CMS signature DER), ...).
+    receipts: tuple = ()
 
 
 @dataclass(frozen=True)

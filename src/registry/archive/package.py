@@ -428,6 +428,7 @@ class _Builder:
             pdf_version=pdf_version))
         self._revocation_data(entry, rep, spools)
         stamp_files = self._timestamps(entry, rep, spools)
+        receipt_files = self._receipts(entry, rep, spools, seq)
 
         # PREMIS: capture, then every signature validation
         number = entry.incoming_number or entry.outgoing_number or "no number"
@@ -450,6 +451,17 @@ class _Builder:
                                                              "program"),),
                 objects=[(pdf_id, "source")] + ([(report_id, "source")] if report_id else [])
                 + [(stamp_files[key], "outcome")]))
+        for n, (receipt_id, event, time, issued_at, *_files) in enumerate(entry.receipts, 1):
+            event_id = f"receipt-{seq:06d}-{n}"
+            events.append(event_id)
+            files = receipt_files[receipt_id]
+            spools["rep_events"].write(md.premis_event(
+                event_id, "digital signature generation", issued_at,
+                f"Delivery evidence '{event}' of {entry.key} (event at {md.ts(time)}): a "
+                "receipt sealed by the registry (PAdES), its facts as JSON and the seal's "
+                "detached CMS signature over them", "success",
+                agents=(("agent-software", "executing program"),),
+                objects=[(pdf_id, "source")] + [(path, "outcome") for path in files]))
         for n, check in enumerate(entry.checks, 1):
             event_id = f"validation-{seq:06d}-{n}"
             events.append(event_id)
@@ -502,6 +514,27 @@ class _Builder:
                 rep, spools, f"timestamps/{key}.tsr", reply, f"tsr-{key[:16]}",
                 "RFC 3161 time-stamp response (DER)", "application/timestamp-reply",
                 "RFC 3161 Time-Stamp Response", key)
+        return files
+
+    def _receipts(self, entry, rep, spools, seq):
+        """Each delivery receipt of the letter as three files
+        (`metadata/preservation/receipts/<seq>-<id>.pdf`, `.json`, `.json.p7s`) with their
+        METS and PREMIS entries; returns {receipt id: (paths)}."""
+        import hashlib
+
+        files = {}
+        for receipt_id, _event, _time, _issued, *parts in entry.receipts:
+            files[receipt_id] = tuple(
+                self._evidence_file(rep, spools, f"receipts/{seq:06d}-{receipt_id}{suffix}",
+                                    data, f"receipt-{seq:06d}-{receipt_id}{ident}", what,
+                                    mimetype, format_name, hashlib.sha256(data).hexdigest())
+                for data, (suffix, ident, what, mimetype, format_name) in zip(parts, (
+                    (".pdf", "-pdf", "Delivery receipt sealed by the registry (PAdES)",
+                     "application/pdf", "Portable Document Format"),
+                    (".json", "-json", "Delivery evidence (JSON, as signed)",
+                     "application/json", "JSON"),
+                    (".json.p7s", "-p7s", "The registry's detached CMS signature over the "
+                     "JSON (DER)", "application/pkcs7-signature", "CMS SignedData"))))
         return files
 
     def _evidence_file(self, rep, spools, name, data, ident, what, mimetype, format_name,

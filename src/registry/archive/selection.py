@@ -268,6 +268,7 @@ def record_entry(site, org, folder, series, item):
     """The model.RecordEntry of one item as `org` keeps it (its checks, the export one last
     once recorded, and its workflow history)."""
     from registry.archive.model import Action, Party, RecordEntry
+    from registry.receipts import visible_receipts
     from registry.resources.evidence import verdict_digest
 
     orgs = site.orgs
@@ -310,4 +311,6 @@ def record_entry(site, org, folder, series, item):
                              h.comment) for h in item.history),
         revocation_data=tuple((digest, der) for digest, der in kept if der is not None),
         timestamps=stamps,
+        receipts=tuple((r.id, r.event, r.time, r.issued_at, r.read("pdf"), r.read("json"),
+                        r.read("signature")) for r in visible_receipts(item)),
     )

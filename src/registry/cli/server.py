@@ -127,14 +127,19 @@ def serve(ctx, host, port, with_demo, threads):
             tsa_url = ctx.settings["registry.signature.tsa_url"] = pki.start_tsa().url
             click.echo(f"Demo time-stamping authority: {tsa_url}")
         if not ctx.settings.get("registry.seal.cert"):
-            ctx.settings.update(pki.seal_settings())  # the demo's seal: audit checkpoints
+            # The registry's seal: audit checkpoints and the delivery receipts (SoftHSM).
+            ctx.settings.update(pki.seal_settings())
+            click.echo(f"Demo seal: {ctx.settings['registry.seal.cert']}")
     try:
         app = make_app({"__file__": str(ctx.config_path)}, **ctx.settings)
     except (StoreBusy, registry_settings.SettingsError) as exc:
         fail(str(exc))
     if with_demo:
+        from registry.receipts import IReceiptIssuer
+
         _print_demo(_seed_demo(app.registry.getUtility(IDatabase), ctx.settings, pki), conf)
         _demo_checkpoint(app)
+        app.registry.getUtility(IReceiptIssuer).wake()  # the seeded letters' receipts
     # SIGTERM stops like Ctrl+C: waitress closes, then atexit closes the store and its socket.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     click.echo(f"Registry is serving {ctx.data_dir} at http://{host}:{port}/  (Ctrl+C stops)")

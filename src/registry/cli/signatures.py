@@ -28,6 +28,8 @@ from registry.cli.base import actor, fail, main, pass_ctx
 @pass_ctx
 def verify(ctx, roots, crls, regno, as_json, files):
     """Check the signature of each PDF FILE. Exit 0 if all are accepted, 1 if any is not."""
+    from registry import receipts
+    from registry.seal import SealConfig
     from registry.signatures import Gate, GateConfig, Trust, TrustError, load_trust
     from registry.signatures.verdict import REASON_MESSAGES
 
@@ -45,10 +47,14 @@ def verify(ctx, roots, crls, regno, as_json, files):
         fail(f"no trusted certificate: give --trust-root or put CA certificates in "
              f"{config.trust_dir}")
     gate = Gate(config, trust=trust)
+    seal = SealConfig.from_settings(ctx.settings)
     results = []
     for path in files:
         verdict = gate.verify(path, regno)
-        results.append({"file": path, **verdict.as_json()})
+        found = receipts.describe(Path(path).read_bytes(), verdict, seal)
+        results.append({"file": path, **verdict.as_json(), "receipt": found})
+        if found is not None and found["registry_seal"] is False:
+            results[-1]["accepted"] = False  # evidence of the registry, not sealed by it
         if not as_json:
             signer = verdict.signer or {}
             if verdict.accepted:
@@ -65,6 +71,13 @@ def verify(ctx, roots, crls, regno, as_json, files):
                        "now": "now: no evidence of an earlier time"}[judged["basis"]]
                 click.echo(f"    judged as of {judged['at']} ({why}); the certificate is valid "
                            f"{signer.get('not_before')} to {signer.get('not_after')}")
+            if found is not None:
+                click.echo("    " + {True: "the registry's seal: a receipt of the registry",
+                                     False: "NOT the registry's seal: this receipt is not the "
+                                            "registry's",
+                                     None: "a receipt; no seal is configured here to compare "
+                                           "(registry.seal.cert)"}[found["registry_seal"]])
+                click.echo(f"    attests: {receipts.summary(found['facts'])}")
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=1, default=str))
     sys.exit(0 if all(r["accepted"] for r in results) else 1)
@@ -98,6 +111,33 @@ def timestamps_stamp(ctx):
 
 
 # trust -------------------------------------------------------------------------------------
+
+@main.group()
+def receipts():
+    """The registry's delivery evidence (receipts signed with its seal, registry.seal.*)."""
+
+
+@receipts.command("issue")
+@pass_ctx
+def receipts_issue(ctx):
+    """Make the receipts due now (the server does this after every writing request and every
+    minute). Exit 1 if the seal made none of those it was asked for."""
+    from registry.receipts import issue_due
+    from registry.seal import SealConfig
+    from registry.signatures import default_trust_dir, load_trust
+    from registry.signatures.tsa import TsaConfig
+
+    seal = SealConfig.from_settings(ctx.settings)
+    if seal is None:
+        fail("no seal is configured (registry.seal.cert) [NO_SEAL]")
+    issued, failed = issue_due(ctx.db(), seal, TsaConfig.from_settings(ctx.settings),
+                               load_trust(default_trust_dir(ctx.settings)), ctx.settings,
+                               limit=100000)
+    pending = ctx.run(lambda site: len(site.receipt_queue))
+    click.echo(f"Receipts: {issued} made, {failed} failed, {pending} pending.")
+    if failed and not issued:
+        fail("the seal made no receipt [SEAL_FAILED]")
+
 
 @main.group()
 def trust():

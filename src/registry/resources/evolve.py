@@ -190,6 +190,15 @@ def _desk(site):
                 site.orgs[delivery.sender].desk.await_answer(task)
 
 
+def _receipts(site):
+    """Generation 13: delivery evidence. The receipts the registry's seal signs after an event
+    are asked for in a queue of the site; letters and deliveries keep theirs (none before)."""
+    from registry.resources.receipt import ReceiptQueue
+
+    if getattr(site, "receipt_queue", None) is None:
+        site.receipt_queue = ReceiptQueue()
+
+
 def _checkpoints(site):
     """Generation 14: audit checkpoints. The audit trail keeps the checkpoints of its head
     (sealed, timestamped, published as files; see registry.checkpoints)."""
@@ -226,6 +235,7 @@ STEPS = [
     (10, _several_machines),
     (11, _threads),
     (12, _desk),
+    (13, _receipts),
     (14, _checkpoints),
     (16, _join),
     (17, _statistics),

@@ -20,6 +20,7 @@ from persistent import Persistent
 from ZODB.blob import Blob
 
 from registry.resources.folder import Folder
+from registry.resources.receipt import Receipts
 from registry.search.queue import enqueue
 from registry.workflow.engine import Workflowed
 
@@ -129,7 +130,7 @@ class Checked:
         return {}
 
 
-class Letter(Checked, Workflowed, Persistent):
+class Letter(Checked, Receipts, Workflowed, Persistent):
     workflow_name = "letter"
     __parent__ = None
     __name__ = None
@@ -194,7 +195,7 @@ class Letter(Checked, Workflowed, Persistent):
         return data
 
 
-class Delivery(Checked, Workflowed, Persistent):
+class Delivery(Checked, Receipts, Workflowed, Persistent):
     workflow_name = "delivery"
     __parent__ = None
     __name__ = None

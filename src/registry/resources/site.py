@@ -7,6 +7,7 @@ from registry.resources.audit import AuditTrail
 from registry.resources.evidence import RevocationStore, TimestampStore
 from registry.resources.folder import Folder
 from registry.resources.organisation import Organisations
+from registry.resources.receipt import ReceiptQueue
 from registry.resources.report import Reports
 from registry.resources.user import Users
 from registry.search.queue import SearchState
@@ -52,6 +53,8 @@ class Site(Folder):
         self.calendar = WorkCalendar()
         #: The city's monthly counters and durations (registry.statistics).
         self.stats = Tally()
+        #: The delivery receipts asked for and not made yet (registry.receipts).
+        self.receipt_queue = ReceiptQueue()
         self._join_state()
 
     def _join_state(self):

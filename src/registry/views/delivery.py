@@ -19,6 +19,7 @@ from registry.views.letter import (
     workflow_context,
 )
 from registry.views.thread import thread_values
+from registry.views.evidence import receipt_rows
 
 CHANNEL_TITLES = {
     "post": _("channel-post", default="By post"),
@@ -94,6 +95,7 @@ def delivery_page(request, refusals=None, **extra):
             request.has_permission(P.DRAFT_LETTER, orgs[delivery.recipient]["outbox"])),
     }
     values.update(thread_values(request, delivery))
+    values["receipts"] = receipt_rows(request, delivery)
     values["desk"] = desk_views.panel(request, delivery)
     values["channel_titles"] = CHANNEL_TITLES
     values.update(extra)

@@ -22,6 +22,7 @@ from registry.views.forms import CSRFSchema, flash, make_form, run_form
 from registry.views.intake import read_form, read_json, require_media_type, too_large
 from registry.views.thread import thread_values
 from registry.workflow import TransitionRefused
+from registry.views.evidence import receipt_rows
 
 STATE_TITLES = {
     "draft": _("state-draft", default="Draft"),
@@ -306,6 +307,7 @@ def letter_page(request, refusals=None, **extra):
             formid="pdf-form", action=request.resource_url(letter, "@@pdf-upload"),
         ).render()
     values.update(thread_values(request, letter))
+    values["receipts"] = receipt_rows(request, letter)
     values.update(extra)
     return values
 
