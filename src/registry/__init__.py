@@ -45,5 +45,6 @@ def main(global_config, **settings):
         config.include("registry.operations")
         config.include("registry.preservation")
         config.include("registry.notifications")
+        config.include("registry.verification")
         config.include("registry.views")
     return config.make_wsgi_app()

@@ -190,6 +190,19 @@ def _desk(site):
                 site.orgs[delivery.sender].desk.await_answer(task)
 
 
+def _verification(site):
+    """Generation 15: public verification codes. The site keeps every code (and counts public
+    lookups by address); every letter sent before gets its code."""
+    from registry.verification import VerificationCodes
+
+    if getattr(site, "verification", None) is None:
+        site.verification = VerificationCodes()
+    for org in site.orgs.values():
+        for letter in org["outbox"].values():
+            if letter.sent_at is not None:
+                site.verification.allocate(letter)
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -203,6 +216,7 @@ STEPS = [
     (10, _several_machines),
     (11, _threads),
     (12, _desk),
+    (15, _verification),
 ]
 
 

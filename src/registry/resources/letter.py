@@ -19,6 +19,7 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from ZODB.blob import Blob
 
+from registry import verification
 from registry.resources.folder import Folder
 from registry.search.queue import enqueue
 from registry.workflow.engine import Workflowed
@@ -164,6 +165,10 @@ class Letter(Checked, Workflowed, Persistent):
     #: registry).
     post_to = None
 
+    #: Its public verification code (registry.verification), given at sending or when the
+    #: registry stamped it on the draft before signing; None before.
+    verification_code = None
+
     def owner_regno(self):
         return self.org
 
@@ -182,6 +187,8 @@ class Letter(Checked, Workflowed, Persistent):
             "created": self.created.isoformat(),
             "created_by": self.created_by,
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "verification_code": verification.code_of(self),
+            "verification_url": verification.url_of(request, self) if request else None,
             "pdf": self.pdf.as_json() if self.pdf else None,
             "signature": self.last_verdict,
             "signature_at_export": self.export_verdict,
@@ -243,6 +250,8 @@ class Delivery(Checked, Workflowed, Persistent):
             "recipient": self.recipient,
             "subject": letter.subject,
             "outgoing_number": letter.outgoing_number,
+            "verification_code": verification.code_of(letter),
+            "verification_url": verification.url_of(request, letter) if request else None,
             "letter_state": letter.state,
             "delivered_at": self.delivered_at.isoformat(),
             "incoming_number": self.incoming_number,

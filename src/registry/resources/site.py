@@ -1,5 +1,5 @@
 """The site: the root of the resource tree, with the fixed children orgs/, users/, audit/."""
-from pyramid.authorization import DENY_ALL, Allow, Authenticated
+from pyramid.authorization import DENY_ALL, Allow, Authenticated, Everyone
 
 from registry.notifications import Notifications
 from registry.operations import FixityState
@@ -15,6 +15,7 @@ from registry.security.principals import SITE_ADMIN, role_principal
 from registry.security.sessions import Sessions
 from registry.security.throttle import FailedSignIns
 from registry.signatures.truststore import TrustStore
+from registry.verification import VerificationCodes
 from registry.workdays import WorkCalendar
 
 SITE_ADMIN_PERMISSIONS = (
@@ -49,6 +50,8 @@ class Site(Folder):
         self.notifications = Notifications()
         #: Days the site administrator declared off or working (registry.workdays).
         self.calendar = WorkCalendar()
+        #: Every sent letter's public verification code (registry.verification).
+        self.verification = VerificationCodes()
 
     def __acl__(self):
         # Site administrators run the directory and the accounts; they get no permission on
@@ -56,6 +59,8 @@ class Site(Folder):
         return [
             (Allow, role_principal(SITE_ADMIN), SITE_ADMIN_PERMISSIONS),
             (Allow, Authenticated, (P.VIEW, P.VIEW_DIRECTORY)),
+            # Anyone, signed in or not, checks a letter by its verification code.
+            (Allow, Everyone, (P.VERIFY_LETTER,)),
             DENY_ALL,
         ]
 

@@ -74,6 +74,10 @@ CONTROL_TASKS = "tasks.control"
 REGISTER_PAPER = "paper.register"
 #: Declare days off and working days on the registry's calendar (site administrators).
 MANAGE_CALENDAR = "calendar.manage"
+#: Change the organisation's own settings (its records manager).
+ORG_SETTINGS = "org.settings"
+#: Check a letter by its public verification code (everyone, signed in or not).
+VERIFY_LETTER = "letter.verify"
 #: Mark a transition the registry fires itself (never granted to a person).
 SYSTEM = "system"
 
@@ -83,5 +87,5 @@ ALL = (
     SIGN_LETTER, RETRACT_LETTER, SEND_LETTER, WITHDRAW_LETTER, VIEW_DELIVERY,
     REGISTER_DELIVERY, REJECT_DELIVERY, REPORT_DELIVERY, REVIEW_REPORTS, MAKE_HANDOVER,
     MANAGE_RETENTION, OWN_NOTIFICATIONS, ASSIGN_TASK, EXTEND_TASK, CLOSE_TASK, VIEW_TASKS, CONTROL_TASKS,
-    MANAGE_CALENDAR, REGISTER_PAPER,
+    MANAGE_CALENDAR, REGISTER_PAPER, VERIFY_LETTER, ORG_SETTINGS,
 )
