@@ -130,11 +130,20 @@ def test_a_file_is_compared_byte_for_byte_and_never_kept(testapp, sent, signed_p
         assert "copy.pdf" not in str([vars(r) for r in site.audit.newest(0, 20)[0]])
 
 
-def test_a_file_over_the_upload_limit_is_refused_unread(testapp, sent, settings, in_site_for):
-    settings["registry.signature.max_size_mb"] = "0.01"  # 10 KB
-    app, _in_site = in_site_for(settings)
-    code = sent[1]["verification_code"]
-    refused = app.post(f"/verify/{code}", upload_files=[("file", "big.pdf", b"x" * 20000)],
+def sent_in(settings, in_site_for, pki):
+    """(TestApp, in_site, code) of an app built from `settings` with one letter sent."""
+    app, in_site = in_site_for(settings)
+    headers = {**JSON, "Authorization": "Bearer " + _token(in_site)}
+    path = send_letter(app, headers, pdfs.signed_letter(pki, SENDER))
+    code = app.get(path, headers=headers).json["verification_code"]
+    app.reset()
+    return app, in_site, code
+
+
+def test_a_file_over_the_upload_limit_is_refused_unread(settings, in_site_for, pki):
+    settings["registry.signature.max_size_mb"] = "0.05"  # 50 KB: the signed letter fits
+    app, _in_site, code = sent_in(settings, in_site_for, pki)
+    refused = app.post(f"/verify/{code}", upload_files=[("file", "big.pdf", b"x" * 60000)],
                        headers=JSON, status=413)
     assert refused.json["error"]["code"] == "TOO_LARGE"
     missing = app.post(f"/verify/{code}", {"nothing": "here"}, headers=JSON, status=400)
@@ -142,15 +151,11 @@ def test_a_file_over_the_upload_limit_is_refused_unread(testapp, sent, settings,
 
 
 def test_lookups_are_rate_limited_per_address_and_the_clock_frees_them(settings, in_site_for,
-                                                                       api, pki):
+                                                                       pki):
     from registry.verification import IVerifyThrottle
 
     settings["registry.verify.limit"] = "3"
-    app, in_site = in_site_for(settings)
-    headers = {**JSON, "Authorization": "Bearer " + _token(in_site)}
-    path = send_letter(app, headers, pdfs.signed_letter(pki, SENDER))
-    code = app.get(path, headers=headers).json["verification_code"]
-    app.reset()
+    app, in_site, code = sent_in(settings, in_site_for, pki)
     clock = [1_000_000.0]
     throttle = app.app.registry.getUtility(IVerifyThrottle)
     throttle.clock = lambda: clock[0]
@@ -212,3 +217,115 @@ def test_parties_see_the_code_and_its_qr_code_which_decodes_to_the_url(testapp, 
     # An outsider (another organisation) gets 404 for the QR code of a letter not theirs.
     login(testapp, "biz_c")
     testapp.get(path + "verification-qr.svg", status=404)
+
+
+def test_a_sent_letter_before_generation_15_gets_its_code_by_the_evolve_step(testapp, sent,
+                                                                            in_site):
+    import importlib
+
+    evolve = importlib.import_module("registry.resources.evolve")
+    with in_site() as site:
+        (letter,) = [item for item in site.orgs[SENDER]["outbox"].values() if item.sent_at]
+        del site.verification  # as it was before generation 15
+        del letter.verification_code
+        site.generation = 12
+        assert evolve.evolve(site) == [15]
+        code = verification.normalise(verification.code_of(letter))
+        assert len(code) == 12 and site.verification.get(code) is letter
+
+
+def test_the_records_manager_sets_the_stamp_for_the_organisation(testapp, in_site, api):
+    login(testapp, "rm_a")
+    page = testapp.get(f"/orgs/{SENDER}/")
+    form = page.forms["stamp-setting"]
+    form["stamp_verification"] = True
+    form.submit(status=302)
+    with in_site() as site:
+        assert site.orgs[SENDER].stamp_verification is True
+        assert [r.detail for r in site.audit.newest(0, 5)[0] if r.action == "org.settings"] == [
+            {"stamp_verification": True}]
+    body = testapp.patch_json(f"/orgs/{SENDER}/@settings", {"stamp_verification": False},
+                              headers=api("rm_a")).json
+    assert body["stamp_verification"] is False
+    testapp.patch_json(f"/orgs/{SENDER}/@settings", {"stamp_verification": "yes"},
+                       headers=api("rm_a"), status=400)
+    testapp.patch_json(f"/orgs/{SENDER}/@settings", {"stamp_verification": True},
+                       headers=api("clerk_a"), status=403)
+
+
+from test_token import PIN, token, unsigned_draft  # noqa: E402,F401 (the SoftHSM token fixture)
+
+
+def test_a_draft_signed_on_the_server_carries_its_code_passes_the_gate_and_keeps_it_to_send(
+        settings, token, in_site_for, pki):
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    settings["registry.pkcs11.module"] = token.module
+    settings["registry.pkcs11.softhsm2_conf"] = token.softhsm2_conf
+    app, in_site = in_site_for(settings)
+    with in_site() as site:
+        site.orgs[SENDER].stamp_verification = True
+    login(app, "sign_a")
+    path = unsigned_draft(in_site)
+    page = app.get(path)
+    assert page.html.find(id="stamp_verification").has_attr("checked")
+    app.post(path + "@@sign-with-token", {"csrf_token": csrf_token(page), "pin": PIN,
+                                          "stamp_verification": "1"}, status=302)
+    with in_site() as site:
+        letter = site.orgs[SENDER]["outbox"][path.split("/")[-2]]
+        assert letter.state == "signed" and letter.verdicts[-1]["accepted"]
+        assert letter.verdicts[-1]["reasons"] == []
+        code = verification.display(letter.verification_code)
+        signed = letter.pdf.read()
+    reader = PdfFileReader(BytesIO(signed))
+    assert len(reader.embedded_signatures) == 1
+    url = f"http://registry.test/verify/{code}"
+    assert _page_text(signed).endswith(f"Code: {code}\nVerify: {url}")
+    # Not public before it is sent; sent, the same code answers.
+    app.reset()
+    app.get(f"/verify/{code}", headers=JSON, status=404)
+    login(app, "rm_a")
+    app.post(path + "@@workflow", {"csrf_token": csrf_token(app.get(path)),
+                                   "transition": "send"}, status=302)
+    app.reset()
+    assert app.get(f"/verify/{code}", headers=JSON).json["outgoing_number"] == "01/1"
+    assert app.post(f"/verify/{code}", upload_files=[("file", "l.pdf", signed)],
+                    headers=JSON).json == {"match": True}
+
+
+def test_without_the_choice_the_signed_letter_is_not_stamped(settings, token, in_site_for):
+    settings["registry.pkcs11.module"] = token.module
+    settings["registry.pkcs11.softhsm2_conf"] = token.softhsm2_conf
+    app, in_site = in_site_for(settings)
+    login(app, "sign_a")
+    path = unsigned_draft(in_site)
+    page = app.get(path)
+    assert not page.html.find(id="stamp_verification").has_attr("checked")
+    app.post(path + "@@sign-with-token", {"csrf_token": csrf_token(page), "pin": PIN},
+             status=302)
+    with in_site() as site:
+        letter = site.orgs[SENDER]["outbox"][path.split("/")[-2]]
+        assert letter.verification_code is None
+        assert "Verify:" not in _page_text(letter.pdf.read())
+
+
+def _page_text(data):
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(data)
+    text = document[len(document) - 1].get_textpage().get_text_range()
+    return text.replace("\r\n", "\n").strip()
+
+
+def test_the_qr_code_matrix_holds_the_url():
+    """zbar is not installed: the QR code is checked against segno's own encoding of the URL,
+    module for module, and its SVG carries the URL as its title."""
+    import segno
+
+    url = "https://registry.example.mn/verify/ABCD-EFGH-JKMN"
+    made = verification.qr(url)
+    assert made.matrix == segno.make_qr(url, error="m").matrix
+    assert made.mode == "byte" and made.error == "M"
+    assert f"<title>{url}</title>" in verification.qr_svg(url).decode()
