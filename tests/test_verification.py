@@ -87,6 +87,12 @@ def test_a_code_is_read_as_a_person_types_it(testapp, sent):
     assert testapp.get(found.location, headers=JSON).json["code"] == code
 
 
+def test_the_bare_page_asks_for_a_code(testapp):
+    app = public(testapp)
+    assert app.get("/verify").html.find(id="verify-code-form") is not None
+    assert app.get("/verify", headers=JSON, status=400).json["error"]["code"] == "CODE_REQUIRED"
+
+
 def test_a_wrong_code_is_404_and_says_nothing_more(testapp, sent, in_site):
     app = public(testapp)
     for wrong in ("ZZZZ-ZZZZ-ZZZZ", "not-a-code", "' OR 1=1"):

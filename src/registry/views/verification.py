@@ -29,6 +29,7 @@ from registry.views.letter import max_pdf_size
 
 PAGE = "registry:templates/verify.pt"
 UNKNOWN = _("verify-unknown", default="No letter has this verification code.")
+CODE_REQUIRED = _("verify-code-required", default="Type the verification code.")
 NO_MATCH = _("verify-no-match", default="The file does not match.")
 MATCH = _("verify-match", default="The file is the registered letter, byte for byte.")
 
@@ -73,7 +74,6 @@ def _look_up(request, action):
         letter = None
     else:
         letter = verification.codes_of(site).get(verification.normalise(request.subpath[0]))
-    request.verify_audit = {"code": _typed(request), "address": address}
     if letter is None:
         _audit(request, action, None, "unknown")
         return None, _refusal(request, 404, "NOT_FOUND", UNKNOWN)
@@ -81,12 +81,15 @@ def _look_up(request, action):
 
 
 def _audit(request, action, letter, outcome):
+    """One audit record of a lookup: the code as typed, the outcome, the client's address;
+    the sender's organisation (its auditors see who checked their letters). Never the file."""
     account = request.account
     request.root.audit.append(
         account.login if account is not None else "", action,
         target=f"/verify/{verification.display(letter.verification_code)}" if letter else "",
         org=letter.org if letter is not None else "",
-        detail={**request.verify_audit, "outcome": outcome})
+        detail={"code": _typed(request), "outcome": outcome,
+                "address": request.client_address})
 
 
 def _facts(request, letter):
@@ -115,9 +118,11 @@ def verify(request):
         target = verification.display(code) if code else "".join(typed.split())[:32]
         if target:
             return HTTPFound(location=request.resource_url(request.root, "verify", target))
-        return _answer(request, 200, {"json": error_body("CODE_REQUIRED", request.localizer
-                                                         .translate(UNKNOWN)),
-                                      "facts": None, "message": None, "outcome": None})
+        # The page asks for a code; the API is told one is needed.
+        refusal = _refusal(request, 400, "CODE_REQUIRED", CODE_REQUIRED)
+        if not wants_json(request):
+            request.response.status, refusal["message"] = 200, None
+        return refusal
     letter, refusal = _look_up(request, "verify.lookup")
     if refusal is not None:
         return refusal
