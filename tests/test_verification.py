@@ -152,8 +152,11 @@ def test_a_file_over_the_upload_limit_is_refused_unread(settings, in_site_for, p
     refused = app.post(f"/verify/{code}", upload_files=[("file", "big.pdf", b"x" * 60000)],
                        headers=JSON, status=413)
     assert refused.json["error"]["code"] == "TOO_LARGE"
-    missing = app.post(f"/verify/{code}", {"nothing": "here"}, headers=JSON, status=400)
+    missing = app.post(f"/verify/{code}", {"nothing": "here"}, headers=JSON, status=400,
+                       content_type="multipart/form-data")
     assert missing.json["error"]["code"] == "FILE_REQUIRED"
+    not_a_form = app.post(f"/verify/{code}", {"file": "x"}, headers=JSON, status=415)
+    assert not_a_form.json["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
 
 
 def test_lookups_are_rate_limited_per_address_and_the_clock_frees_them(settings, in_site_for,

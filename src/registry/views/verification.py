@@ -24,7 +24,7 @@ from registry.security import permissions as P
 from registry.verification import IVerifyThrottle
 from registry.views.api import error_body, wants_json
 from registry.views.forms import flash
-from registry.views.intake import read_json
+from registry.views.intake import read_json, require_media_type
 from registry.views.letter import max_pdf_size
 
 PAGE = "registry:templates/verify.pt"
@@ -136,6 +136,7 @@ def compare(request):
     """POST /verify/<code> with a multipart `file`: {"match": true|false}; the file is hashed
     as it is read (at most the registry's upload limit) and never kept. No CSRF token: the
     request changes nothing of the visitor's and carries no credential worth riding on."""
+    require_media_type(request, "compareWithVerification")
     letter, refusal = _look_up(request, "verify.compare")
     if refusal is not None:
         return refusal
