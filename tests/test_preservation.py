@@ -135,5 +135,5 @@ def test_evolve_9_gives_the_site_its_timestamp_store(in_site):
     with in_site() as site:
         del site.timestamps  # as the site was before generation 9
         site.generation = 8
-        assert evolve(site) == [9, 10, 11, 12]
+        assert evolve(site) == [9, 10, 11, 12, 15]
         assert isinstance(site.timestamps, TimestampStore) and site.timestamps.pending_count() == 0

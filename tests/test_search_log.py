@@ -186,7 +186,7 @@ def test_generation_10_turns_the_queue_into_a_log_and_every_machine_rebuilds_onc
         del state.log, site.sign_in_failures, site.trust_store
         site.generation = 9
     with in_site() as site:
-        assert evolve(site) == [10, 11, 12]
+        assert evolve(site) == [10, 11, 12, 15]
         state = site.search_state
         assert "queue" not in state.__dict__ and not state.log.complete
         assert len(site.sign_in_failures) == 0 and not site.trust_store.seeded
