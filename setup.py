@@ -61,6 +61,8 @@ INSTALL_REQUIRES = [
     # Text of letters for search (PDFium: fast, reads Mongolian right); OCR runs the
     # Debian tesseract program (see the Makefile), not a Python binding.
     "pypdfium2>=4.30",
+    # QR codes of letters' public verification URLs (pure Python).
+    "segno>=1.6",
     # The full-text index: Tantivy (native, the default engine); the maintained fork of Whoosh
     # (imports as `whoosh`: the other engine, and the query parser both use), and NumPy for
     # counting Whoosh's facets over the matching documents.

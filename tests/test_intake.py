@@ -317,7 +317,7 @@ def test_every_documented_request_body_refuses_other_media_types(testapp, api, d
     document = testapp.get("/@openapi.json").json
     letter = draft.replace("http://registry.test", "")
     values = {"regno": SENDER, "id": letter.rstrip("/").rsplit("/", 1)[1],
-              "transition": "sign", "login": "rm_a"}
+              "transition": "sign", "login": "rm_a", "code": "ZZZZ-ZZZZ-ZZZZ"}
     checked = 0
     for path, item in document["paths"].items():
         for method, operation in item.items():
@@ -334,7 +334,7 @@ def test_every_documented_request_body_refuses_other_media_types(testapp, api, d
                                        expect_errors=True)
             assert response.status_int == 415, (method, url, response.status)
             checked += 1
-    assert checked == 7
+    assert checked == 9
 
 
 # Finding 7: UI upload refusals --------------------------------------------------------------

@@ -87,8 +87,10 @@ def test_acl(site, login, context, permission, expected):
 def test_every_permission_is_denied_to_anonymous_everywhere(site):
     for context in (site, site.orgs, site.orgs["1000001"], site.orgs["1000001"]["inbox"],
                     site.users, site.users["rm1"], site.audit):
-        for permission in P.ALL:
+        for permission in set(P.ALL) - {P.VERIFY_LETTER}:
             assert not allowed(site, None, context, permission)
+    # The one public permission: checking a letter by its verification code (/verify).
+    assert allowed(site, None, site, P.VERIFY_LETTER)
 
 
 def test_every_view_names_a_permission(wsgi_app):

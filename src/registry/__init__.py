@@ -47,5 +47,6 @@ def main(global_config, **settings):
         config.include("registry.receipts")
         config.include("registry.notifications")
         config.include("registry.checkpoints")
+        config.include("registry.verification")
         config.include("registry.views")
     return config.make_wsgi_app()

@@ -7,7 +7,7 @@ closed set `EFFECTS` that workflows/*.toml may name.
 from dataclasses import replace
 from datetime import date, datetime, timezone
 
-from registry import desk, statistics
+from registry import desk, statistics, verification
 from registry import settings as registry_settings
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
@@ -178,23 +178,38 @@ def attach_pdf(site, actor, letter, data, filename, max_size):
     return letter.pdf
 
 
-def sign_on_server(letter, pin, token_config, ctx, ca_chain=(), max_size=None, tsa=None):
+def sign_on_server(letter, pin, token_config, ctx, ca_chain=(), max_size=None, tsa=None,
+                   verification_url=None):
     """Sign the draft's PDF with the organisation's token (PAdES B-LT with a timestamp from
     `tsa`, a TsaConfig, when given; else B-B), store the signed PDF and fire `sign` (so the
-    gate checks the result). Raises RegistryError / TransitionRefused; the caller's
+    gate checks the result). With `verification_url` (a function of a code -> its URL), the
+    letter's verification code is given now (kept for the send) and stamped on the PDF with
+    its QR code before it is signed. Raises RegistryError / TransitionRefused; the caller's
     transaction must then be aborted (nothing of it remains)."""
     from registry.signatures.token import sign_pdf
 
     _require_draft(letter)
     if letter.pdf is None:
         raise RegistryError("PDF_REQUIRED", _("The letter has no PDF file."), status=409)
-    signed = sign_pdf(letter.pdf.read(), letter.org, pin, token_config, ca_chain, tsa=tsa,
+    data = letter.pdf.read()
+    if verification_url is not None:
+        code = verification.codes_of(ctx.site).allocate(letter)
+        try:
+            data = verification.stamp_pdf(data, verification.display(code),
+                                          verification_url(code))
+        except Exception:  # pyHanko's errors on a PDF it cannot read or write
+            raise RegistryError("STAMP_FAILED", _("stamp-failed", default="The verification "
+                                "code cannot be placed on this PDF; sign it without."),
+                                status=422) from None
+    signed = sign_pdf(data, letter.org, pin, token_config, ca_chain, tsa=tsa,
                       trust=ctx.trust() if tsa is not None else None)
     name = letter.pdf.filename
     attach_pdf(ctx.site, ctx.actor, letter, signed, name, max_size or len(signed))
     ctx.site.audit.append(ctx.actor, "letter.token_signed", target=_path(letter),
                           org=letter.org, detail={"sha256": letter.pdf.sha256,
-                                                  "level": "B-LT" if tsa else "B-B"})
+                                                  "level": "B-LT" if tsa else "B-B",
+                                                  "verification_stamp":
+                                                      verification_url is not None})
     return transition(letter, "sign", ctx)
 
 
@@ -396,6 +411,7 @@ EFFECTS = {
     "ask_receipt": ask_receipt,
     **desk.EFFECTS,
     **statistics.EFFECTS,
+    **verification.EFFECTS,
 }
 
 

@@ -208,11 +208,26 @@ def _checkpoints(site):
         site.audit.checkpoints = Checkpoints()
 
 
+def _verification(site):
+    """Generation 15: public verification codes. The site keeps every code (and counts public
+    lookups by address); every letter sent before gets its code."""
+    from registry.verification import VerificationCodes
+
+    if getattr(site, "verification", None) is None:
+        site.verification = VerificationCodes()
+    for org in site.orgs.values():
+        for letter in org["outbox"].values():
+            if letter.sent_at is not None:
+                site.verification.allocate(letter)
+
+
 def _join(site):
     """Generation 16: businesses join with their certificate. The site keeps the join forms'
     one-time codes, the one-time links to set a password, and the join attempts per address."""
     if getattr(site, "join_codes", None) is None:
         site._join_state()
+
+
 def _statistics(site):
     """Generation 17: the dashboards' statistics. The site and every organisation keep monthly
     counters and duration histograms (registry.statistics), filled here from the letters sent
@@ -237,6 +252,7 @@ STEPS = [
     (12, _desk),
     (13, _receipts),
     (14, _checkpoints),
+    (15, _verification),
     (16, _join),
     (17, _statistics),
 ]

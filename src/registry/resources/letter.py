@@ -19,6 +19,7 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from ZODB.blob import Blob
 
+from registry import verification
 from registry.resources.folder import Folder
 from registry.resources.receipt import Receipts
 from registry.search.queue import enqueue
@@ -165,6 +166,10 @@ class Letter(Checked, Receipts, Workflowed, Persistent):
     #: registry).
     post_to = None
 
+    #: Its public verification code (registry.verification), given at sending or when the
+    #: registry stamped it on the draft before signing; None before.
+    verification_code = None
+
     def owner_regno(self):
         return self.org
 
@@ -183,6 +188,8 @@ class Letter(Checked, Receipts, Workflowed, Persistent):
             "created": self.created.isoformat(),
             "created_by": self.created_by,
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "verification_code": verification.code_of(self),
+            "verification_url": verification.url_of(request, self) if request else None,
             "pdf": self.pdf.as_json() if self.pdf else None,
             "signature": self.last_verdict,
             "signature_at_export": self.export_verdict,
@@ -244,6 +251,8 @@ class Delivery(Checked, Receipts, Workflowed, Persistent):
             "recipient": self.recipient,
             "subject": letter.subject,
             "outgoing_number": letter.outgoing_number,
+            "verification_code": verification.code_of(letter),
+            "verification_url": verification.url_of(request, letter) if request else None,
             "letter_state": letter.state,
             "delivered_at": self.delivered_at.isoformat(),
             "incoming_number": self.incoming_number,

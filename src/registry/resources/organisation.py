@@ -93,6 +93,10 @@ class Handovers(Folder):
 class Organisation(Folder):
     """A legal entity: government body or business. Children: outbox, inbox, handovers."""
 
+    #: Whether a letter signed on the server carries its verification code and QR code
+    #: (stamped before signing) unless the signatory unticks it (registry.verification).
+    stamp_verification = False
+
     def __init__(self, regno, name, kind, name_en="", parent=None, active=True, created=None):
         super().__init__()
         self.regno = regno
@@ -121,7 +125,7 @@ class Organisation(Folder):
             (Allow, org_principal(self.regno), (P.VIEW_MAILBOX,)),
             (Allow, org_role_principal(self.regno, "records_manager"),
              (P.MANAGE_ACCOUNTS, P.DRAFT_LETTER, P.MAKE_HANDOVER, P.MANAGE_RETENTION,
-              P.VIEW_TASKS, P.CONTROL_TASKS, P.REGISTER_PAPER)),
+              P.VIEW_TASKS, P.CONTROL_TASKS, P.REGISTER_PAPER, P.ORG_SETTINGS)),
             (Allow, org_role_principal(self.regno, "clerk"), (P.DRAFT_LETTER,)),
             (Allow, org_role_principal(self.regno, "executor"), (P.DRAFT_LETTER, P.VIEW_TASKS)),
         ] + [(Allow, org_role_principal(self.regno, role), (P.READ_JOURNAL,))
@@ -142,6 +146,7 @@ class Organisation(Folder):
             "parent": self.parent_regno,
             "active": self.active,
             "created": self.created.isoformat(),
+            "stamp_verification": self.stamp_verification,
         }
         if request is not None:
             data = {"@id": request.resource_url(self), "@type": "Organisation", **data}

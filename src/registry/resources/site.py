@@ -1,5 +1,5 @@
 """The site: the root of the resource tree, with the fixed children orgs/, users/, audit/."""
-from pyramid.authorization import DENY_ALL, Allow, Authenticated
+from pyramid.authorization import DENY_ALL, Allow, Authenticated, Everyone
 
 from registry.notifications import Notifications
 from registry.operations import FixityState
@@ -17,6 +17,7 @@ from registry.security.sessions import Sessions
 from registry.security.throttle import FailedSignIns
 from registry.signatures.truststore import TrustStore
 from registry.statistics import Tally
+from registry.verification import VerificationCodes
 from registry.workdays import WorkCalendar
 
 SITE_ADMIN_PERMISSIONS = (
@@ -55,6 +56,8 @@ class Site(Folder):
         self.stats = Tally()
         #: The delivery receipts asked for and not made yet (registry.receipts).
         self.receipt_queue = ReceiptQueue()
+        #: Every sent letter's public verification code (registry.verification).
+        self.verification = VerificationCodes()
         self._join_state()
 
     def _join_state(self):
@@ -74,6 +77,8 @@ class Site(Folder):
         return [
             (Allow, role_principal(SITE_ADMIN), SITE_ADMIN_PERMISSIONS),
             (Allow, Authenticated, (P.VIEW, P.VIEW_DIRECTORY)),
+            # Anyone, signed in or not, checks a letter by its verification code.
+            (Allow, Everyone, (P.VERIFY_LETTER,)),
             DENY_ALL,
         ]
 

@@ -78,6 +78,10 @@ REGISTER_PAPER = "paper.register"
 MANAGE_CALENDAR = "calendar.manage"
 #: See the city-wide statistics: counts and times, no letter content (site administrators).
 VIEW_STATS = "stats.view"
+#: Change the organisation's own settings (its records manager).
+ORG_SETTINGS = "org.settings"
+#: Check a letter by its public verification code (everyone, signed in or not).
+VERIFY_LETTER = "letter.verify"
 #: Mark a transition the registry fires itself (never granted to a person).
 SYSTEM = "system"
 
@@ -87,5 +91,6 @@ ALL = (
     SIGN_LETTER, RETRACT_LETTER, SEND_LETTER, WITHDRAW_LETTER, VIEW_DELIVERY,
     REGISTER_DELIVERY, REJECT_DELIVERY, REPORT_DELIVERY, REVIEW_REPORTS, MAKE_HANDOVER,
     MANAGE_RETENTION, OWN_NOTIFICATIONS, ASSIGN_TASK, EXTEND_TASK, CLOSE_TASK, VIEW_TASKS, CONTROL_TASKS,
-    MANAGE_CALENDAR, REGISTER_PAPER, VIEW_CHECKPOINTS, VIEW_STATS,
+    MANAGE_CALENDAR, REGISTER_PAPER, VIEW_CHECKPOINTS, VIEW_STATS, VERIFY_LETTER,
+    ORG_SETTINGS,
 )

@@ -9,7 +9,7 @@ from pyramid.response import FileResponse, Response
 from pyramid.view import view_config
 from werkzeug.http import dump_options_header
 
-from registry import exchange
+from registry import exchange, verification
 from registry.errors import RegistryError
 from registry.i18n import _
 from registry.resources.letter import Delivery, Letter
@@ -496,10 +496,13 @@ def sign_with_token(request):
         raise RegistryError("NO_TOKEN", _("No e-Token is connected to the registry."),
                             status=409)
     try:
+        stamp = request.POST.get("stamp_verification") == "1"
         exchange.sign_on_server(letter, request.POST.get("pin", ""), config,
                                 workflow_context(request),
                                 ca_chain=request.signature_gate.trust().intermediates,
-                                max_size=max_pdf_size(request), tsa=request.tsa_config)
+                                max_size=max_pdf_size(request), tsa=request.tsa_config,
+                                verification_url=(lambda code: verification.url_for_code(
+                                    request, code)) if stamp else None)
     except TransitionRefused as refused:
         request.tm.doom()
         request.response.status = refused.status
