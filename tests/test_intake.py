@@ -327,6 +327,8 @@ def test_every_documented_request_body_refuses_other_media_types(testapp, api, d
                 operation["requestBody"]["content"])
             if "{id}" in path and "inbox" in path:
                 continue  # needs a delivery; the outbox operations cover the same code
+            if path == "/@join":
+                continue  # without mail it is not there (404); test_join asks it with mail
             url = path.format(**values)
             response = testapp.request(url, method=method.upper(), body=b"<x/>",
                                        headers={**api("admin" if url == "/orgs" else "rm_a"),

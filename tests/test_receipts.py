@@ -356,3 +356,24 @@ def test_the_documented_receipt_fields_are_what_the_api_returns(app, pki):
     facts = testapp.get(listed[0]["json"], headers=rm_a).json
     assert set(facts) <= set(schemas["ReceiptFacts"]["properties"])
     assert set(schemas["ReceiptFacts"]["required"]) <= set(facts)
+
+
+def test_a_receipt_carries_the_letters_verification_code_and_its_address(
+        sealed, in_site_for, pki):
+    testapp, in_site = in_site_for({**sealed, "registry.public_url": "https://registry.example"})
+    letter = send_letter(testapp, token(in_site, "rm_a"), pdfs.signed_letter(pki, SENDER))
+    code = testapp.get(letter, headers=token(in_site, "rm_a")).json["verification_code"]
+    issue(testapp)
+    _event, pdf, _json, _signature, facts = receipts_of(in_site, letter.rstrip("/"))["sent"]
+    assert facts["letter"]["verification_code"] == code
+    text = pdf_text(pdf)
+    assert f"Шалгах код: {code}" in text
+    # PDFium reads the URL's hyphens with breaks of its own: compare without them.
+    assert f"https://registry.example/verify/{code}".replace("-", "") in text.replace("-", "")
+    assert validate_receipt(pdf, pki).bottom_line
+
+
+def pdf_text(data):
+    import pypdfium2
+
+    return "".join(page.get_textpage().get_text_range() for page in pypdfium2.PdfDocument(data))

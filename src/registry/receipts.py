@@ -24,6 +24,7 @@ from ZODB.POSException import ConflictError
 from zope.interface import Interface
 
 from registry import settings as registry_settings
+from registry import verification
 from registry.i18n import _, localizer_for
 from registry.preservation import Stamper, waking_tween
 from registry.resources.receipt import EVENTS, Receipt
@@ -117,6 +118,7 @@ def facts_of(site, item, event, ctx):
             "subject": letter.subject, "sender": party(letter.org),
             "file": {"filename": letter.pdf.filename, "size": letter.pdf.size,
                      "sha256": letter.pdf.sha256},
+            "verification_code": verification.code_of(letter),
         },
     }
     if item is letter:
@@ -339,9 +341,12 @@ def issue_due(db, seal, tsa, trust, settings, clock=_now, limit=20):
         for key, entry in due:
             facts = entry["facts"]
             data = json_bytes(facts)
+            code = facts["letter"].get("verification_code")
+            url = code and verification.url_for_code(settings, code)
             try:
-                pdf = sign_pdf(receipt_pdf(facts, entry["locale"], zone), seal, tsa=tsa,
-                               trust=trust)
+                pdf = sign_pdf(receipt_pdf(facts, entry["locale"], zone,
+                                           verification=(code, url) if url else None),
+                               seal, tsa=tsa, trust=trust)
                 signature = sign_detached(data, seal, tsa=tsa, trust=trust)
                 error = None
             except SealError as exc:

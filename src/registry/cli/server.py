@@ -126,6 +126,9 @@ def serve(ctx, host, port, with_demo, threads):
             # The demo's own TSA, reached over HTTP like a real one.
             tsa_url = ctx.settings["registry.signature.tsa_url"] = pki.start_tsa().url
             click.echo(f"Demo time-stamping authority: {tsa_url}")
+        if not ctx.settings.get("registry.public_url"):
+            # Receipts and mails link to the verification page at this address.
+            ctx.settings["registry.public_url"] = f"http://{host}:{port}"
         if not ctx.settings.get("registry.seal.cert"):
             # The registry's seal: audit checkpoints and the delivery receipts (SoftHSM).
             ctx.settings.update(pki.seal_settings())
