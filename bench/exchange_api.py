@@ -50,6 +50,8 @@ Uses the test PKI and signed PDFs from tests/ (generated, nothing downloaded).
     python bench/exchange_api.py                       # 80 letters per level, 1,4,8 clients
     python bench/exchange_api.py --letters 20 --clients 1,2 --modes inprocess
     python bench/exchange_api.py --orgs distinct --retry-attempts 10
+    python bench/exchange_api.py --commit-ms 0,250      # old (an index commit per writing
+                                                        # request) and new, side by side
 """
 import argparse
 import http.client
@@ -477,11 +479,12 @@ def inprocess(args, signed_by, trust_dir, tmp, embedded=False):
     from registry.store import EmbeddedStore
 
     name = "embedded" if embedded else "inprocess"
-    data = Path(tmp) / name
+    data = Path(tmp) / f"{name}-{args.commit}"
     data.mkdir()
     quiet_server_log(Path(tmp) / f"{name}-server.log")
     settings = {"registry.data_dir": str(data), "registry.trust_dir": str(trust_dir),
-                "registry.session_secret": SECRET, **retry_setting(args.retry_attempts)}
+                "registry.session_secret": SECRET, **app_settings(args.retry_attempts,
+                                                                  args.commit)}
     zeo_server = None
     if embedded:
         print(f"\n## Embedded (as `registry serve`): one app process, waitress {args.threads} "
@@ -577,9 +580,10 @@ def zeo(args, signed_by, trust_dir, tmp):
     print(f"\n## ZEO: one ZEO server process, {args.processes} app processes (waitress "
           f"{args.threads} threads each), clients round robin over the processes")
     processes = []
-    with open(Path(tmp) / "zeo-children.log", "w") as log:
+    with open(Path(tmp) / f"zeo-{args.commit}-children.log", "w") as log:
         try:
-            return zeo_run(args, signed_by, Path(tmp) / "zeo", trust_dir, log, processes)
+            return zeo_run(args, signed_by, Path(tmp) / f"zeo-{args.commit}", trust_dir, log,
+                           processes)
         finally:
             for process in reversed(processes):
                 stop(process)
@@ -597,7 +601,7 @@ def zeo_run(args, signed_by, data, trust_dir, log, processes):
     ports, apps = [], []
     for _ in range(args.processes):
         app, said = child(["--app-server", str(data), "--trust-dir", str(trust_dir),
-                           "--threads", str(args.threads)] +
+                           "--threads", str(args.threads), "--commit-ms", str(args.commit)] +
                           (["--retry-attempts", str(args.retry_attempts)]
                            if args.retry_attempts else []), log)
         processes.append(app)
@@ -635,11 +639,13 @@ def serve_zeo(data_dir):
     server.close()
 
 
-def retry_setting(attempts):
-    return {"retry.attempts": str(attempts)} if attempts else {}
+def app_settings(attempts, commit_ms):
+    """The app's retry.attempts (its own default when None) and search.commit_ms."""
+    settings = {"retry.attempts": str(attempts)} if attempts else {}
+    return {**settings, "search.commit_ms": str(commit_ms)}
 
 
-def serve_app(data_dir, trust_dir, threads, attempts):
+def serve_app(data_dir, trust_dir, threads, attempts, commit_ms):
     """Child: the application as a ZEO client of the store, under waitress on a free port;
     answers `stats` on stdin with its retry counts; stops when stdin closes."""
     from webtest.http import StopableWSGIServer
@@ -651,7 +657,8 @@ def serve_app(data_dir, trust_dir, threads, attempts):
     if not EmbeddedStore(data_dir).served():
         raise SystemExit("no ZEO server answers for " + data_dir)
     wsgi = make_app({}, **{"registry.data_dir": data_dir, "registry.trust_dir": trust_dir,
-                           "registry.session_secret": SECRET, **retry_setting(attempts)})
+                           "registry.session_secret": SECRET,
+                           **app_settings(attempts, commit_ms)})
     retries = count_retries(wsgi)
     server = StopableWSGIServer.create(wsgi, host="127.0.0.1", port=free_port(),
                                        threads=threads)
@@ -700,6 +707,10 @@ def main():
                              " distinct: each client from its own organisation to its own")
     parser.add_argument("--retry-attempts", type=int, default=None,
                         help="the app's retry.attempts setting (default: the app's own)")
+    parser.add_argument("--commit-ms", default="250",
+                        help="the app's search.commit_ms, one run of every set-up per value: "
+                             "0 commits the index after every writing request (as before "
+                             "coalescing), 250 is the default (e.g. 0,250)")
     parser.add_argument("--zeo-server", help=argparse.SUPPRESS)
     parser.add_argument("--app-server", help=argparse.SUPPRESS)
     parser.add_argument("--trust-dir", help=argparse.SUPPRESS)
@@ -708,11 +719,13 @@ def main():
     if args.zeo_server:
         return serve_zeo(args.zeo_server)
     if args.app_server:
-        return serve_app(args.app_server, args.trust_dir, args.threads, args.retry_attempts)
+        return serve_app(args.app_server, args.trust_dir, args.threads, args.retry_attempts,
+                         args.commit_ms)
     try:
         args.clients = [int(c) for c in args.clients.split(",")]
+        commits = [int(c) for c in args.commit_ms.split(",")]
     except ValueError:
-        parser.error("--clients takes whole numbers, e.g. 1,2,4")
+        parser.error("--clients and --commit-ms take whole numbers, e.g. 1,2,4")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not set(modes) <= {"inprocess", "embedded", "zeo"}:
         parser.error("--modes takes inprocess, embedded and/or zeo")
@@ -728,8 +741,8 @@ def main():
     supplies = {}
     senders = max(args.clients) if args.orgs == "distinct" else 1
     # Each sending organisation's share of every level's letters and of the warm-up letters.
-    needed = (args.letters * len(args.clients) + 1) // senders + 1 + \
-        args.warmup * (1 + args.processes * ("zeo" in modes))
+    needed = ((args.letters * len(args.clients) + 1) // senders + 1 + args.warmup * (
+        1 + args.processes * ("zeo" in modes))) * len(commits)
 
     def signed_by(regno):
         if regno not in supplies:
@@ -753,15 +766,20 @@ def main():
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="xbench") as tmp:
         trust_dir = pki.write_trust_dir(Path(tmp) / "trust")
-        if "inprocess" in modes:
-            results["in-process"], checks["in-process"] = inprocess(args, signed_by, trust_dir,
-                                                                    tmp)
-        if "embedded" in modes:
-            results["embedded"], checks["embedded"] = inprocess(args, signed_by, trust_dir, tmp,
-                                                                embedded=True)
-        if "zeo" in modes:
-            results[f"ZEO {args.processes} procs"], checks["ZEO"] = zeo(args, signed_by,
-                                                                        trust_dir, tmp)
+        for commit in commits:
+            args.commit = commit
+            tag = f" {commit} ms" if len(commits) > 1 else ""
+            if len(commits) > 1:
+                print(f"\n# search.commit_ms = {commit}")
+            if "inprocess" in modes:
+                results["in-process" + tag], checks["in-process" + tag] = inprocess(
+                    args, signed_by, trust_dir, tmp)
+            if "embedded" in modes:
+                results["embedded" + tag], checks["embedded" + tag] = inprocess(
+                    args, signed_by, trust_dir, tmp, embedded=True)
+            if "zeo" in modes:
+                results[f"ZEO {args.processes} procs" + tag], checks["ZEO" + tag] = zeo(
+                    args, signed_by, trust_dir, tmp)
     summary(results)
     print("\nnumbers unique and gap-free, audit chain intact, every PDF readable: " +
           ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in checks.items()))
