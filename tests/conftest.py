@@ -157,9 +157,11 @@ def wsgi_app(settings):
 
 def stop_app(app):
     """Stop an application's threads, then close its store."""
+    from registry.notifications import IDueSchedule
     from registry.preservation import IStamper
 
     app.registry.getUtility(ISearchService).stop()
+    app.registry.getUtility(IDueSchedule).stop()
     stamper = app.registry.queryUtility(IStamper)
     if stamper is not None:
         stamper.stop()
