@@ -417,9 +417,12 @@ class SearchService:
         """Apply every change recorded so far now, without waiting out the commit interval;
         return True once applied, False if `timeout` seconds passed first (the changes stay
         recorded and are applied later). For the few callers that must read their own writes:
-        in the writer thread's process this waits for its next pass; elsewhere ("inline",
-        "off") it applies the log here."""
+        in the writer thread's process this waits for its next pass; with `search.writer =
+        inline` it applies the log here; with "off" (another process writes this machine's
+        index) it cannot, and answers False at once."""
         if not self._threads:
+            if registry_settings.search_writer(self.settings) == "off":
+                return False
             self.drain_all()
             return True
         deadline = time.monotonic() + timeout
