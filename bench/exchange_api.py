@@ -249,7 +249,7 @@ class Client:
 
 # One level of concurrency -------------------------------------------------------------------
 
-def run_level(ports, parties, clients, letters, label, stats_of):
+def run_level(ports, parties, clients, letters, label, stats_of, commit=None):
     """Send `letters` letters with `clients` threads; print and return the figures."""
     shares = [letters // clients + (1 if i < letters % clients else 0) for i in range(clients)]
     results = [[] for _ in range(clients)]
@@ -283,9 +283,11 @@ def run_level(ports, parties, clients, letters, label, stats_of):
     done = [t for per in results for t in per]
     failed = [f for per in failures for f in per]
     most_replays = after.pop(MOST_REPLAYS, 0)
+    commits = after.pop(INDEX_COMMITS, 0) - before.pop(INDEX_COMMITS, 0)
     retries = {k: after.get(k, 0) - before.get(k, 0) for k in after
                if k != MOST_REPLAYS and after.get(k, 0) - before.get(k, 0)}
-    row = {"label": label, "clients": clients, "letters": len(done), "failed": len(failed),
+    row = {"label": label, "clients": clients, "commit": commit,
+           "commits": commits / max(len(done), 1), "letters": len(done), "failed": len(failed),
            "elapsed": elapsed, "rate": len(done) / elapsed,
            "steps": {s: (med([t[s] for t in done]), pct([t[s] for t in done], 0.95))
                      for s in STEPS},
@@ -297,20 +299,37 @@ def run_level(ports, parties, clients, letters, label, stats_of):
     return row
 
 
+def run_levels(ports, parties, args, label, stats_of, set_commit):
+    """Every concurrency level once per `--commit-ms` value, alternately (so a change of the
+    shared machine's load hits both alike); returns the rows."""
+    rows = []
+    for clients in args.clients:
+        for commit in args.commits:
+            set_commit(commit)
+            row = run_level(ports[:clients], parties, clients, args.letters, label, stats_of,
+                            commit if len(args.commits) > 1 else None)
+            rows.append(row)
+    return rows
+
+
 def header():
     cols = "".join(f"{s:>14}" for s in STEPS)
-    print(f"{'clients':<9}{'letters/s':>10}{'ok':>5}{'fail':>5}{'letter p50/p95':>16}{cols}"
-          f"{'load':>6}{'replays':>9}   retries")
-    print(f"{'':<9}{'':>10}{'':>5}{'':>5}{'ms':>16}" + "".join(f"{'p50/p95 ms':>14}"
-                                                            for _ in STEPS))
+    print(f"{'clients':<9}{'commit':>7}{'letters/s':>10}{'ok':>5}{'fail':>5}"
+          f"{'letter p50/p95':>16}{cols}{'load':>6}{'index':>7}{'replays':>9}   retries")
+    print(f"{'':<9}{'ms':>7}{'':>10}{'':>5}{'':>5}{'ms':>16}" + "".join(
+        f"{'p50/p95 ms':>14}" for _ in STEPS) + f"{'':>6}{'commits':>7}")
+    print(f"{'':<9}{'':>7}{'':>10}{'':>5}{'':>5}{'':>16}" + "".join(f"{'':>14}" for _ in STEPS)
+          + f"{'':>6}{'/letter':>7}")
 
 
 def print_row(row):
     steps = "".join(f"{p50:>7.0f}/{p95:<6.0f}" for p50, p95 in row["steps"].values())
     retries = ", ".join(f"{k} {v}" for k, v in sorted(row["retries"].items())) or "0"
-    print(f"{row['clients']:<9}{row['rate']:>10.1f}{row['letters']:>5}{row['failed']:>5}"
-          f"{row['letter'][0]:>9.0f}/{row['letter'][1]:<6.0f}{steps}{row['load']:>6.1f}"
-          f"{row['most_replays']:>9}   {retries}", flush=True)
+    commit = "" if row["commit"] is None else row["commit"]
+    print(f"{row['clients']:<9}{commit:>7}{row['rate']:>10.1f}{row['letters']:>5}"
+          f"{row['failed']:>5}{row['letter'][0]:>9.0f}/{row['letter'][1]:<6.0f}{steps}"
+          f"{row['load']:>6.1f}{row['commits']:>7.1f}{row['most_replays']:>9}   {retries}",
+          flush=True)
     for (step, status, code), n in sorted(row["failures"].items()):
         print(f"{'':<9}  failed {n}x at {step}: HTTP {status} {code}", flush=True)
 
@@ -432,16 +451,32 @@ def unreadable_pdfs(site, senders):
 # Set-up 1: in-process -----------------------------------------------------------------------
 
 MOST_REPLAYS = "most replays"
+INDEX_COMMITS = "index commits"
 
 
 class RetryCounter:
-    """Counts pyramid_retry's BeforeRetry events by exception class, and the most replays one
-    request needed since the last snapshot (under MOST_REPLAYS)."""
+    """Counts pyramid_retry's BeforeRetry events by exception class, the most replays one
+    request needed since the last snapshot (under MOST_REPLAYS), and the search index's
+    commits (one per organisation an index update touches, under INDEX_COMMITS); sets the
+    search writer's commit interval (`set_commit`)."""
 
-    def __init__(self):
+    def __init__(self, service):
         self.counts = Counter()
         self.most = 0
         self.lock = threading.Lock()
+        self.service = service
+        update = service.index.update
+
+        def counted(documents=(), removed=()):
+            update(documents, removed)
+            touched = {doc.org for doc in documents} | {key.split("/")[0] for key in removed}
+            with self.lock:
+                self.counts[INDEX_COMMITS] += len(touched)
+
+        service.index.update = counted
+
+    def set_commit(self, milliseconds):
+        self.service.commit_seconds = milliseconds / 1000
 
     def __call__(self, event):
         exc = event.exception
@@ -463,7 +498,9 @@ class RetryCounter:
 def count_retries(wsgi):
     from pyramid_retry import IBeforeRetry
 
-    counter = RetryCounter()
+    from registry.search.indexing import ISearchService
+
+    counter = RetryCounter(wsgi.registry.getUtility(ISearchService))
     wsgi.registry.registerHandler(counter, (IBeforeRetry,))
     return counter
 
@@ -479,12 +516,11 @@ def inprocess(args, signed_by, trust_dir, tmp, embedded=False):
     from registry.store import EmbeddedStore
 
     name = "embedded" if embedded else "inprocess"
-    data = Path(tmp) / f"{name}-{args.commit}"
+    data = Path(tmp) / name
     data.mkdir()
     quiet_server_log(Path(tmp) / f"{name}-server.log")
     settings = {"registry.data_dir": str(data), "registry.trust_dir": str(trust_dir),
-                "registry.session_secret": SECRET, **app_settings(args.retry_attempts,
-                                                                  args.commit)}
+                "registry.session_secret": SECRET, **retry_setting(args.retry_attempts)}
     zeo_server = None
     if embedded:
         print(f"\n## Embedded (as `registry serve`): one app process, waitress {args.threads} "
@@ -507,15 +543,17 @@ def inprocess(args, signed_by, trust_dir, tmp, embedded=False):
         warm(port, parties, args.warmup)
         print(f"upload endpoint: {Client.upload_name}")
         header()
-        rows = [run_level([port], parties, clients, args.letters, name,
-                          retries.snapshot) for clients in args.clients]
+        rows = run_levels([port], parties, args, name, retries.snapshot,
+                          retries.set_commit)
     finally:
         server.shutdown()
     ok = verify(db, name, parties)
-    # The search writer's thread holds a connection of its own: stop it before closing.
+    # The search writer's and the deadline check's threads use the store: stop them first.
+    from registry.notifications import IDueSchedule
     from registry.search.indexing import ISearchService
 
     wsgi.registry.getUtility(ISearchService).stop()
+    wsgi.registry.getUtility(IDueSchedule).stop()
     db.close()
     if zeo_server is not None:
         zeo_server.close()
@@ -580,10 +618,9 @@ def zeo(args, signed_by, trust_dir, tmp):
     print(f"\n## ZEO: one ZEO server process, {args.processes} app processes (waitress "
           f"{args.threads} threads each), clients round robin over the processes")
     processes = []
-    with open(Path(tmp) / f"zeo-{args.commit}-children.log", "w") as log:
+    with open(Path(tmp) / "zeo-children.log", "w") as log:
         try:
-            return zeo_run(args, signed_by, Path(tmp) / f"zeo-{args.commit}", trust_dir, log,
-                           processes)
+            return zeo_run(args, signed_by, Path(tmp) / "zeo", trust_dir, log, processes)
         finally:
             for process in reversed(processes):
                 stop(process)
@@ -601,7 +638,7 @@ def zeo_run(args, signed_by, data, trust_dir, log, processes):
     ports, apps = [], []
     for _ in range(args.processes):
         app, said = child(["--app-server", str(data), "--trust-dir", str(trust_dir),
-                           "--threads", str(args.threads), "--commit-ms", str(args.commit)] +
+                           "--threads", str(args.threads)] +
                           (["--retry-attempts", str(args.retry_attempts)]
                            if args.retry_attempts else []), log)
         processes.append(app)
@@ -620,8 +657,11 @@ def zeo_run(args, signed_by, data, trust_dir, log, processes):
         return {**total, MOST_REPLAYS: most}
 
     header()
-    rows = [run_level(ports[:clients], parties, clients, args.letters, "zeo", stats)
-            for clients in args.clients]
+    def set_commit(commit):
+        for app in apps:
+            ask(app, f"commit {commit}")
+
+    rows = run_levels(ports, parties, args, "zeo", stats, set_commit)
     for app in apps:
         stop(app)
     ok = verify(db, "ZEO, after the app processes stopped", parties)
@@ -639,13 +679,11 @@ def serve_zeo(data_dir):
     server.close()
 
 
-def app_settings(attempts, commit_ms):
-    """The app's retry.attempts (its own default when None) and search.commit_ms."""
-    settings = {"retry.attempts": str(attempts)} if attempts else {}
-    return {**settings, "search.commit_ms": str(commit_ms)}
+def retry_setting(attempts):
+    return {"retry.attempts": str(attempts)} if attempts else {}
 
 
-def serve_app(data_dir, trust_dir, threads, attempts, commit_ms):
+def serve_app(data_dir, trust_dir, threads, attempts):
     """Child: the application as a ZEO client of the store, under waitress on a free port;
     answers `stats` on stdin with its retry counts; stops when stdin closes."""
     from webtest.http import StopableWSGIServer
@@ -657,8 +695,7 @@ def serve_app(data_dir, trust_dir, threads, attempts, commit_ms):
     if not EmbeddedStore(data_dir).served():
         raise SystemExit("no ZEO server answers for " + data_dir)
     wsgi = make_app({}, **{"registry.data_dir": data_dir, "registry.trust_dir": trust_dir,
-                           "registry.session_secret": SECRET,
-                           **app_settings(attempts, commit_ms)})
+                           "registry.session_secret": SECRET, **retry_setting(attempts)})
     retries = count_retries(wsgi)
     server = StopableWSGIServer.create(wsgi, host="127.0.0.1", port=free_port(),
                                        threads=threads)
@@ -667,6 +704,9 @@ def serve_app(data_dir, trust_dir, threads, attempts, commit_ms):
     for line in sys.stdin:
         if line.strip() == "stats":
             print(json.dumps(retries.snapshot()), flush=True)
+        elif line.startswith("commit "):
+            retries.set_commit(int(line.split()[1]))
+            print("{}", flush=True)
     server.shutdown()
     from ZODB.interfaces import IDatabase
 
@@ -677,14 +717,18 @@ def serve_app(data_dir, trust_dir, threads, attempts, commit_ms):
 
 def summary(results):
     print("\n## Summary: letters/s (fully registered letters per second of wall time)")
-    modes = list(results)
-    print(f"{'clients':<9}" + "".join(f"{m:>14}" for m in modes))
+    columns = list(dict.fromkeys((mode, row["commit"]) for mode, rows in results.items()
+                                 for row in rows))
+    names = [mode if commit is None else f"{mode} {commit} ms" for mode, commit in columns]
+    width = max(14, *(len(name) + 2 for name in names))
+    print(f"{'clients':<9}" + "".join(f"{name:>{width}}" for name in names))
     levels = sorted({row["clients"] for rows in results.values() for row in rows})
     for clients in levels:
         cells = []
-        for mode in modes:
-            row = next((r for r in results[mode] if r["clients"] == clients), None)
-            cells.append(f"{row['rate']:>14.1f}" if row else f"{'-':>14}")
+        for mode, commit in columns:
+            row = next((r for r in results[mode]
+                        if r["clients"] == clients and r["commit"] == commit), None)
+            cells.append(f"{row['rate']:>{width}.1f}" if row else f"{'-':>{width}}")
         print(f"{clients:<9}" + "".join(cells))
 
 
@@ -708,9 +752,10 @@ def main():
     parser.add_argument("--retry-attempts", type=int, default=None,
                         help="the app's retry.attempts setting (default: the app's own)")
     parser.add_argument("--commit-ms", default="250",
-                        help="the app's search.commit_ms, one run of every set-up per value: "
-                             "0 commits the index after every writing request (as before "
-                             "coalescing), 250 is the default (e.g. 0,250)")
+                        help="the search writer's least time between index commits "
+                             "(search.commit_ms); with several values (e.g. 0,250: 0 commits "
+                             "after every writing request, as before coalescing) each level "
+                             "runs once per value, one after the other, in the same servers")
     parser.add_argument("--zeo-server", help=argparse.SUPPRESS)
     parser.add_argument("--app-server", help=argparse.SUPPRESS)
     parser.add_argument("--trust-dir", help=argparse.SUPPRESS)
@@ -719,11 +764,10 @@ def main():
     if args.zeo_server:
         return serve_zeo(args.zeo_server)
     if args.app_server:
-        return serve_app(args.app_server, args.trust_dir, args.threads, args.retry_attempts,
-                         args.commit_ms)
+        return serve_app(args.app_server, args.trust_dir, args.threads, args.retry_attempts)
     try:
         args.clients = [int(c) for c in args.clients.split(",")]
-        commits = [int(c) for c in args.commit_ms.split(",")]
+        args.commits = [int(c) for c in args.commit_ms.split(",")]
     except ValueError:
         parser.error("--clients and --commit-ms take whole numbers, e.g. 1,2,4")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -741,8 +785,8 @@ def main():
     supplies = {}
     senders = max(args.clients) if args.orgs == "distinct" else 1
     # Each sending organisation's share of every level's letters and of the warm-up letters.
-    needed = ((args.letters * len(args.clients) + 1) // senders + 1 + args.warmup * (
-        1 + args.processes * ("zeo" in modes))) * len(commits)
+    needed = (args.letters * len(args.clients) * len(args.commits) + 1) // senders + 1 + \
+        args.warmup * (1 + args.processes * ("zeo" in modes))
 
     def signed_by(regno):
         if regno not in supplies:
@@ -766,20 +810,15 @@ def main():
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="xbench") as tmp:
         trust_dir = pki.write_trust_dir(Path(tmp) / "trust")
-        for commit in commits:
-            args.commit = commit
-            tag = f" {commit} ms" if len(commits) > 1 else ""
-            if len(commits) > 1:
-                print(f"\n# search.commit_ms = {commit}")
-            if "inprocess" in modes:
-                results["in-process" + tag], checks["in-process" + tag] = inprocess(
-                    args, signed_by, trust_dir, tmp)
-            if "embedded" in modes:
-                results["embedded" + tag], checks["embedded" + tag] = inprocess(
-                    args, signed_by, trust_dir, tmp, embedded=True)
-            if "zeo" in modes:
-                results[f"ZEO {args.processes} procs" + tag], checks["ZEO" + tag] = zeo(
-                    args, signed_by, trust_dir, tmp)
+        if "inprocess" in modes:
+            results["in-process"], checks["in-process"] = inprocess(args, signed_by, trust_dir,
+                                                                    tmp)
+        if "embedded" in modes:
+            results["embedded"], checks["embedded"] = inprocess(args, signed_by, trust_dir, tmp,
+                                                                embedded=True)
+        if "zeo" in modes:
+            results[f"ZEO {args.processes} procs"], checks["ZEO"] = zeo(args, signed_by,
+                                                                        trust_dir, tmp)
     summary(results)
     print("\nnumbers unique and gap-free, audit chain intact, every PDF readable: " +
           ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in checks.items()))
