@@ -100,3 +100,20 @@ def test_a_process_that_ends_before_the_index_commit_loses_nothing(db, writer):
     assert again.flush(timeout=10)
     assert found(again, A, "алдагдахгүй") == 1 and found(again, A, "өмнөх") == 1
     assert again.index.search(SearchQuery(org=A, facets=False)).total == 2
+
+
+@pytest.mark.parametrize("value", ["-1", "10001", "soon"])
+def test_a_commit_interval_out_of_range_is_refused_at_start(value):
+    from registry.settings import search_commit_ms
+
+    with pytest.raises(ValueError):
+        search_commit_ms({"search.commit_ms": value})
+
+
+def test_flush_never_writes_an_index_another_process_keeps(settings, db, tmp_path):
+    service = SearchService(db, {**settings, "search.directory": str(tmp_path / "off"),
+                                 "search.writer": "off"})
+    draft(db, A, "Өөр процесс")
+    assert service.flush() is False
+    assert found(service, A, "процесс") == 0
+    service.index.close()
