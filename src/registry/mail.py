@@ -252,12 +252,9 @@ class DigestSchedule(Schedule):
         local = now.astimezone(registry_settings.zone(self.postman.settings))
         if local.hour < self.hour:
             return False
-        conn = self.db.open(transaction_manager=transaction.TransactionManager())
-        try:
-            return site_of(conn).notifications.last_digest_day != local.date().isoformat()
-        finally:
-            conn.transaction_manager.abort()
-            conn.close()
+        from registry.notifications import stored_day
+
+        return stored_day(self.db, "last_digest_day") != local.date().isoformat()
 
     def tick(self):
         """Send the digest if it is due; return its DigestReport, or None."""

@@ -424,6 +424,21 @@ def run_due_check(db, settings, now=None):
     return report
 
 
+def stored_day(db, name):
+    """The day a daily run last ran (`site.notifications.<name>`, ISO, or None), read in a
+    short transaction of its own."""
+    import transaction
+
+    from registry.store import site_of
+
+    conn = db.open(transaction_manager=transaction.TransactionManager())
+    try:
+        return getattr(site_of(conn).notifications, name)
+    finally:
+        conn.transaction_manager.abort()
+        conn.close()
+
+
 class DueSchedule(Schedule):
     """Runs the deadline check in the server: a thread calls `tick()` every `poll` seconds; the
     first tick of a local day the check has not run on runs it. `clock()` returns the current
@@ -439,20 +454,13 @@ class DueSchedule(Schedule):
 
     def tick(self):
         """Run the check if today's has not run; return its DueReport, or None."""
-        import transaction
         from ZODB.POSException import ConflictError
 
         from registry import settings as registry_settings
-        from registry.store import site_of
 
         now = self.clock()
         today = now.astimezone(registry_settings.zone(self.settings)).date().isoformat()
-        conn = self.db.open(transaction_manager=transaction.TransactionManager())
-        try:
-            checked = site_of(conn).notifications.due_checked_day
-        finally:
-            conn.transaction_manager.abort()
-            conn.close()
+        checked = stored_day(self.db, "due_checked_day")
         if checked is not None and checked >= today:
             return None
         try:
