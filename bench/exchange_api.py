@@ -35,8 +35,11 @@ Three set-ups, with 1, 4 and 8 concurrent clients (--clients):
 Reports letters/s (fully registered letters / wall time), p50/p95 of each call and of the whole
 letter, refused or failed calls (a 503 BUSY is a request still conflicting after every replay),
 the ZODB conflict retries the servers made (pyramid_retry's BeforeRetry events), the most
-replays one request needed, and the machine's load average when the level ended (the machine
-is shared: a load above its cores slows every figure). At the end of each set-up it reads the stores directly: the outbox and
+replays one request needed, the search index's commits per letter (one per organisation an
+index update touches) and the CPU time the app processes used per letter (all their threads,
+the index writer's included; not the gate's worker processes: a busy machine inflates wall
+times much more than CPU times), and the machine's load average when the level ended (the
+machine is shared: a load above its cores slows every figure). At the end of each set-up it reads the stores directly: the outbox and
 inbox journals must hold every number 1..N of their counter once, each naming the letter or
 delivery that carries it, the audit chain must verify, and every letter's stored PDF must be
 readable.
@@ -284,10 +287,12 @@ def run_level(ports, parties, clients, letters, label, stats_of, commit=None):
     failed = [f for per in failures for f in per]
     most_replays = after.pop(MOST_REPLAYS, 0)
     commits = after.pop(INDEX_COMMITS, 0) - before.pop(INDEX_COMMITS, 0)
+    cpu = after.pop(CPU_SECONDS, 0) - before.pop(CPU_SECONDS, 0)
     retries = {k: after.get(k, 0) - before.get(k, 0) for k in after
                if k != MOST_REPLAYS and after.get(k, 0) - before.get(k, 0)}
     row = {"label": label, "clients": clients, "commit": commit,
-           "commits": commits / max(len(done), 1), "letters": len(done), "failed": len(failed),
+           "commits": commits / max(len(done), 1), "cpu": cpu * 1000 / max(len(done), 1),
+           "letters": len(done), "failed": len(failed),
            "elapsed": elapsed, "rate": len(done) / elapsed,
            "steps": {s: (med([t[s] for t in done]), pct([t[s] for t in done], 0.95))
                      for s in STEPS},
@@ -315,9 +320,10 @@ def run_levels(ports, parties, args, label, stats_of, set_commit):
 def header():
     cols = "".join(f"{s:>14}" for s in STEPS)
     print(f"{'clients':<9}{'commit':>7}{'letters/s':>10}{'ok':>5}{'fail':>5}"
-          f"{'letter p50/p95':>16}{cols}{'load':>6}{'index':>7}{'replays':>9}   retries")
+          f"{'letter p50/p95':>16}{cols}{'load':>6}{'index':>7}{'CPU ms':>7}{'replays':>9}"
+          "   retries")
     print(f"{'':<9}{'ms':>7}{'':>10}{'':>5}{'':>5}{'ms':>16}" + "".join(
-        f"{'p50/p95 ms':>14}" for _ in STEPS) + f"{'':>6}{'commits':>7}")
+        f"{'p50/p95 ms':>14}" for _ in STEPS) + f"{'':>6}{'commits':>7}{'/letter':>7}")
     print(f"{'':<9}{'':>7}{'':>10}{'':>5}{'':>5}{'':>16}" + "".join(f"{'':>14}" for _ in STEPS)
           + f"{'':>6}{'/letter':>7}")
 
@@ -328,7 +334,8 @@ def print_row(row):
     commit = "" if row["commit"] is None else row["commit"]
     print(f"{row['clients']:<9}{commit:>7}{row['rate']:>10.1f}{row['letters']:>5}"
           f"{row['failed']:>5}{row['letter'][0]:>9.0f}/{row['letter'][1]:<6.0f}{steps}"
-          f"{row['load']:>6.1f}{row['commits']:>7.1f}{row['most_replays']:>9}   {retries}",
+          f"{row['load']:>6.1f}{row['commits']:>7.1f}{row['cpu']:>7.0f}{row['most_replays']:>9}"
+          f"   {retries}",
           flush=True)
     for (step, status, code), n in sorted(row["failures"].items()):
         print(f"{'':<9}  failed {n}x at {step}: HTTP {status} {code}", flush=True)
@@ -452,6 +459,7 @@ def unreadable_pdfs(site, senders):
 
 MOST_REPLAYS = "most replays"
 INDEX_COMMITS = "index commits"
+CPU_SECONDS = "cpu seconds"
 
 
 class RetryCounter:
@@ -490,9 +498,11 @@ class RetryCounter:
             self.most = max(self.most, event.request.environ.get("retry.attempt", 0) + 1)
 
     def snapshot(self):
+        usage = resource.getrusage(resource.RUSAGE_SELF)
         with self.lock:
             most, self.most = self.most, 0
-            return {**self.counts, MOST_REPLAYS: most}
+            return {**self.counts, MOST_REPLAYS: most,
+                    CPU_SECONDS: usage.ru_utime + usage.ru_stime}
 
 
 def count_retries(wsgi):
@@ -648,7 +658,7 @@ def zeo_run(args, signed_by, data, trust_dir, log, processes):
         warm(port, parties, args.warmup)
 
     def stats():
-        total = Counter()
+        total = Counter()  # (the app processes' CPU seconds add up)
         most = 0
         for app in apps:
             answer = ask(app, "stats")
