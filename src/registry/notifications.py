@@ -452,6 +452,20 @@ class DueSchedule(Schedule):
         self.settings = settings
         self.clock = clock
 
+    def _loop(self):
+        # Load the holiday calendar at start-up, not at the first check a minute later:
+        # reading it imports some 280 modules of the `holidays` package, seconds of a busy
+        # machine's time that would otherwise fall among the first requests.
+        from registry import settings as registry_settings
+        from registry import workdays
+
+        try:
+            workdays.public_holidays(self.clock().astimezone(
+                registry_settings.zone(self.settings)).year)
+        except Exception:  # noqa: BLE001  (the check loads it itself)
+            log.exception("%s: the holiday calendar could not be loaded", self.name)
+        super()._loop()
+
     def tick(self):
         """Run the check if today's has not run; return its DueReport, or None."""
         from ZODB.POSException import ConflictError
