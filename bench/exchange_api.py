@@ -35,8 +35,11 @@ Three set-ups, with 1, 4 and 8 concurrent clients (--clients):
 Reports letters/s (fully registered letters / wall time), p50/p95 of each call and of the whole
 letter, refused or failed calls (a 503 BUSY is a request still conflicting after every replay),
 the ZODB conflict retries the servers made (pyramid_retry's BeforeRetry events), the most
-replays one request needed, and the machine's load average when the level ended (the machine
-is shared: a load above its cores slows every figure). At the end of each set-up it reads the stores directly: the outbox and
+replays one request needed, the search index's commits per letter (one per organisation an
+index update touches) and the CPU time the app processes used per letter (all their threads,
+the index writer's included; not the gate's worker processes: a busy machine inflates wall
+times much more than CPU times), and the machine's load average when the level ended (the
+machine is shared: a load above its cores slows every figure). At the end of each set-up it reads the stores directly: the outbox and
 inbox journals must hold every number 1..N of their counter once, each naming the letter or
 delivery that carries it, the audit chain must verify, and every letter's stored PDF must be
 readable.
@@ -50,6 +53,8 @@ Uses the test PKI and signed PDFs from tests/ (generated, nothing downloaded).
     python bench/exchange_api.py                       # 80 letters per level, 1,4,8 clients
     python bench/exchange_api.py --letters 20 --clients 1,2 --modes inprocess
     python bench/exchange_api.py --orgs distinct --retry-attempts 10
+    python bench/exchange_api.py --commit-ms 0,250      # old (an index commit per writing
+                                                        # request) and new, side by side
 """
 import argparse
 import http.client
@@ -247,7 +252,7 @@ class Client:
 
 # One level of concurrency -------------------------------------------------------------------
 
-def run_level(ports, parties, clients, letters, label, stats_of):
+def run_level(ports, parties, clients, letters, label, stats_of, commit=None):
     """Send `letters` letters with `clients` threads; print and return the figures."""
     shares = [letters // clients + (1 if i < letters % clients else 0) for i in range(clients)]
     results = [[] for _ in range(clients)]
@@ -281,9 +286,13 @@ def run_level(ports, parties, clients, letters, label, stats_of):
     done = [t for per in results for t in per]
     failed = [f for per in failures for f in per]
     most_replays = after.pop(MOST_REPLAYS, 0)
+    commits = after.pop(INDEX_COMMITS, 0) - before.pop(INDEX_COMMITS, 0)
+    cpu = after.pop(CPU_SECONDS, 0) - before.pop(CPU_SECONDS, 0)
     retries = {k: after.get(k, 0) - before.get(k, 0) for k in after
                if k != MOST_REPLAYS and after.get(k, 0) - before.get(k, 0)}
-    row = {"label": label, "clients": clients, "letters": len(done), "failed": len(failed),
+    row = {"label": label, "clients": clients, "commit": commit,
+           "commits": commits / max(len(done), 1), "cpu": cpu * 1000 / max(len(done), 1),
+           "letters": len(done), "failed": len(failed),
            "elapsed": elapsed, "rate": len(done) / elapsed,
            "steps": {s: (med([t[s] for t in done]), pct([t[s] for t in done], 0.95))
                      for s in STEPS},
@@ -295,20 +304,39 @@ def run_level(ports, parties, clients, letters, label, stats_of):
     return row
 
 
+def run_levels(ports, parties, args, label, stats_of, set_commit):
+    """Every concurrency level once per `--commit-ms` value, alternately (so a change of the
+    shared machine's load hits both alike); returns the rows."""
+    rows = []
+    for clients in args.clients:
+        for commit in args.commits:
+            set_commit(commit)
+            row = run_level(ports[:clients], parties, clients, args.letters, label, stats_of,
+                            commit if len(args.commits) > 1 else None)
+            rows.append(row)
+    return rows
+
+
 def header():
     cols = "".join(f"{s:>14}" for s in STEPS)
-    print(f"{'clients':<9}{'letters/s':>10}{'ok':>5}{'fail':>5}{'letter p50/p95':>16}{cols}"
-          f"{'load':>6}{'replays':>9}   retries")
-    print(f"{'':<9}{'':>10}{'':>5}{'':>5}{'ms':>16}" + "".join(f"{'p50/p95 ms':>14}"
-                                                            for _ in STEPS))
+    print(f"{'clients':<9}{'commit':>7}{'letters/s':>10}{'ok':>5}{'fail':>5}"
+          f"{'letter p50/p95':>16}{cols}{'load':>6}{'index':>7}{'CPU ms':>7}{'replays':>9}"
+          "   retries")
+    print(f"{'':<9}{'ms':>7}{'':>10}{'':>5}{'':>5}{'ms':>16}" + "".join(
+        f"{'p50/p95 ms':>14}" for _ in STEPS) + f"{'':>6}{'commits':>7}{'/letter':>7}")
+    print(f"{'':<9}{'':>7}{'':>10}{'':>5}{'':>5}{'':>16}" + "".join(f"{'':>14}" for _ in STEPS)
+          + f"{'':>6}{'/letter':>7}")
 
 
 def print_row(row):
     steps = "".join(f"{p50:>7.0f}/{p95:<6.0f}" for p50, p95 in row["steps"].values())
     retries = ", ".join(f"{k} {v}" for k, v in sorted(row["retries"].items())) or "0"
-    print(f"{row['clients']:<9}{row['rate']:>10.1f}{row['letters']:>5}{row['failed']:>5}"
-          f"{row['letter'][0]:>9.0f}/{row['letter'][1]:<6.0f}{steps}{row['load']:>6.1f}"
-          f"{row['most_replays']:>9}   {retries}", flush=True)
+    commit = "" if row["commit"] is None else row["commit"]
+    print(f"{row['clients']:<9}{commit:>7}{row['rate']:>10.1f}{row['letters']:>5}"
+          f"{row['failed']:>5}{row['letter'][0]:>9.0f}/{row['letter'][1]:<6.0f}{steps}"
+          f"{row['load']:>6.1f}{row['commits']:>7.1f}{row['cpu']:>7.0f}{row['most_replays']:>9}"
+          f"   {retries}",
+          flush=True)
     for (step, status, code), n in sorted(row["failures"].items()):
         print(f"{'':<9}  failed {n}x at {step}: HTTP {status} {code}", flush=True)
 
@@ -430,16 +458,33 @@ def unreadable_pdfs(site, senders):
 # Set-up 1: in-process -----------------------------------------------------------------------
 
 MOST_REPLAYS = "most replays"
+INDEX_COMMITS = "index commits"
+CPU_SECONDS = "cpu seconds"
 
 
 class RetryCounter:
-    """Counts pyramid_retry's BeforeRetry events by exception class, and the most replays one
-    request needed since the last snapshot (under MOST_REPLAYS)."""
+    """Counts pyramid_retry's BeforeRetry events by exception class, the most replays one
+    request needed since the last snapshot (under MOST_REPLAYS), and the search index's
+    commits (one per organisation an index update touches, under INDEX_COMMITS); sets the
+    search writer's commit interval (`set_commit`)."""
 
-    def __init__(self):
+    def __init__(self, service):
         self.counts = Counter()
         self.most = 0
         self.lock = threading.Lock()
+        self.service = service
+        update = service.index.update
+
+        def counted(documents=(), removed=()):
+            update(documents, removed)
+            touched = {doc.org for doc in documents} | {key.split("/")[0] for key in removed}
+            with self.lock:
+                self.counts[INDEX_COMMITS] += len(touched)
+
+        service.index.update = counted
+
+    def set_commit(self, milliseconds):
+        self.service.commit_seconds = milliseconds / 1000
 
     def __call__(self, event):
         exc = event.exception
@@ -453,15 +498,19 @@ class RetryCounter:
             self.most = max(self.most, event.request.environ.get("retry.attempt", 0) + 1)
 
     def snapshot(self):
+        usage = resource.getrusage(resource.RUSAGE_SELF)
         with self.lock:
             most, self.most = self.most, 0
-            return {**self.counts, MOST_REPLAYS: most}
+            return {**self.counts, MOST_REPLAYS: most,
+                    CPU_SECONDS: usage.ru_utime + usage.ru_stime}
 
 
 def count_retries(wsgi):
     from pyramid_retry import IBeforeRetry
 
-    counter = RetryCounter()
+    from registry.search.indexing import ISearchService
+
+    counter = RetryCounter(wsgi.registry.getUtility(ISearchService))
     wsgi.registry.registerHandler(counter, (IBeforeRetry,))
     return counter
 
@@ -504,15 +553,17 @@ def inprocess(args, signed_by, trust_dir, tmp, embedded=False):
         warm(port, parties, args.warmup)
         print(f"upload endpoint: {Client.upload_name}")
         header()
-        rows = [run_level([port], parties, clients, args.letters, name,
-                          retries.snapshot) for clients in args.clients]
+        rows = run_levels([port], parties, args, name, retries.snapshot,
+                          retries.set_commit)
     finally:
         server.shutdown()
     ok = verify(db, name, parties)
-    # The search writer's thread holds a connection of its own: stop it before closing.
+    # The search writer's and the deadline check's threads use the store: stop them first.
+    from registry.notifications import IDueSchedule
     from registry.search.indexing import ISearchService
 
     wsgi.registry.getUtility(ISearchService).stop()
+    wsgi.registry.getUtility(IDueSchedule).stop()
     db.close()
     if zeo_server is not None:
         zeo_server.close()
@@ -607,7 +658,7 @@ def zeo_run(args, signed_by, data, trust_dir, log, processes):
         warm(port, parties, args.warmup)
 
     def stats():
-        total = Counter()
+        total = Counter()  # (the app processes' CPU seconds add up)
         most = 0
         for app in apps:
             answer = ask(app, "stats")
@@ -616,8 +667,11 @@ def zeo_run(args, signed_by, data, trust_dir, log, processes):
         return {**total, MOST_REPLAYS: most}
 
     header()
-    rows = [run_level(ports[:clients], parties, clients, args.letters, "zeo", stats)
-            for clients in args.clients]
+    def set_commit(commit):
+        for app in apps:
+            ask(app, f"commit {commit}")
+
+    rows = run_levels(ports, parties, args, "zeo", stats, set_commit)
     for app in apps:
         stop(app)
     ok = verify(db, "ZEO, after the app processes stopped", parties)
@@ -660,6 +714,9 @@ def serve_app(data_dir, trust_dir, threads, attempts):
     for line in sys.stdin:
         if line.strip() == "stats":
             print(json.dumps(retries.snapshot()), flush=True)
+        elif line.startswith("commit "):
+            retries.set_commit(int(line.split()[1]))
+            print("{}", flush=True)
     server.shutdown()
     from ZODB.interfaces import IDatabase
 
@@ -670,14 +727,18 @@ def serve_app(data_dir, trust_dir, threads, attempts):
 
 def summary(results):
     print("\n## Summary: letters/s (fully registered letters per second of wall time)")
-    modes = list(results)
-    print(f"{'clients':<9}" + "".join(f"{m:>14}" for m in modes))
+    columns = list(dict.fromkeys((mode, row["commit"]) for mode, rows in results.items()
+                                 for row in rows))
+    names = [mode if commit is None else f"{mode} {commit} ms" for mode, commit in columns]
+    width = max(14, *(len(name) + 2 for name in names))
+    print(f"{'clients':<9}" + "".join(f"{name:>{width}}" for name in names))
     levels = sorted({row["clients"] for rows in results.values() for row in rows})
     for clients in levels:
         cells = []
-        for mode in modes:
-            row = next((r for r in results[mode] if r["clients"] == clients), None)
-            cells.append(f"{row['rate']:>14.1f}" if row else f"{'-':>14}")
+        for mode, commit in columns:
+            row = next((r for r in results[mode]
+                        if r["clients"] == clients and r["commit"] == commit), None)
+            cells.append(f"{row['rate']:>{width}.1f}" if row else f"{'-':>{width}}")
         print(f"{clients:<9}" + "".join(cells))
 
 
@@ -700,6 +761,11 @@ def main():
                              " distinct: each client from its own organisation to its own")
     parser.add_argument("--retry-attempts", type=int, default=None,
                         help="the app's retry.attempts setting (default: the app's own)")
+    parser.add_argument("--commit-ms", default="250",
+                        help="the search writer's least time between index commits "
+                             "(search.commit_ms); with several values (e.g. 0,250: 0 commits "
+                             "after every writing request, as before coalescing) each level "
+                             "runs once per value, one after the other, in the same servers")
     parser.add_argument("--zeo-server", help=argparse.SUPPRESS)
     parser.add_argument("--app-server", help=argparse.SUPPRESS)
     parser.add_argument("--trust-dir", help=argparse.SUPPRESS)
@@ -711,8 +777,9 @@ def main():
         return serve_app(args.app_server, args.trust_dir, args.threads, args.retry_attempts)
     try:
         args.clients = [int(c) for c in args.clients.split(",")]
+        args.commits = [int(c) for c in args.commit_ms.split(",")]
     except ValueError:
-        parser.error("--clients takes whole numbers, e.g. 1,2,4")
+        parser.error("--clients and --commit-ms take whole numbers, e.g. 1,2,4")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not set(modes) <= {"inprocess", "embedded", "zeo"}:
         parser.error("--modes takes inprocess, embedded and/or zeo")
@@ -728,7 +795,7 @@ def main():
     supplies = {}
     senders = max(args.clients) if args.orgs == "distinct" else 1
     # Each sending organisation's share of every level's letters and of the warm-up letters.
-    needed = (args.letters * len(args.clients) + 1) // senders + 1 + \
+    needed = (args.letters * len(args.clients) * len(args.commits) + 1) // senders + 1 + \
         args.warmup * (1 + args.processes * ("zeo" in modes))
 
     def signed_by(regno):

@@ -158,11 +158,12 @@ def wsgi_app(settings):
 def stop_app(app):
     """Stop an application's threads, then close its store."""
     from registry.checkpoints import ICheckpointSchedule
+    from registry.notifications import IDueSchedule
     from registry.preservation import IStamper
     from registry.receipts import IReceiptIssuer
 
     app.registry.getUtility(ISearchService).stop()
-    for background in (IStamper, IReceiptIssuer, ICheckpointSchedule):
+    for background in (IStamper, IReceiptIssuer, ICheckpointSchedule, IDueSchedule):
         worker = app.registry.queryUtility(background)
         if worker is not None:
             worker.stop()

@@ -92,3 +92,24 @@ def test_notify_digest_says_when_mail_is_off(run, tmp_path):
     off.write_text("[app:main]\nuse = egg:registry\n")
     result = run("notify", "digest", config=str(off))
     assert result.exit_code == 1 and "MAIL_OFF" in result.output
+
+
+def test_notify_due_runs_the_deadline_check_and_records_its_day(run, tmp_path):
+    from registry.settings import local_today
+
+    result = run("notify", "due")
+    today = local_today({}).isoformat()
+    assert result.exit_code == 0, result.output
+    assert result.output == (f"Deadline check of {today}: 0 task(s) due soon, 0 overdue, "
+                             "told to their executors.\n")
+    db = ZODB.DB(FileStorage(str(tmp_path / "var" / "Data.fs"),
+                             blob_dir=str(tmp_path / "var" / "blobs")))
+    try:
+        with db.transaction() as conn:
+            site = site_of(conn)
+            assert site.notifications.due_checked_day == today
+            records, _total = site.audit.newest(0, 1)
+            assert (records[0].action, records[0].detail) == (
+                "notify.due", {"day": today, "due_soon": 0, "overdue": 0})
+    finally:
+        db.close()

@@ -148,20 +148,18 @@ class DigestReport:
 
 
 def due_tasks(site, regno, today, soon_days):
-    """The organisation's registered, unanswered letters that have an executor and an answer
-    date within `soon_days` of `today` or past it: [(delivery, overdue)], by due date.
-
-    Reads the inbox's registered letters once per organisation and digest (the tasks'
-    own index by executor and due date answers this where it exists)."""
-    inbox = site.orgs[regno]["inbox"]
-    registered, _total = inbox.in_state(("registered",), 0, inbox.count(("registered",)))
-    horizon = today + timedelta(days=soon_days)
+    """The organisation's open tasks that have an executor and are due within `soon_days` of
+    `today` or past it: [(delivery, overdue)], by due date. Reads the desk's index of open
+    tasks by due date up to that day only (as the deadline check does,
+    `registry.notifications.check_due`)."""
+    org = site.orgs[regno]
+    before = (today + timedelta(days=soon_days + 1)).isoformat()
     found = []
-    for delivery in registered:
-        due = delivery.response_due or delivery.letter.response_due
-        if delivery.executor and due and delivery.answered_by is None and due <= horizon:
-            found.append((delivery, due < today))
-    return sorted(found, key=lambda pair: (pair[0].response_due or pair[0].letter.response_due))
+    for name in org.desk.due_between(before=before):
+        delivery = org["inbox"][name]
+        if delivery.task.executor:
+            found.append((delivery, delivery.task.due < today))
+    return found
 
 
 def _task_line(delivery, overdue, site):
@@ -214,7 +212,7 @@ def _digest_lines(site, user, today, soon, tasks_of, postman):
     lines = []
     if user.org not in tasks_of:
         tasks_of[user.org] = due_tasks(site, user.org, today, soon)
-    mine = [(d, overdue) for d, overdue in tasks_of[user.org] if d.executor == user.login]
+    mine = [(d, overdue) for d, overdue in tasks_of[user.org] if d.task.executor == user.login]
     if mine:
         lines += [_("Your letters to answer:")]
         for delivery, overdue in mine:
@@ -254,12 +252,9 @@ class DigestSchedule(Schedule):
         local = now.astimezone(registry_settings.zone(self.postman.settings))
         if local.hour < self.hour:
             return False
-        conn = self.db.open(transaction_manager=transaction.TransactionManager())
-        try:
-            return site_of(conn).notifications.last_digest_day != local.date().isoformat()
-        finally:
-            conn.transaction_manager.abort()
-            conn.close()
+        from registry.notifications import stored_day
+
+        return stored_day(self.db, "last_digest_day") != local.date().isoformat()
 
     def tick(self):
         """Send the digest if it is due; return its DigestReport, or None."""

@@ -18,18 +18,31 @@ with one line, e.g.
 
     subscribe("task", "assign", tell("task_assigned", logins("executor", "co_executors")))
 
-Code that is not a transition (a daily deadline check) calls `notify(...)` itself.
+Code that is not a transition calls `notify(...)` itself: the daily deadline check
+(`check_due`) tells a task's executor and co-executors that it is due soon (`task_due_soon`,
+`registry.notify.due_soon_working_days` working days before its due date, default 1) and that
+it is overdue (`task_overdue`, from the day after), once per task, kind and due date (an
+extension makes a new due date). It reads the desk's index of open tasks by due date (only the
+keys in its two windows), runs in the server (`DueSchedule`, at the first look of each local
+day by the application's clock) and by `registry notify due` (cron); the day it last ran is
+kept in the store, and running it twice tells nobody twice. It tells in the UI only: mail
+carries due tasks in the daily digest (`registry.mail`).
 """
+import logging
 import secrets
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from functools import partial
 
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
+from zope.interface import Interface
 
 from registry.i18n import _
+from registry.operations import Schedule
+
+log = logging.getLogger(__name__)
 
 #: kind -> the line that tells it (a message id with ${number}, ${org}, ${incoming},
 #: ${answers}, ${due} from the notification's facts). Mails use the same line as subject.
@@ -137,8 +150,11 @@ class NotificationBox(Persistent):
 
 
 class Notifications(Persistent):
-    """Every account's box (`boxes`: login -> NotificationBox), and the local day the last
-    daily digest went out (`last_digest_day`, ISO), so that it goes once a day."""
+    """Every account's box (`boxes`: login -> NotificationBox), the local day the last
+    daily digest went out (`last_digest_day`, ISO), so that it goes once a day, and the local
+    day the deadline check last ran (`due_checked_day`, ISO)."""
+
+    due_checked_day = None
 
     def __init__(self):
         self.boxes = OOBTree()
@@ -329,9 +345,157 @@ def _task_assigned(event, tell_):
 subscribe("task", "assign", _task_assigned)
 
 
+# The daily deadline check ---------------------------------------------------------------
+
+DEFAULT_DUE_SOON_WORKING_DAYS = 1
+
+
+def due_soon_working_days(settings):
+    """`registry.notify.due_soon_working_days`: how many working days before its due date a
+    task's executors are told it is due soon (default 1; 0: on the due date)."""
+    days = int(settings.get("registry.notify.due_soon_working_days",
+                            DEFAULT_DUE_SOON_WORKING_DAYS))
+    if not 0 <= days <= 30:
+        raise ValueError("registry.notify.due_soon_working_days must be 0 to 30")
+    return days
+
+
+@dataclass
+class DueReport:
+    day: str
+    due_soon: int = 0  # tasks told of
+    overdue: int = 0
+
+
+def check_due(site, today, soon_days, now=None):
+    """Tell the executor and co-executors of each open task due from `today` to `soon_days`
+    working days after it (`task_due_soon`), and of each whose due date passed since the last
+    check (`task_overdue`; every one before today at the first check), once per task, kind and
+    due date. Reads the desk's keys in those two windows only. Returns a DueReport."""
+    from registry import workdays
+
+    state = site.notifications
+    horizon = workdays.add_working_days(today, soon_days, site.calendar)
+    windows = (("task_due_soon", today.isoformat(),
+                date.fromordinal(horizon.toordinal() + 1).isoformat()),
+               ("task_overdue", state.due_checked_day, today.isoformat()))
+    told = {kind: 0 for kind, _since, _before in windows}
+    for org in site.orgs.values():
+        for kind, since, before in windows:
+            for name in org.desk.due_between(since, before):
+                task = org["inbox"][name].task
+                mark = (kind, task.due.isoformat())
+                if mark in task.notified:
+                    continue
+                task.notified = (*task.notified, mark)
+                notify(site, [task.executor, *task.co_executors], kind, task.delivery, now=now)
+                told[kind] += 1
+    if state.due_checked_day is None or state.due_checked_day < today.isoformat():
+        state.due_checked_day = today.isoformat()
+    return DueReport(today.isoformat(), told["task_due_soon"], told["task_overdue"])
+
+
+def run_due_check(db, settings, now=None):
+    """The deadline check for the local day of `now` (default: the wall clock), in a
+    transaction of its own (retried after a conflict with a change to a task), audited.
+    Returns its DueReport."""
+    import transaction
+
+    from registry import settings as registry_settings
+    from registry.audit_sealing import seal_pending
+    from registry.store import site_of
+
+    now = now or utcnow()
+    today = now.astimezone(registry_settings.zone(settings)).date()
+    soon = due_soon_working_days(settings)
+    tm = transaction.TransactionManager(explicit=True)
+    conn = db.open(transaction_manager=tm)
+    try:
+        for attempt in tm.attempts(3):
+            with attempt:
+                site = site_of(conn)
+                report = check_due(site, today, soon, now)
+                site.audit.append("registry:due", "notify.due", target="/",
+                                  detail={"day": report.day, "due_soon": report.due_soon,
+                                          "overdue": report.overdue})
+    finally:
+        conn.close()
+    seal_pending(db)
+    return report
+
+
+def stored_day(db, name):
+    """The day a daily run last ran (`site.notifications.<name>`, ISO, or None), read in a
+    short transaction of its own."""
+    import transaction
+
+    from registry.store import site_of
+
+    conn = db.open(transaction_manager=transaction.TransactionManager())
+    try:
+        return getattr(site_of(conn).notifications, name)
+    finally:
+        conn.transaction_manager.abort()
+        conn.close()
+
+
+class DueSchedule(Schedule):
+    """Runs the deadline check in the server: a thread calls `tick()` every `poll` seconds; the
+    first tick of a local day the check has not run on runs it. `clock()` returns the current
+    UTC datetime (the application's clock: tests move it)."""
+
+    name = "registry-due"
+
+    def __init__(self, db, settings, clock, poll=60.0):
+        super().__init__(poll)
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+
+    def _loop(self):
+        # Load the holiday calendar at start-up, not at the first check a minute later:
+        # reading it imports some 280 modules of the `holidays` package, seconds of a busy
+        # machine's time that would otherwise fall among the first requests.
+        from registry import settings as registry_settings
+        from registry import workdays
+
+        try:
+            workdays.public_holidays(self.clock().astimezone(
+                registry_settings.zone(self.settings)).year)
+        except Exception:  # noqa: BLE001  (the check loads it itself)
+            log.exception("%s: the holiday calendar could not be loaded", self.name)
+        super()._loop()
+
+    def tick(self):
+        """Run the check if today's has not run; return its DueReport, or None."""
+        from ZODB.POSException import ConflictError
+
+        from registry import settings as registry_settings
+
+        now = self.clock()
+        today = now.astimezone(registry_settings.zone(self.settings)).date().isoformat()
+        checked = stored_day(self.db, "due_checked_day")
+        if checked is not None and checked >= today:
+            return None
+        try:
+            return run_due_check(self.db, self.settings, now)
+        except ConflictError:
+            log.info("the deadline check ran in another process")
+            return None
+
+
+class IDueSchedule(Interface):
+    """The server's deadline check schedule."""
+
+
 def includeme(config):
     """Run the subscribers on every transition a request fires, mailing through the postman
-    when mail is configured (registry.mail), and start the daily digest's schedule."""
+    when mail is configured (registry.mail); start the daily digest's schedule and the
+    deadline check's."""
+    import atexit
+
+    from ZODB.interfaces import IDatabase
+
     from registry.mail import IPostman, postman_from_settings, start_digest_schedule
     from registry.workflow.engine import TransitionEvent
 
@@ -340,3 +504,10 @@ def includeme(config):
         config.registry.registerUtility(postman, IPostman)
         start_digest_schedule(config, postman)
     config.add_subscriber(partial(dispatch, postman=postman), TransitionEvent)
+    due_soon_working_days(config.registry.settings)  # refuse a bad setting at start
+    registry = config.registry
+    schedule = DueSchedule(registry.getUtility(IDatabase), registry.settings,
+                           clock=lambda: registry.clock())
+    registry.registerUtility(schedule, IDueSchedule)
+    schedule.start()
+    atexit.register(schedule.stop)

@@ -136,6 +136,17 @@ def search_writer(settings):
     return mode
 
 
+def search_commit_ms(settings):
+    """`search.commit_ms`: the least time in milliseconds between two index commits of the
+    writer thread (default 250; 0 commits after every writing request)."""
+    from registry.search.indexing import COMMIT_MS
+
+    value = int(settings.get("search.commit_ms", COMMIT_MS))
+    if not 0 <= value <= 10_000:
+        raise ValueError(f"search.commit_ms must be 0 to 10000, not {value}")
+    return value
+
+
 def search_ocr(settings):
     """`search.ocr`: OCR scanned letters (default true)."""
     return asbool(settings.get("search.ocr", "true"))

@@ -7,7 +7,7 @@ from registry.cli.base import fail, main, pass_ctx
 
 @main.group()
 def notify():
-    """Notifications by mail."""
+    """Notifications: the daily digest by mail, the deadline check."""
 
 
 @notify.command("digest")
@@ -36,3 +36,17 @@ def notify_digest(ctx, force):
         click.echo(f"The digest of {report.day} went out already (--force sends it again).")
     else:
         click.echo(f"Digest of {report.day}: {len(report.mails)} mail(s).")
+
+
+@notify.command("due")
+@pass_ctx
+def notify_due(ctx):
+    """Run today's deadline check (for cron; the server runs it itself each day): tell the
+    executors of tasks due within registry.notify.due_soon_working_days working days, and of
+    tasks whose due date has passed, in the UI. Each task, kind and due date is told once:
+    running it again tells nobody twice."""
+    from registry.notifications import run_due_check
+
+    report = run_due_check(ctx.db(), ctx.settings)
+    click.echo(f"Deadline check of {report.day}: {report.due_soon} task(s) due soon, "
+               f"{report.overdue} overdue, told to their executors.")

@@ -42,6 +42,10 @@ class Task(Workflowed, Persistent):
         self.answered_by = ()
         self.done_at = None
 
+    #: The due-date notifications sent of it: ((kind, due date ISO), ...); each goes once
+    #: per due date (`registry.notifications.check_due`).
+    notified = ()
+
     @property
     def delivery(self):
         return self.__parent__
@@ -140,6 +144,13 @@ class Desk(Persistent):
         skip = 0 if floor else start
         names = [name for _due, name in islice(merged, skip, skip + size)]
         return names, self.count(executor, overdue_on)
+
+    def due_between(self, since=None, before=None):
+        """Delivery ids of the open tasks due on or after `since` and before `before` (ISO
+        dates; None: unbounded), due first. Reads those keys only."""
+        keys = self.open.keys(min=(since,) if since else None,
+                              max=(before,) if before else None, excludemax=before is not None)
+        return [name for _due, name in keys]
 
     def count(self, executor=None, overdue_on=None):
         """How many open tasks (of `executor`; due before `overdue_on`). Counting overdue ones
