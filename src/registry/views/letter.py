@@ -202,8 +202,9 @@ def new_letter(request):
     original = _answerable(request, org, reply)
     proposed = {"in_reply_to": reply, "series": "01"}
     if original is not None:
-        # A reply goes to the original's sender, under the original's subject.
-        proposed.update(recipients=original.sender, subject=request.localizer.translate(
+        # A reply goes to the original's sender (a paper letter's is outside the registry),
+        # under the original's subject.
+        proposed.update(recipients=original.sender or "", subject=request.localizer.translate(
             _("reply-subject", default="Re: ${subject}",
               mapping={"subject": original.letter.subject}))[:exchange.SUBJECT_MAX])
     outcome, result = run_form(request, form, create, appstruct=proposed)
@@ -212,7 +213,14 @@ def new_letter(request):
         return HTTPFound(location=request.resource_url(result))
     return {"title": _("Reply") if original is not None else _("New letter"), "form": result,
             "original": original,
-            "sender_name": request.root.orgs[original.sender].name if original else None}
+            "sender_name": _sender_name(request, original) if original is not None else None}
+
+
+def _sender_name(request, delivery):
+    """Who sent `delivery`: the organisation, or a paper letter's sender by name."""
+    if delivery.on_paper:
+        return delivery.letter.sender_name
+    return request.root.orgs[delivery.sender].name
 
 
 def _answerable(request, org, name):
