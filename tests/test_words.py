@@ -189,3 +189,18 @@ def test_a_transition_says_what_was_done_in_words(login_as, testapp, api, pki, l
     assert done in sent.text
     # The signature panel, which no demo page shows at once after a transition, with it.
     assert faults(visible_text(sent.text).replace("rm_a", "the login"), lang) == []
+
+
+@pytest.mark.parametrize("lang", ["mn", "en"])
+def test_a_refusal_is_told_in_words_its_code_in_small_print(login_as, testapp, api, lang):
+    testapp.set_cookie("_LOCALE_", lang)
+    app = login_as("rm_a")
+    letter = testapp.post_json("/orgs/1000001/outbox", {
+        "subject": "Тест", "recipients": ["1000002"]}, headers=api("rm_a"),
+        status=201).json["@id"].replace(f"http://{HOST}", "")
+    page = app.get(letter)
+    refused = app.post(letter + "@@workflow", {"csrf_token": csrf_token(page),
+                                               "transition": "sign"}, status=409)
+    codes = [small.text for small in refused.html.select("#refusals small.code")]
+    assert codes and all(re.fullmatch(r"[A-Z_]+", code) for code in codes)
+    assert faults(visible_text(refused.text).replace("rm_a", "the login"), lang) == []
