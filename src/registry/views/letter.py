@@ -47,6 +47,14 @@ TRANSITION_TITLES = {
     "hand_over": _("transition-hand_over", default="Handed over to the archive"),
     "dispose": _("transition-dispose", default="Disposed of"),
 }
+#: The question an irreversible transition asks before it is fired (confirm.js).
+CONFIRMATIONS = {
+    "send": _("confirm-send", default="Send this letter? A sent letter cannot be taken back."),
+    "withdraw": _("confirm-withdraw", default="Withdraw this letter from every recipient? "
+                  "This cannot be undone."),
+    "reject": _("confirm-reject", default="Reject this letter? The sender is told, and this "
+                "cannot be undone."),
+}
 OUTBOX_TABS = [
     ("draft", _("tab-drafts", default="Drafts"), ("draft",)),
     ("signed", _("tab-signed", default="Signed"), ("signed",)),
@@ -287,6 +295,7 @@ def letter_page(request, refusals=None, **extra):
         "recipients": _recipient_names(request, letter.recipients),
         "state_titles": STATE_TITLES,
         "transition_titles": TRANSITION_TITLES,
+        "confirmations": CONFIRMATIONS,
         "transitions": exchange.offered(letter, ctx),
         "reason_messages": REASON_MESSAGES,
         "checks": verdict_checks,
