@@ -92,3 +92,29 @@ def test_concurrent_appends_and_sealing_merge_without_conflict(tmp_path):
         trail = conn.root()["audit"]
         assert trail.seal() == 2 and trail.verify() == (True, 2, None, "")
     db.close()
+
+
+def test_every_audit_action_the_code_writes_has_words_on_the_page():
+    """The trail's page shows an action in words (its code is small print beside them): every
+    action written anywhere in the code, by name or as a transition, has them."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    import registry
+    from registry.paths import shipped
+    from registry.views.audit import action_title
+
+    source = Path(registry.__file__).parent
+    named, templated = set(), set()
+    for path in source.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for call in re.finditer(r"audit\.append\(\s*[^,]+,\s*(f?)\"([a-z_.{}]+)\"", text):
+            (templated if call.group(1) else named).add(call.group(2))
+    assert named and templated == {"fixity.{problem}", "report.{decision}",
+                                   "{obj.workflow_name}.{name}"}
+    transitions = {f"{workflow.stem}.{name}" for workflow in shipped("workflows").glob("*.toml")
+                   for name in tomllib.loads(workflow.read_text(encoding="utf-8"))["transitions"]}
+    actions = named | transitions | {"fixity.mismatch", "fixity.missing", "report.dismiss",
+                                     "report.suspend"}
+    assert [action for action in sorted(actions) if action_title(action) is None] == []

@@ -23,6 +23,20 @@ def server(wsgi_app):
     server.shutdown()
 
 
+class Dialogs:
+    """The questions a page asked (`window.confirm`): each is accepted, unless `refuse`."""
+
+    def __init__(self):
+        self.asked, self.refuse = [], False
+
+    def __call__(self, dialog):
+        self.asked.append(dialog.message)
+        if self.refuse:
+            dialog.dismiss()
+        else:
+            dialog.accept()
+
+
 @pytest.fixture
 def page():
     if not os.path.exists(CHROMIUM):
@@ -37,6 +51,8 @@ def page():
         context = browser.new_context(viewport={"width": 1200, "height": 900})
         page = context.new_page()
         page.set_default_timeout(10000)
+        page.dialogs = Dialogs()
+        page.on("dialog", page.dialogs)
         yield page
         browser.close()
 
@@ -269,3 +285,33 @@ def test_the_desk_journey_resolution_my_tasks_reply_and_the_senders_thread(
     expect(answer).to_contain_text("№ 01/1")
     expect(answer.locator("a")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "desk-thread.png"), full_page=True)
+
+
+def test_sending_asks_first_and_a_refused_form_opens_on_its_message(
+        signed_file, page, server, testapp, api):
+    """Irreversible: "Send" asks, and nothing is sent when the answer is no. A refused form
+    far down the page (the draft's details, at a phone's 390 × 640) opens scrolled to its
+    message."""
+    headers = api("rm_a")
+    letter = testapp.post_json("/orgs/1000001/outbox", {
+        "subject": "Хамтын ажиллагааны тухай", "recipients": ["1000002"]}, headers=headers,
+        status=201).json["@id"].replace("http://registry.test", "")
+    testapp.put(letter + "@file", signed_file.read_bytes(),
+                headers={**headers, "Content-Type": "application/pdf"})
+    sign_in(page, server, "rm_a")
+    page.goto(server + letter)
+    page.set_viewport_size({"width": 390, "height": 640})
+    page.fill("textarea[name=recipients]", "1000002 12")  # not a registration number
+    page.click("#draft-formsave")
+    expect(page.locator("#draft-form .alert-danger").first).to_be_in_viewport()
+
+    page.click("#transitions button[value=sign]")
+    page.dialogs.refuse = True
+    page.click("#transitions button[value=send]")
+    assert page.dialogs.asked == [
+        "Энэ албан бичгийг илгээх үү? Илгээсэн бичгийг буцааж болохгүй."]
+    expect(page.locator("#letter-state")).to_have_attribute("data-state", "signed")
+    page.dialogs.refuse = False
+    page.click("#transitions button[value=send]")
+    expect(page.locator("#letter-state")).to_have_attribute("data-state", "sent")
+    assert len(page.dialogs.asked) == 2

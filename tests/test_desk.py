@@ -429,6 +429,16 @@ def test_an_answer_to_a_paper_letter_is_numbered_and_marked_to_be_posted(
     assert "Б. Батбаяр" in page.html.find(id="post-to").text
 
 
+def test_the_reply_form_of_a_paper_letter_names_its_sender(testapp, api, staff):
+    """Its sender is outside the registry: the form names them and proposes no recipient
+    (this was a 500)."""
+    paper = post_paper(testapp, api("rm_b"), [scan_page()]).json
+    login(testapp, "rm_b")
+    form = testapp.get(f"/orgs/{RECIPIENT}/outbox/@@new", {"in_reply_to": paper["id"]})
+    assert "Б. Батбаяр" in form.html.find(id="original").text
+    assert form.forms["draft-form"]["recipients"].value == ""
+
+
 def test_the_home_pages_mark_due_soon_and_overdue_for_executor_manager_and_sender(
         testapp, api, staff, delivered, clock):
     _letter, delivery = delivered

@@ -4,7 +4,9 @@ import signal
 import subprocess
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import transaction
@@ -51,10 +53,11 @@ def test_pdf_can_be_viewed_inline_and_the_panel_lists_the_checks(testapp, api, s
     # The check at sending is judged as of the registry's first acceptance: the signing.
     judged = testapp.get(letter, headers=headers).json["signature"]["evidence"]["judged"]
     assert judged["basis"] == "first_acceptance"
-    signed_at = judged["at"]
+    signed_at = datetime.fromisoformat(judged["at"]).astimezone(ZoneInfo("Asia/Ulaanbaatar"))
     assert " ".join(page.find(id="judged").get_text().split()) == (
-        f"Систем энэ файлыг анх хүлээн авсан {signed_at[:19].replace('T', ' ')} UTC-ийн "
-        "байдлаар, тухайн үед хадгалсан хүчингүй болсон гэрчилгээний мэдээллээр шалгасан.")
+        "Систем энэ файлыг анх хүлээн авсан үеийн байдлаар, тухайн үед хадгалсан хүчингүй "
+        "болсон гэрчилгээний мэдээллээр шалгасан. Хүлээн авсан цаг: "
+        f"{signed_at:%Y-%m-%d %H:%M:%S} (Улаанбаатарын цагаар).")
 
 
 # No advertising ----------------------------------------------------------------------------

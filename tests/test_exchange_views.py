@@ -191,7 +191,9 @@ def test_withdrawn_letter_cannot_be_registered(testapp, signed_pdf):
     testapp.post("/@@logout", {"csrf_token": csrf_token(testapp.get("/"))})
     login(testapp, "rm_b")
     delivery = delivery_path(testapp, RECIPIENT)
-    assert testapp.get(delivery).html.find(id="transitions").find("button") is not None
+    # Neither registering nor rejecting can succeed: neither is offered; a page opened before
+    # the withdrawal is refused.
+    assert testapp.get(delivery).html.find(id="transitions").find("button") is None
     page = fire(testapp, delivery, "register", status=409)
     assert page.html.find(id="refusals").find("li")["data-reason"] == "LETTER_WITHDRAWN"
 

@@ -235,6 +235,26 @@ def test_withdraw_needs_a_reason_and_no_registration(world):
     assert info.value.results[0].reason == "ALREADY_REGISTERED"
 
 
+def test_an_action_that_cannot_succeed_is_not_offered(world):
+    """Withdrawing is offered while no recipient has acted, not once one has; rejecting a
+    withdrawn letter is not offered."""
+    site, gate = world, FakeGate()
+    letter = draft(site)
+    exchange.transition(letter, "sign", ctx_for(site, "sig1", gate))
+    exchange.transition(letter, "send", ctx_for(site, "rm1", gate))
+    offered = exchange.offered(letter, ctx_for(site, "rm1", gate))
+    assert [t.name for t in offered] == ["withdraw"]
+    delivery = letter.deliveries["1000002"]
+    exchange.transition(delivery, "register", ctx_for(site, "rm2", gate))
+    assert exchange.offered(letter, ctx_for(site, "rm1", gate)) == []
+
+    other = draft(site)
+    exchange.transition(other, "sign", ctx_for(site, "sig1", gate))
+    exchange.transition(other, "send", ctx_for(site, "rm1", gate))
+    exchange.transition(other, "withdraw", ctx_for(site, "rm1", gate, comment="Алдаатай"))
+    assert exchange.offered(other.deliveries["1000002"], ctx_for(site, "rm2", gate)) == []
+
+
 def test_withdrawn_letter_cannot_be_registered_but_can_be_rejected_no_more(world):
     site, gate = world, FakeGate()
     letter = draft(site)

@@ -10,6 +10,7 @@ from registry.signatures import REASON_MESSAGES
 from registry.views.api import batch_params, batching
 from registry.views import desk as desk_views
 from registry.views.letter import (
+    CONFIRMATIONS,
     STATE_TITLES,
     TRANSITION_TITLES,
     chosen_tab,
@@ -85,6 +86,7 @@ def delivery_page(request, refusals=None, **extra):
         "recipient": orgs.get(delivery.recipient),
         "state_titles": STATE_TITLES,
         "transition_titles": TRANSITION_TITLES,
+        "confirmations": CONFIRMATIONS,
         "transitions": exchange.offered(delivery, ctx),
         "reason_messages": REASON_MESSAGES,
         "checks": verdict_checks,

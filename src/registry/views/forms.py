@@ -5,6 +5,7 @@ Forms are colander schema classes bound per request; Deform appears only in view
 import colander
 import deform
 import deform.template
+from pyramid.i18n import TranslationString
 from pyramid.threadlocal import get_current_request
 
 from registry.errors import RegistryError
@@ -99,5 +100,9 @@ def checked_by(check):
 
 
 def flash(request, message):
-    """Queue a message for the next page, translated now: the session keeps plain text."""
-    request.session.flash(request.localizer.translate(message))
+    """Queue a message for the next page, translated now with the words it names (a
+    transition's title is itself a message): the session keeps plain text."""
+    localizer = request.localizer
+    names = {key: localizer.translate(value) if isinstance(value, TranslationString) else value
+             for key, value in (getattr(message, "mapping", None) or {}).items()}
+    request.session.flash(localizer.translate(message, mapping=names or None))

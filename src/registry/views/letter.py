@@ -48,6 +48,14 @@ TRANSITION_TITLES = {
     "hand_over": _("transition-hand_over", default="Handed over to the archive"),
     "dispose": _("transition-dispose", default="Disposed of"),
 }
+#: The question an irreversible transition asks before it is fired (confirm.js).
+CONFIRMATIONS = {
+    "send": _("confirm-send", default="Send this letter? A sent letter cannot be taken back."),
+    "withdraw": _("confirm-withdraw", default="Withdraw this letter from every recipient? "
+                  "This cannot be undone."),
+    "reject": _("confirm-reject", default="Reject this letter? The sender is told, and this "
+                "cannot be undone."),
+}
 OUTBOX_TABS = [
     ("draft", _("tab-drafts", default="Drafts"), ("draft",)),
     ("signed", _("tab-signed", default="Signed"), ("signed",)),
@@ -203,8 +211,9 @@ def new_letter(request):
     original = _answerable(request, org, reply)
     proposed = {"in_reply_to": reply, "series": "01"}
     if original is not None:
-        # A reply goes to the original's sender, under the original's subject.
-        proposed.update(recipients=original.sender, subject=request.localizer.translate(
+        # A reply goes to the original's sender (a paper letter's is outside the registry),
+        # under the original's subject.
+        proposed.update(recipients=original.sender or "", subject=request.localizer.translate(
             _("reply-subject", default="Re: ${subject}",
               mapping={"subject": original.letter.subject}))[:exchange.SUBJECT_MAX])
     outcome, result = run_form(request, form, create, appstruct=proposed)
@@ -213,7 +222,14 @@ def new_letter(request):
         return HTTPFound(location=request.resource_url(result))
     return {"title": _("Reply") if original is not None else _("New letter"), "form": result,
             "original": original,
-            "sender_name": request.root.orgs[original.sender].name if original else None}
+            "sender_name": _sender_name(request, original) if original is not None else None}
+
+
+def _sender_name(request, delivery):
+    """Who sent `delivery`: the organisation, or a paper letter's sender by name."""
+    if delivery.on_paper:
+        return delivery.letter.sender_name
+    return request.root.orgs[delivery.sender].name
 
 
 def _answerable(request, org, name):
@@ -280,6 +296,7 @@ def letter_page(request, refusals=None, **extra):
         "recipients": _recipient_names(request, letter.recipients),
         "state_titles": STATE_TITLES,
         "transition_titles": TRANSITION_TITLES,
+        "confirmations": CONFIRMATIONS,
         "transitions": exchange.offered(letter, ctx),
         "reason_messages": REASON_MESSAGES,
         "checks": verdict_checks,

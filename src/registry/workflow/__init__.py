@@ -21,9 +21,9 @@ def workflows():
 
 def engine():
     from registry.exchange import EFFECTS
-    from registry.workflow.guards import GUARDS
+    from registry.workflow.guards import GUARDS, STATE_GUARDS
 
-    return Engine(workflows(), GUARDS, EFFECTS)
+    return Engine(workflows(), GUARDS, EFFECTS, STATE_GUARDS)
 
 
 def includeme(config):

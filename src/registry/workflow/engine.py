@@ -92,20 +92,26 @@ class Workflowed:
 
 
 class Engine:
-    def __init__(self, workflows, guards, effects):
+    def __init__(self, workflows, guards, effects, state_guards=frozenset()):
         self.workflows = workflows
         self.guards = guards
         self.effects = effects
+        #: The guards that read only states: one that refuses hides its transition.
+        self.state_guards = state_guards
 
     def workflow(self, obj):
         return self.workflows[obj.workflow_name]
 
     def offered(self, obj, ctx):
         """Transitions leaving the object's state that the actor holds the permission for
-        (those the registry fires itself are never offered)."""
+        and that no guard of `state_guards` refuses already: withdrawing a
+        letter a recipient has registered is not offered. Those the registry fires itself
+        are never offered."""
         workflow = self.workflow(obj)
         return [t for t in workflow.transitions_from(obj.state)
-                if t.permission != P.SYSTEM and ctx.permits(t.permission, obj)]
+                if t.permission != P.SYSTEM and ctx.permits(t.permission, obj)
+                and all(self.guards[name](obj, ctx).ok for name in t.guards
+                        if name in self.state_guards)]
 
     def check(self, obj, name, ctx, system=False):
         """Return (transition, results): every guard's GuardResult. Raises TransitionRefused

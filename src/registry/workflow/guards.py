@@ -151,6 +151,11 @@ def not_on_hold(item, ctx):
                        evidence={"hold": hold.reason})
 
 
+#: Guards that read only the states of the object and its deliveries (no file, no clock, no
+#: limits): a transition one of them refuses now cannot succeed, so it is not offered.
+STATE_GUARDS = frozenset({"none_registered", "all_registered", "letter_not_withdrawn",
+                          "deliveries_settled"})
+
 GUARDS = {
     "has_subject": has_subject,
     "has_recipients": has_recipients,
