@@ -61,6 +61,7 @@ CODES = re.compile(
     r"|\b[a-z]+\.(?!pdf\b)[a-z_]+\b"  # letter.draft (an audit action), not a file's name
     r"|\b\w+=\S"  # guards=[...], CN=... (a record's details, a certificate's subject)
     r"|\bUTC\b")
+URLS = re.compile(r"\bhttps?://\S+")
 CAPITALS = re.compile(r"(?<![\w-])[A-Z][A-Z-]{2,}(?![\w-])")  # NEW, DRAFT
 #: On a Mongolian page, a workflow's id in Latin letters is a code, not a word.
 LATIN_IDS = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % "|".join(sorted(_workflow_ids())))
@@ -84,6 +85,7 @@ def visible_text(html):
 
 def faults(text, lang):
     """The message ids and codes shown as text: [str]."""
+    text = URLS.sub(" ", text)  # an address is what it is, not a code
     found = MESSAGE_IDS.findall(text) + CODES.findall(text)
     found += [word for word in CAPITALS.findall(text) if word not in ABBREVIATIONS]
     if lang == "mn":
@@ -169,6 +171,8 @@ def test_the_detector_sees_codes_and_lets_small_print_and_words_be():
     assert faults(visible_text(html), "mn") == ["transition-send", "NO_SIGNATURE", "CN=B"]
     assert faults(visible_text("<p>NEW</p><p>draft</p>"), "mn") == ["NEW", "draft"]
     assert faults(visible_text("<p>A draft, sent as PDF.</p>"), "en") == []
+    assert faults(visible_text("<p>https://registry.example/verify/AB12 letter.draft</p>"),
+                  "en") == ["letter.draft"]
 
 
 @pytest.mark.parametrize("lang, done", [("mn", "Гүйцэтгэлээ: Илгээх."), ("en", "Done: Send.")])
