@@ -56,12 +56,11 @@ INSTALL_REQUIRES = [
     "cryptography>=43",
     "asn1crypto>=1.5",
     "reportlab>=4.0",
-    # QR codes of the public verification on the registry's delivery receipts.
-    "segno>=1.6",
     # Text of letters for search (PDFium: fast, reads Mongolian right); OCR runs the
     # Debian tesseract program (see the Makefile), not a Python binding.
     "pypdfium2>=4.30",
-    # QR codes of letters' public verification URLs (pure Python).
+    # QR codes of letters' public verification URLs (pure Python): the letter's page, the
+    # stamp before signing, the delivery receipts.
     "segno>=1.6",
     # The full-text index: Tantivy (native, the default engine); the maintained fork of Whoosh
     # (imports as `whoosh`: the other engine, and the query parser both use), and NumPy for
