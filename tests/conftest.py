@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import tempfile
+from datetime import datetime, timedelta, timezone
 from contextlib import contextmanager
 
 # Every test builds a fresh application, and each would compile every template again: keep the
@@ -310,3 +311,30 @@ def generations_after(generation):
     from registry.resources.evolve import STEPS
 
     return [number for number, _step in STEPS if number > generation]
+
+
+#: Thursday 2026-12-03, 10:00 in Ulaanbaatar: where the application's clock starts in the tests
+#: that move it (`clock`).
+CLOCK_START = datetime(2026, 12, 3, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def clock(wsgi_app):
+    """The application's clock (`registry.clock`), at CLOCK_START: clock.to(datetime), or
+    clock.days(n) / clock.hours(n) forward."""
+
+    class Clock:
+        now = CLOCK_START
+
+        def to(self, when):
+            self.now = when
+
+        def days(self, n):
+            self.now = self.now + timedelta(days=n)
+
+        def hours(self, n):
+            self.now = self.now + timedelta(hours=n)
+
+    moving = Clock()
+    wsgi_app.registry.clock = lambda: moving.now
+    return moving

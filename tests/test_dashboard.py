@@ -3,33 +3,16 @@ registered, rejected, withdrawn, answered) and their durations, the schema gener
 them, an organisation's home page (what needs doing, charts with their tables), the city's
 statistics as a page and as JSON, who may see them, and Ulaanbaatar's month boundaries. Time
 moves by the application's clock (`registry.clock`)."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 import transaction
 
 import pdfs
-from conftest import JSON, generations_after, login, send_letter
+from conftest import CLOCK_START, JSON, generations_after, login, send_letter
 
 SENDER, RECIPIENT = "1000001", "1000002"
-#: Thursday 2026-12-03, 10:00 in Ulaanbaatar.
-NOW = datetime(2026, 12, 3, 2, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def clock(wsgi_app):
-    class Clock:
-        now = NOW
-
-        def to(self, when):
-            self.now = when
-
-        def hours(self, n):
-            self.now = self.now + timedelta(hours=n)
-
-    moving = Clock()
-    wsgi_app.registry.clock = lambda: moving.now
-    return moving
+NOW = CLOCK_START  # Thursday 2026-12-03, 10:00 in Ulaanbaatar
 
 
 def delivery_of(testapp, headers, subject):

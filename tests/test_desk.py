@@ -2,34 +2,15 @@
 co-executors, due date by Mongolia's working-day calendar), their transitions per role, "My
 tasks", control, the JSON list, the calendar, and an answer closing a task. Time moves by the
 application's clock (`registry.clock`), never by sleeping."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 
 import pdfs
-from conftest import PASSWORD, csrf_token, login, send_letter
+from conftest import CLOCK_START, PASSWORD, csrf_token, login, send_letter
 
 SENDER, RECIPIENT = "1000001", "1000002"
-#: Thursday 2026-12-03, 10:00 in Ulaanbaatar.
-NOW = datetime(2026, 12, 3, 2, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def clock(wsgi_app):
-    """Set the application's time: clock.to(datetime) or clock.days(n) forward."""
-
-    class Clock:
-        now = NOW
-
-        def to(self, when):
-            self.now = when
-
-        def days(self, n):
-            self.now = self.now + timedelta(days=n)
-
-    moving = Clock()
-    wsgi_app.registry.clock = lambda: moving.now
-    return moving
+NOW = CLOCK_START  # Thursday 2026-12-03, 10:00 in Ulaanbaatar
 
 
 @pytest.fixture
