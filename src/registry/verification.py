@@ -89,7 +89,8 @@ def normalise(text):
 
 
 def display(code):
-    """XXXX-XXXX-XXXX."""
+    """XXXX-XXXX-XXXX (of a code stored bare, or shown already)."""
+    code = code.replace("-", "")
     return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
