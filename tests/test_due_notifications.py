@@ -9,7 +9,7 @@ import pytest
 
 from registry.notifications import IDueSchedule
 from registry.resources.task import Desk
-from test_desk import NOW, RECIPIENT, clock, delivered, register, staff  # noqa: F401
+from test_desk import NOW, RECIPIENT, delivered, register, staff  # noqa: F401
 from test_notifications import kinds
 
 DUE = ("task_due_soon", "task_overdue")
