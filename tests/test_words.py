@@ -17,6 +17,8 @@ import pytest
 import tomllib
 from webtest import TestApp
 
+from registry import verification
+
 from conftest import csrf_token, login, send_letter, stop_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +64,9 @@ CODES = re.compile(
     r"|\b\w+=\S"  # guards=[...], CN=... (a record's details, a certificate's subject)
     r"|\bUTC\b")
 URLS = re.compile(r"\bhttps?://\S+")
+#: A letter's verification code (XXXX-XXXX-XXXX) is for the reader to type: shown, not a key.
+VERIFICATION_CODES = re.compile(r"(?<![\w-])[%s]{4}-[%s]{4}-[%s]{4}(?![\w-])"
+                                % ((verification.ALPHABET,) * 3))
 CAPITALS = re.compile(r"(?<![\w-])[A-Z][A-Z-]{2,}(?![\w-])")  # NEW, DRAFT
 #: On a Mongolian page, a workflow's id in Latin letters is a code, not a word.
 LATIN_IDS = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % "|".join(sorted(_workflow_ids())))
@@ -86,6 +91,7 @@ def visible_text(html):
 def faults(text, lang):
     """The message ids and codes shown as text: [str]."""
     text = URLS.sub(" ", text)  # an address is what it is, not a code
+    text = VERIFICATION_CODES.sub(" ", text)
     found = MESSAGE_IDS.findall(text) + CODES.findall(text)
     found += [word for word in CAPITALS.findall(text) if word not in ABBREVIATIONS]
     if lang == "mn":
@@ -173,6 +179,8 @@ def test_the_detector_sees_codes_and_lets_small_print_and_words_be():
     assert faults(visible_text("<p>A draft, sent as PDF.</p>"), "en") == []
     assert faults(visible_text("<p>https://registry.example/verify/AB12 letter.draft</p>"),
                   "en") == ["letter.draft"]
+    # A verification code of letters only reads like capitals, but it is the reader's to type.
+    assert faults(visible_text("<p>Код: ZHPK-EXPM-PXAR, NEW-STATE</p>"), "en") == ["NEW-STATE"]
 
 
 @pytest.mark.parametrize("lang, done", [("mn", "Гүйцэтгэлээ: Илгээх."), ("en", "Done: Send.")])
