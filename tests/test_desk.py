@@ -363,7 +363,7 @@ def test_only_the_records_manager_registers_paper_letters(testapp, api, staff, w
     ({"due_date": "2026-12-01"}, None, 400, "DUE_DATE_PAST"),
     ({}, [b"GIF89a not a scan"], 415, "NOT_A_SCAN"),
 ])
-def test_a_bad_paper_letter_is_refused_and_nothing_is_kept(testapp, api, staff, in_site,
+def test_a_bad_paper_letter_is_refused_and_nothing_is_kept(testapp, api, staff, in_site, clock,
                                                            fields, pages, status, code):
     answer = post_paper(testapp, api("rm_b"), pages or [scan_page()], status=status, **fields)
     assert answer.json["error"]["code"] == code

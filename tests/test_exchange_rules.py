@@ -27,7 +27,7 @@ def signed_pdf(pki):
 
 # Drafting through multipart, the PDF inline, the signature panel ---------------------------
 
-def test_multipart_draft_with_its_file(testapp, api, signed_pdf):
+def test_multipart_draft_with_its_file(testapp, api, signed_pdf, clock):
     headers = {k: v for k, v in api("rm_a").items()}
     response = testapp.post(f"/orgs/{SENDER}/outbox", [
         ("subject", "Файлтай төсөл"), ("recipients", RECIPIENT), ("recipients", OTHER),

@@ -35,7 +35,7 @@ def signed_pdf(pki):
 
 
 @pytest.mark.both_stores
-def test_records_journey_from_draft_to_received(testapp, signed_pdf, in_site):
+def test_records_journey_from_draft_to_received(testapp, signed_pdf, in_site, clock):
     login(testapp, "clerk_a")
     path = draft_via_form(testapp)
     assert upload(testapp, path, signed_pdf).status_int == 302
@@ -208,7 +208,7 @@ def test_transitions_need_csrf(testapp, signed_pdf):
 # JSON API ----------------------------------------------------------------------------------
 
 @pytest.mark.both_stores
-def test_json_api_journey(testapp, api, signed_pdf):
+def test_json_api_journey(testapp, api, signed_pdf, clock):
     clerk, signer, sender, receiver = api("clerk_a"), api("sign_a"), api("rm_a"), api("rm_b")
     created = testapp.post_json(f"/orgs/{SENDER}/outbox", {
         "subject": "API-аар илгээсэн", "recipients": [RECIPIENT], "response_due": "2026-12-20"},
