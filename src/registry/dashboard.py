@@ -8,7 +8,7 @@ letters. See docs/dashboard.md.
 """
 from datetime import timedelta
 
-from registry import deadlines, desk, statistics, workdays
+from registry import dates, deadlines, desk, statistics, workdays
 from registry import settings as registry_settings
 from registry.errors import RegistryError
 from registry.i18n import _
@@ -116,13 +116,10 @@ def period_params(request):
             values[name] = default
             continue
         try:
-            statistics.parse_month(raw)
+            year, month = dates.parse_month(raw)
         except ValueError:
-            raise RegistryError("INVALID_PERIOD",
-                                _("invalid-month", default="A month is written YYYY-MM, not "
-                                  "'${value}'.", mapping={"value": raw[:20]}),
-                                field=name) from None
-        values[name] = raw
+            raise RegistryError("INVALID_PERIOD", dates.MONTH_FORMAT, field=name) from None
+        values[name] = f"{year:04d}-{month:02d}"
     last = values["to"]
     first = values["from"] or statistics.shift(last, -(CHART_MONTHS - 1))
     if first > last or len(statistics.months_between(first, last)) > MAX_MONTHS:

@@ -7,7 +7,7 @@ closed set `EFFECTS` that workflows/*.toml may name.
 from dataclasses import replace
 from datetime import date, datetime, timezone
 
-from registry import desk, statistics, verification
+from registry import dates, desk, statistics, verification
 from registry import settings as registry_settings
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
@@ -93,15 +93,7 @@ def _post_to(org, in_reply_to):
 
 
 def clean_due(value):
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise RegistryError("INVALID_DATE", _("A date is written YYYY-MM-DD."),
-                            field="response_due") from None
+    return dates.clean_day(value, "response_due")
 
 
 def check_pdf_bytes(data, max_size):

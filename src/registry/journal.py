@@ -15,6 +15,7 @@ import heapq
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from registry import dates
 from registry.resources.letter import Letter
 
 INCOMING, OUTGOING = "incoming", "outgoing"
@@ -118,7 +119,7 @@ def parse_period(start, end, today):
         if value in (None, ""):
             return None
         try:
-            day = date.fromisoformat(str(value).strip())
+            day = dates.parse_day(value)
         except ValueError:
             raise ValueError(name) from None
         if not YEARS[0] <= day.year <= YEARS[1]:

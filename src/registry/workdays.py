@@ -14,6 +14,7 @@ import holidays
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
+from registry import dates
 from registry.errors import RegistryError
 from registry.i18n import _
 
@@ -99,13 +100,10 @@ def working_days_between(start, end, calendar=None):
 
 
 def clean_day(value, field="day"):
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value or "").strip())
-    except ValueError:
-        raise RegistryError("INVALID_DATE", _("A date is written YYYY-MM-DD."),
-                            field=field) from None
+    day = dates.clean_day(value, field)
+    if day is None:
+        raise RegistryError("INVALID_DATE", dates.DAY_FORMAT, field=field)
+    return day
 
 
 def declare(site, actor, day, kind, note=""):

@@ -35,7 +35,7 @@ import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from itertools import islice
 
 import transaction
@@ -43,6 +43,7 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from ZODB.blob import Blob
 
+from registry import dates
 from registry import settings as registry_settings
 from registry.archive import selection as sel
 from registry.archive.retention import item_key
@@ -182,15 +183,7 @@ def _text(value, field, required=False):
 
 
 def _act_date(value, today):
-    if value in (None, ""):
-        return today
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise RegistryError("INVALID_DATE", _("A date is written YYYY-MM-DD."),
-                            field="act_date") from None
+    return dates.clean_day(value, "act_date") or today
 
 
 def made_by(site, login):

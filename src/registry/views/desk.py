@@ -1,6 +1,6 @@
 """The desk's views: a delivery's task (its panel and transitions), "My tasks", control
 (хяналт), the JSON list of open tasks, and the site administrator's calendar."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
@@ -333,5 +333,5 @@ def calendar_change(request):
         request.response.status = exc.status
         return calendar_page(request, refusal=exc.message)
     flash(request, _("The calendar is changed."))
-    year = date.fromisoformat(day.strip()).year
+    year = workdays.clean_day(day).year
     return HTTPFound(location=request.resource_url(site, "@@calendar", query={"year": year}))

@@ -8,6 +8,7 @@ import deform.template
 from pyramid.i18n import TranslationString
 from pyramid.threadlocal import get_current_request
 
+from registry import dates
 from registry.errors import RegistryError
 
 
@@ -35,6 +36,31 @@ class CSRFSchema(colander.Schema):
         colander.String(), widget=deform.widget.HiddenWidget(), default=_csrf_default,
         missing=None,
     )
+
+
+class Day(colander.SchemaType):
+    """A date field read as Mongolians write it (`registry.dates`), shown as YYYY-MM-DD; an
+    empty field is `colander.null` (so the node's `missing` applies)."""
+
+    def serialize(self, node, appstruct):
+        if appstruct in (colander.null, None):
+            return colander.null
+        return appstruct.isoformat()
+
+    def deserialize(self, node, cstruct):
+        if cstruct in (colander.null, None) or not str(cstruct).strip():
+            return colander.null
+        try:
+            return dates.parse_day(cstruct)
+        except ValueError:
+            raise colander.Invalid(node, dates.DAY_FORMAT) from None
+
+
+@colander.deferred
+def day_widget(node, kw):
+    """A date field's text input (`dates.input_attributes`), in the request's language."""
+    return deform.widget.TextInputWidget(
+        attributes=dates.input_attributes(kw["request"].localizer))
 
 
 def make_form(request, schema, buttons, bind=None, **kw):

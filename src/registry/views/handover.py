@@ -31,7 +31,7 @@ from registry.i18n import _
 from registry.resources.organisation import Handovers
 from registry.security import permissions as P
 from registry.views.api import batching
-from registry.views.forms import CSRFSchema, flash, make_form, run_form
+from registry.views.forms import CSRFSchema, Day, day_widget, flash, make_form, run_form
 from registry.views.intake import read_json
 from registry.views.letter import STATE_TITLES
 
@@ -102,8 +102,8 @@ class ExportSchema(CSRFSchema):
         colander.String(), title=_("Handover act number"), missing="",
         description=_("Left empty: the year and the handover's number, e.g. 2025-1."),
         validator=colander.Length(max=ho.TEXT_MAX))
-    act_date = colander.SchemaNode(colander.Date(), title=_("Handover act date"),
-                                   missing=None, widget=deform.widget.DateInputWidget())
+    act_date = colander.SchemaNode(Day(), title=_("Handover act date"),
+                                   missing=None, widget=day_widget)
     archive_name = colander.SchemaNode(colander.String(), title=_("Receiving archive"),
                                        missing="", validator=colander.Length(max=ho.TEXT_MAX))
     fond_reference = colander.SchemaNode(colander.String(), title=_("Archive fond reference"),

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from pyramid.events import BeforeRender, subscriber
 
+from registry import dates
 from registry.i18n import LOCALE_NAMES, LOCALES, _
 from registry.security import permissions as P
 
@@ -86,6 +87,16 @@ class Layout:
         for an actor that is no account, such as the registry itself)."""
         user = self.request.root.users.get(login) if login else None
         return (user.fullname or user.login) if user is not None else (login or "")
+
+    @property
+    def day_input(self):
+        """The attributes of a date field (`dates.input_attributes`)."""
+        return dates.input_attributes(self.request.localizer)
+
+    @property
+    def month_input(self):
+        """The attributes of a month field."""
+        return dates.input_attributes(self.request.localizer, month=True)
 
     def flashes(self):
         return self.request.session.pop_flash()

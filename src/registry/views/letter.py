@@ -18,7 +18,7 @@ from registry.safetext import display_filename
 from registry.security import permissions as P
 from registry.signatures import GateConfig, REASON_MESSAGES
 from registry.views.api import batch_params, batching
-from registry.views.forms import CSRFSchema, flash, make_form, run_form
+from registry.views.forms import CSRFSchema, Day, day_widget, flash, make_form, run_form
 from registry.views.intake import read_form, read_json, require_media_type, too_large
 from registry.views.thread import thread_values
 from registry.workflow import TransitionRefused
@@ -88,8 +88,8 @@ class DraftSchema(CSRFSchema):
         description=_("Registration numbers of the recipient organisations, separated by "
                       "spaces or commas. Find them in the box below."),
         widget=deform.widget.TextAreaWidget(rows=2, css_class="recipients-input"))
-    response_due = colander.SchemaNode(colander.Date(), title=_("Answer due by"),
-                                       missing=None, widget=deform.widget.DateInputWidget())
+    response_due = colander.SchemaNode(Day(), title=_("Answer due by"),
+                                       missing=None, widget=day_widget)
     in_reply_to = colander.SchemaNode(colander.String(), title=_("In reply to"), missing="",
                                       widget=deform.widget.HiddenWidget())
     series = colander.SchemaNode(colander.String(), title=_("File-plan series"), missing="01",
