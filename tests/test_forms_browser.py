@@ -90,3 +90,64 @@ def test_every_date_field_reads_a_date_as_mongolians_write_it(patient, server, s
     with in_site() as site:
         assert site.calendar.change(date(2026, 12, 28)) == ("off", "Тогтоол №7")
     assert errors == []
+
+
+def test_a_date_written_day_first_is_stopped_in_our_words(patient, server):
+    page = patient
+    sign_in(page, server, "rm_a")
+    page.goto(server + "/orgs/1000001/outbox/@@new")
+    due = page.locator("input[name=response_due]")
+    expect(due).to_have_attribute("placeholder", "ОООО.СС.ӨӨ")
+    page.fill("input[name=subject]", "Огноотой ноорог")
+    page.fill("textarea[name=recipients]", "1000002")
+    due.fill("24.12.2026")
+    page.click("#draft-formsave")
+    assert due.evaluate("field => field.validationMessage") == \
+        "Огноог он.сар.өдөр гэж бичнэ үү, жишээ нь 2026.12.03."
+    assert "/@@new" in page.url  # not sent
+
+
+def test_the_paper_letter_form_speaks_our_words_not_the_browsers(patient, server, scan):
+    page = patient
+    sign_in(page, server, "rm_a")
+    page.goto(server + "/orgs/1000001/inbox/@@paper")
+    chooser = page.locator("#paper-form .registry-file")
+    expect(chooser.locator(".registry-file-button")).to_have_text("Файлууд сонгох")
+    expect(chooser.locator(".registry-file-name")).to_have_text("Файл сонгоогүй")
+    assert page.locator("#file").evaluate("input => getComputedStyle(input).opacity") == "0"
+    for field in ("#sender_date", "#due_date"):
+        expect(page.locator(field)).to_have_attribute("placeholder", "ОООО.СС.ӨӨ")
+        assert page.locator(field).get_attribute("type") is None  # a text field
+
+    submit = "#paper-form button:not([type=button])"
+    page.click(submit)
+    assert page.locator("#sender_name").evaluate("f => f.validationMessage") == \
+        "Энэ талбарыг бөглөнө үү."
+    page.fill("#sender_name", "Б. Батбаяр")
+    page.fill("#subject", "Иргэний өргөдөл")
+    page.click(submit)
+    assert page.locator("#file").evaluate("f => f.validationMessage") == "Файл сонгоно уу."
+    page.set_input_files("#file", str(scan))
+    expect(chooser.locator(".registry-file-name")).to_have_text("скан.pdf")
+    page.set_input_files("#file", [str(scan), str(scan)])
+    expect(chooser.locator(".registry-file-name")).to_have_text("2 файл")
+    page.fill("#due_days", "400")
+    page.click(submit)
+    assert page.locator("#due_days").evaluate("f => f.validationMessage") == \
+        "1-с 366 хүртэлх бүхэл тоо бичнэ үү."
+    assert "@@paper" in page.url and page.locator("#incoming-number").count() == 0
+
+
+def test_the_new_letters_file_field_speaks_our_words(patient, server):
+    page = patient
+    sign_in(page, server, "rm_a")
+    page.goto(server + "/orgs/1000001/outbox/@@new")
+    page.fill("input[name=subject]", "Файлтай ноорог")
+    page.fill("textarea[name=recipients]", "1000002")
+    page.click("#draft-formsave")
+    chooser = page.locator("#pdf-form .registry-file")
+    expect(chooser.locator(".registry-file-button")).to_have_text("Файл сонгох")
+    expect(chooser.locator(".registry-file-name")).to_have_text("Файл сонгоогүй")
+    page.click("#pdf-formattach")
+    assert page.locator("#pdf-form input[type=file]").evaluate("f => f.validationMessage") == \
+        "Файл сонгоно уу."

@@ -10,6 +10,7 @@ from pyramid.threadlocal import get_current_request
 
 from registry import dates
 from registry.errors import RegistryError
+from registry.i18n import _
 
 
 def _translate(term):
@@ -61,6 +62,30 @@ def day_widget(node, kw):
     """A date field's text input (`dates.input_attributes`), in the request's language."""
     return deform.widget.TextInputWidget(
         attributes=dates.input_attributes(kw["request"].localizer))
+
+
+#: Our words for what the browser would say in its own language (static/forms.js): the
+#: messages of its checks of a field, and a file field's button and file name.
+BROWSER_WORDS = {
+    "required": _("field-fill-in", default="Fill in this field."),
+    "required-choice": _("field-choose", default="Choose from the list."),
+    "required-file": _("field-choose-file", default="Choose a file."),
+    "email": _("field-email", default="Write an e-mail address, for example name@example.mn."),
+    "pattern": _("field-pattern", default="This is not written the expected way."),
+    "number-range": _("field-number-range", default="Write a whole number from ${min} to "
+                      "${max}."),
+    "invalid": _("field-check", default="Check what is written in this field."),
+    "choose-file": _("file-choose", default="Choose file"),
+    "choose-files": _("files-choose", default="Choose files"),
+    "no-file": _("file-none", default="No file chosen"),
+    "file-count": _("file-count", default="${count} files"),
+}
+
+
+def browser_words(localizer):
+    """BROWSER_WORDS as the data- attributes of forms.js's script tag, translated (a
+    ${name} the script fills in stays as it is)."""
+    return {f"data-{key}": localizer.translate(word) for key, word in BROWSER_WORDS.items()}
 
 
 def make_form(request, schema, buttons, bind=None, **kw):

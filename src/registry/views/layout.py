@@ -6,6 +6,7 @@ from pyramid.events import BeforeRender, subscriber
 from registry import dates
 from registry.i18n import LOCALE_NAMES, LOCALES, _
 from registry.security import permissions as P
+from registry.views.forms import browser_words
 
 
 class Layout:
@@ -97,6 +98,11 @@ class Layout:
     def month_input(self):
         """The attributes of a month field."""
         return dates.input_attributes(self.request.localizer, month=True)
+
+    @property
+    def browser_words(self):
+        """The data- attributes of forms.js's script tag (`forms.browser_words`)."""
+        return browser_words(self.request.localizer)
 
     def flashes(self):
         return self.request.session.pop_flash()
