@@ -6,6 +6,7 @@ import colander
 import deform
 from pyramid.httpexceptions import HTTPFound
 from pyramid.response import FileResponse, Response
+from pyramid.events import NewResponse, subscriber
 from pyramid.view import view_config
 from werkzeug.http import dump_options_header
 
@@ -420,6 +421,22 @@ def put_pdf_json(request):
     return stored.as_json()
 
 
+#: No page of the registry is shown inside another page's frame (a page of buttons framed by
+#: another site is a trap for clicks), except a letter's PDF shown inline (`?inline=1`), and
+#: that only in the registry's own pages (the letter page's viewer).
+NOT_FRAMED = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+FRAMED_BY_US = {"X-Frame-Options": "SAMEORIGIN",
+                "Content-Security-Policy": "frame-ancestors 'self'"}
+
+
+@subscriber(NewResponse)
+def not_framed(event):
+    """Every response refuses to be framed unless it said otherwise (`pdf_response`)."""
+    headers = event.response.headers
+    for name, value in NOT_FRAMED.items():
+        headers.setdefault(name, value)
+
+
 def pdf_response(request, letter, item=None):
     stored = letter.pdf
     if stored is None:
@@ -435,7 +452,8 @@ def pdf_response(request, letter, item=None):
     inline = request.params.get("inline") == "1"
     response.content_disposition = content_disposition(stored.filename, inline)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    for name, value in (FRAMED_BY_US if inline else NOT_FRAMED).items():
+        response.headers[name] = value
     response.etag = stored.sha256
     return response
 
