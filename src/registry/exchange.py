@@ -170,6 +170,27 @@ def attach_pdf(site, actor, letter, data, filename, max_size):
     return letter.pdf
 
 
+def delete_draft(site, actor, letter):
+    """Delete a draft (a letter is sent from `signed` only, so a draft was never sent): it
+    leaves its outbox and the outbox's indexes, the search index (by the change log), and the
+    verification codes (one stamped on it by a signing on the server it was retracted from);
+    audited with what it was. Its PDF's blob is unreferenced from then on and goes at the next
+    pack. Raises RegistryError(NOT_A_DRAFT, 409) for a letter in any other state."""
+    if letter.state != "draft":
+        raise RegistryError("NOT_A_DRAFT", _("Only a draft can be deleted."), status=409)
+    outbox, path = letter.__parent__, _path(letter)
+    codes = verification.codes_of(site).codes
+    code = getattr(letter, "verification_code", None)
+    if code and codes.get(code) is letter:
+        del codes[code]
+    enqueue(letter)
+    outbox._unindex(letter, letter.state)
+    outbox.remove(letter.__name__)
+    site.audit.append(actor, "letter.delete", target=path, org=letter.org,
+                      detail={"subject": letter.subject,
+                              "sha256": letter.pdf.sha256 if letter.pdf else None})
+
+
 def sign_on_server(letter, pin, token_config, ctx, ca_chain=(), max_size=None, tsa=None,
                    verification_url=None):
     """Sign the draft's PDF with the organisation's token (PAdES B-LT with a timestamp from

@@ -36,6 +36,8 @@ DRAFT_LETTER = "letter.draft"
 VIEW_LETTER = "letter.view"
 #: Change a draft: subject, recipients, reply-to, due date, the PDF.
 EDIT_LETTER = "letter.edit"
+#: Delete a draft (held in the draft state only: a letter once sent is kept).
+DELETE_LETTER = "letter.delete"
 #: Sign: accept a PDF that passes the signature gate (uploaded, or signed on the server).
 SIGN_LETTER = "letter.sign"
 #: Take a signed letter back to draft.
@@ -88,6 +90,7 @@ SYSTEM = "system"
 ALL = (
     VIEW, VIEW_DIRECTORY, MANAGE_ORGS, MANAGE_ACCOUNTS, VIEW_ACCOUNT, MANAGE_OWN_ACCOUNT,
     LIST_ACCOUNTS, VIEW_MAILBOX, SEARCH_LETTERS, READ_JOURNAL, VIEW_AUDIT, DRAFT_LETTER, VIEW_LETTER, EDIT_LETTER,
+    DELETE_LETTER,
     SIGN_LETTER, RETRACT_LETTER, SEND_LETTER, WITHDRAW_LETTER, VIEW_DELIVERY,
     REGISTER_DELIVERY, REJECT_DELIVERY, REPORT_DELIVERY, REVIEW_REPORTS, MAKE_HANDOVER,
     MANAGE_RETENTION, OWN_NOTIFICATIONS, ASSIGN_TASK, EXTEND_TASK, CLOSE_TASK, VIEW_TASKS, CONTROL_TASKS,

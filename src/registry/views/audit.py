@@ -43,6 +43,7 @@ ACTION_TITLES = {
     "letter.pdf": _("audit-letter.pdf", default="PDF attached"),
     "letter.token_signed": _("audit-letter.token_signed", default="Signed with the e-Token"),
     "letter.update": _("audit-letter.update", default="Draft changed"),
+    "letter.delete": _("audit-letter.delete", default="Draft deleted"),
     "login": _("audit-login", default="Signed in"),
     "login.failed": _("audit-login.failed", default="Sign-in refused"),
     "logout": _("audit-logout", default="Signed out"),

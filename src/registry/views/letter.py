@@ -56,6 +56,8 @@ CONFIRMATIONS = {
                   "This cannot be undone."),
     "reject": _("confirm-reject", default="Reject this letter? The sender is told, and this "
                 "cannot be undone."),
+    "delete": _("confirm-delete", default="Delete this draft and its PDF? This cannot be "
+                "undone."),
 }
 OUTBOX_TABS = [
     ("draft", _("tab-drafts", default="Drafts"), ("draft",)),
@@ -304,6 +306,7 @@ def letter_page(request, refusals=None, **extra):
         "refusals": refusals or [],
         "can_edit": letter.state == "draft" and bool(request.has_permission(P.EDIT_LETTER,
                                                                             letter)),
+        "can_delete": bool(request.has_permission(P.DELETE_LETTER, letter)),
         "edit_form": None,
         "pdf_form": None,
         "reply_to": _reply_to(request, letter),
@@ -367,6 +370,22 @@ def letter_patch_json(request):
                             "${fields}.", mapping={"fields": ", ".join(sorted(unknown))}))
     exchange.update_draft(request.root, request.account.login, request.context, **body)
     return request.context.as_json(request)
+
+
+@view_config(context=Letter, name="delete", permission=P.DELETE_LETTER, request_method="POST")
+def delete_draft(request):
+    """Delete the draft (asked first: confirm.js) and go to the outbox's drafts."""
+    outbox = request.context.__parent__
+    exchange.delete_draft(request.root, request.account.login, request.context)
+    flash(request, _("The draft is deleted."))
+    return HTTPFound(location=request.resource_url(outbox, query={"state": "draft"}))
+
+
+@view_config(context=Letter, permission=P.DELETE_LETTER, request_method="DELETE")
+def delete_draft_json(request):
+    """DELETE a draft -> 204 (see `exchange.delete_draft`)."""
+    exchange.delete_draft(request.root, request.account.login, request.context)
+    return Response(status=204)
 
 
 @view_config(context=Letter, name="edit", renderer="registry:templates/letter.pt",
