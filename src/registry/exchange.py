@@ -183,9 +183,7 @@ def delete_draft(site, actor, letter):
     code = getattr(letter, "verification_code", None)
     if code and codes.get(code) is letter:
         del codes[code]
-    enqueue(letter)
-    outbox._unindex(letter, letter.state)
-    outbox.remove(letter.__name__)
+    outbox.remove_item(letter)
     site.audit.append(actor, "letter.delete", target=path, org=letter.org,
                       detail={"subject": letter.subject,
                               "sha256": letter.pdf.sha256 if letter.pdf else None})

@@ -389,6 +389,13 @@ class Mailbox(Folder):
         enqueue(item)
         return item
 
+    def remove_item(self, item):
+        """Take a Letter or Delivery out of this folder and its indexes (the search index drops
+        it when the change log is applied); return it."""
+        enqueue(item)
+        self._unindex(item, item.state)
+        return self.remove(item.__name__)
+
     def state_changed(self, item, old_state):
         """Keep the state indexes in step with a transition (called by the engine)."""
         self._unindex(item, old_state)
