@@ -24,8 +24,8 @@ MONTH_PATTERN = r"\s*\d{4}(\.|-|/)\d{1,2}\s*"
 DAY_FORMAT = _("date-format", default="Write the date as year.month.day, for example "
                "2026.12.03.")
 MONTH_FORMAT = _("month-format", default="Write the month as year.month, for example 2026.12.")
-DAY_PLACEHOLDER = _("date-placeholder", default="yyyy.mm.dd")
-MONTH_PLACEHOLDER = _("month-placeholder", default="yyyy.mm")
+DAY_PLACEHOLDER = _("date-placeholder", default="2026.12.03")
+MONTH_PLACEHOLDER = _("month-placeholder", default="2026.12")
 
 
 def parse_day(text):
