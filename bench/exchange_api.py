@@ -443,10 +443,12 @@ def verify(db, label, parties):
             lines.append(f"{recipient} inbox journal {registered} numbers")
         missing = unreadable_pdfs(site, {p.sender for p in parties})
         ok, checked, bad, problem = site.audit.verify()
+        pending = site.audit.pending_count()
     finally:
         conn.close()
     print(f"\ncheck ({label}): " + "; ".join(lines) + f"; letters by state {dict(states)}; "
-          f"audit chain {checked} records {'intact' if ok else f'BROKEN at {bad}: {problem}'}")
+          f"audit chain {checked} records {'intact' if ok else f'BROKEN at {bad}: {problem}'}"
+          f" ({pending} pending)")
     print("numbers unique and gap-free: " + ("yes" if not problems else "NO"))
     for line in problems[:20]:
         print("  " + line)
@@ -574,6 +576,9 @@ def inprocess(args, signed_by, trust_dir, tmp, embedded=False):
                           retries.set_commit)
     finally:
         server.shutdown()
+    from registry.audit_sealing import ISealer
+
+    wsgi.registry.getUtility(ISealer).stop()  # seals what the last requests filed
     ok = verify(db, name, parties)
     # The search writer's and the deadline check's threads use the store: stop them first.
     from registry.notifications import IDueSchedule
@@ -737,6 +742,9 @@ def serve_app(data_dir, trust_dir, threads, attempts):
     server.shutdown()
     from ZODB.interfaces import IDatabase
 
+    from registry.audit_sealing import ISealer
+
+    wsgi.registry.getUtility(ISealer).stop()  # seals what the last requests filed
     wsgi.registry.getUtility(IDatabase).close()
 
 
