@@ -19,6 +19,7 @@ from ZODB.interfaces import IDatabase
 from ZODB.POSException import ConflictError
 from zope.interface import Interface
 
+from registry import settings as registry_settings
 from registry.store import site_of
 
 log = logging.getLogger(__name__)
@@ -121,25 +122,6 @@ class Sealer:
             log.debug("could not seal the audit trail on stopping", exc_info=True)
 
 
-def audit_sealer(settings):
-    """`registry.audit.sealer`: "thread" (default: a sealer thread, at most one seal per
-    `registry.audit.seal_ms`) or "inline" (a seal right after each writing request)."""
-    mode = settings.get("registry.audit.sealer", "thread")
-    if mode not in SEALERS:
-        raise ValueError(f"registry.audit.sealer must be one of {', '.join(SEALERS)}, "
-                         f"not {mode!r}")
-    return mode
-
-
-def seal_ms(settings):
-    """`registry.audit.seal_ms`: the least time in milliseconds between two seals of the
-    sealer thread (default 250)."""
-    value = int(settings.get("registry.audit.seal_ms", SEAL_MS))
-    if not 0 <= value <= 10_000:
-        raise ValueError(f"registry.audit.seal_ms must be 0 to 10000, not {value}")
-    return value
-
-
 def sealing_tween_factory(handler, registry):
     db = registry.getUtility(IDatabase)
     sealer = registry.queryUtility(ISealer)
@@ -158,8 +140,9 @@ def sealing_tween_factory(handler, registry):
 
 def includeme(config):
     settings = config.registry.settings
-    if audit_sealer(settings) == "thread":
-        sealer = Sealer(config.registry.getUtility(IDatabase), seal_ms(settings) / 1000)
+    if registry_settings.audit_sealer(settings) == "thread":
+        sealer = Sealer(config.registry.getUtility(IDatabase),
+                        registry_settings.audit_seal_ms(settings) / 1000)
         config.registry.registerUtility(sealer, ISealer)
         sealer.start()
         atexit.register(sealer.stop)
