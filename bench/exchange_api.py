@@ -109,19 +109,36 @@ def free_port():
 
 class PdfSupply:
     """Signed PDFs of one organisation, different bytes each (the letter's text numbers it):
-    `count` signed up front, more on demand. Calling it takes one."""
+    `count` signed up front, more on demand. Calling it takes one.
 
-    def __init__(self, pki, regno, count):
+    With `text_layer` (the default), each is an official letter drawn as the registry's demo
+    letters are (`registry.demo.render_letter`: a font with Cyrillic letters), so its text
+    layer reads as the letter's words, as a typed letter's does; without it, the test PDFs'
+    letter whose Cyrillic has no Unicode mapping (its text reads as "????"), which the server
+    OCRs as it would a scan."""
+
+    def __init__(self, pki, regno, count, text_layer=True):
         import pdfs
 
+        from registry.demo import render_letter
+
         self.identity, self.sign, self.letter = pki.org(regno), pdfs.sign, pdfs.letter_pdf
+        self.render = render_letter if text_layer else None
+        self.regno = regno
         self.made = 0
         self.lock = threading.Lock()
         self.ready = [self.make() for _ in range(count)]
 
     def make(self):
         self.made += 1
-        return self.sign(self.letter(f"Бенч: албан бичиг {self.made}"), self.identity)
+        subject = f"Бенч: албан бичиг {self.made}"
+        if self.render is None:
+            return self.sign(self.letter(subject), self.identity)
+        body = (f"Танай байгууллагад энэхүү {self.made} дугаар албан бичгийг хүргүүлж байна. "
+                "Хавсралтад дурдсан баримт бичгийг хянаж, хариуг хуулийн хугацаанд ирүүлнэ үү.")
+        pdf = self.render(f"Байгууллага {self.regno}", RECIPIENT, subject, body,
+                          "Дарга Б. Батбаяр")
+        return self.sign(pdf, self.identity)
 
     def __call__(self):
         with self.lock:
@@ -426,10 +443,12 @@ def verify(db, label, parties):
             lines.append(f"{recipient} inbox journal {registered} numbers")
         missing = unreadable_pdfs(site, {p.sender for p in parties})
         ok, checked, bad, problem = site.audit.verify()
+        pending = site.audit.pending_count()
     finally:
         conn.close()
     print(f"\ncheck ({label}): " + "; ".join(lines) + f"; letters by state {dict(states)}; "
-          f"audit chain {checked} records {'intact' if ok else f'BROKEN at {bad}: {problem}'}")
+          f"audit chain {checked} records {'intact' if ok else f'BROKEN at {bad}: {problem}'}"
+          f" ({pending} pending)")
     print("numbers unique and gap-free: " + ("yes" if not problems else "NO"))
     for line in problems[:20]:
         print("  " + line)
@@ -557,6 +576,9 @@ def inprocess(args, signed_by, trust_dir, tmp, embedded=False):
                           retries.set_commit)
     finally:
         server.shutdown()
+    from registry.audit_sealing import ISealer
+
+    wsgi.registry.getUtility(ISealer).stop()  # seals what the last requests filed
     ok = verify(db, name, parties)
     # The search writer's and the deadline check's threads use the store: stop them first.
     from registry.notifications import IDueSchedule
@@ -720,6 +742,9 @@ def serve_app(data_dir, trust_dir, threads, attempts):
     server.shutdown()
     from ZODB.interfaces import IDatabase
 
+    from registry.audit_sealing import ISealer
+
+    wsgi.registry.getUtility(ISealer).stop()  # seals what the last requests filed
     wsgi.registry.getUtility(IDatabase).close()
 
 
@@ -766,6 +791,9 @@ def main():
                              "(search.commit_ms); with several values (e.g. 0,250: 0 commits "
                              "after every writing request, as before coalescing) each level "
                              "runs once per value, one after the other, in the same servers")
+    parser.add_argument("--pdf", choices=("text", "no-text"), default="text",
+                        help="letters with a text layer (default), or without one (every "
+                             "letter OCRed, as in the runs before 2026-12-03 evening)")
     parser.add_argument("--zeo-server", help=argparse.SUPPRESS)
     parser.add_argument("--app-server", help=argparse.SUPPRESS)
     parser.add_argument("--trust-dir", help=argparse.SUPPRESS)
@@ -800,14 +828,16 @@ def main():
 
     def signed_by(regno):
         if regno not in supplies:
-            supplies[regno] = PdfSupply(pki, regno, needed)
+            supplies[regno] = PdfSupply(pki, regno, needed, text_layer=args.pdf == "text")
         return supplies[regno]
 
     signing = time.perf_counter()
     pdf = signed_by(SENDER)()
     print(f"# Exchange through the JSON API (Python {sys.version.split()[0]}, "
           f"{os.cpu_count()} cores, loopback HTTP, {args.letters} letters per level, "
-          f"signed PDFs of {len(pdf):,} bytes, each letter its own, retry.attempts "
+          f"signed PDFs of {len(pdf):,} bytes "
+          f"({'with a text layer' if args.pdf == 'text' else 'without a text layer: OCRed'}), "
+          f"each letter its own, retry.attempts "
           f"{args.retry_attempts or DEFAULTS['retry.attempts'] + ' (the default)'})")
     print("clients send " + ("all from one organisation to one" if args.orgs == "same" else
                              "each from its own organisation to its own"))

@@ -146,6 +146,8 @@ def settings(tmp_path, store_uri, trust_dir):
         "registry.accounts_per_org.government": "unlimited",
         # Index work is applied right after each writing request, so tests see it at once.
         "search.writer": "inline",
+        # The audit records of each writing request are chained right after it, likewise.
+        "registry.audit.sealer": "inline",
     }
 
 
@@ -158,13 +160,14 @@ def wsgi_app(settings):
 
 def stop_app(app):
     """Stop an application's threads, then close its store."""
+    from registry.audit_sealing import ISealer
     from registry.checkpoints import ICheckpointSchedule
     from registry.notifications import IDueSchedule
     from registry.preservation import IStamper
     from registry.receipts import IReceiptIssuer
 
     app.registry.getUtility(ISearchService).stop()
-    for background in (IStamper, IReceiptIssuer, ICheckpointSchedule, IDueSchedule):
+    for background in (IStamper, IReceiptIssuer, ICheckpointSchedule, IDueSchedule, ISealer):
         worker = app.registry.queryUtility(background)
         if worker is not None:
             worker.stop()

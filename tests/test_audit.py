@@ -118,3 +118,100 @@ def test_every_audit_action_the_code_writes_has_words_on_the_page():
     actions = named | transitions | {"fixity.mismatch", "fixity.missing", "report.dismiss",
                                      "report.suspend"}
     assert [action for action in sorted(actions) if action_title(action) is None] == []
+
+
+def test_sealer_threads_chain_every_record_once_while_requests_append_without_conflict(tmp_path):
+    """Two sealer threads (as in two app processes) seal while four writers append in
+    transactions of their own, as requests do: no writer ever conflicts, and at the end the
+    chain holds every record once, numbered 1..N without a gap, and verifies."""
+    import threading
+
+    from ZODB.FileStorage import FileStorage
+    from ZODB.POSException import ConflictError
+
+    from registry.audit_sealing import Sealer
+    from registry.resources.site import Site
+    from registry.store import ROOT_KEY
+
+    db = ZODB.DB(FileStorage(str(tmp_path / "Data.fs")))
+    with db.transaction() as conn:
+        conn.root()[ROOT_KEY] = Site()
+    sealers = [Sealer(db, interval=0.005, poll_seconds=0.05) for _ in range(2)]
+    for sealer in sealers:
+        sealer.start()
+    conflicts, writers, each = [], 4, 40
+
+    def write(name):
+        tm = transaction.TransactionManager(explicit=True)
+        conn = db.open(transaction_manager=tm)
+        for i in range(each):
+            tm.begin()
+            conn.root()[ROOT_KEY].audit.append(name, "org.update", detail={"i": i})
+            try:
+                tm.commit()
+            except ConflictError:
+                tm.abort()
+                conflicts.append((name, i))
+            sealers[i % 2].kick()
+        conn.close()
+
+    threads = [threading.Thread(target=write, args=(f"w{n}",)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for sealer in sealers:
+        sealer.stop()
+    with db.transaction() as conn:
+        trail = conn.root()[ROOT_KEY].audit
+        assert conflicts == []
+        assert trail.pending_count() == 0
+        assert trail.verify() == (True, writers * each, None, "")
+        records = [trail.get(seq) for seq in range(1, writers * each + 1)]
+        assert sorted((r.actor, r.detail["i"]) for r in records) == sorted(
+            (f"w{n}", i) for n in range(writers) for i in range(each))
+    db.close()
+
+
+def test_the_sealer_thread_coalesces_the_records_of_many_requests_into_one_seal(tmp_path):
+    """Records filed by requests within the interval since the last seal wait for it, and are
+    chained by one commit (here: the one `stop` makes)."""
+    import time
+
+    from ZODB.FileStorage import FileStorage
+
+    from registry.audit_sealing import Sealer
+    from registry.resources.site import Site
+    from registry.store import ROOT_KEY
+
+    db = ZODB.DB(FileStorage(str(tmp_path / "Data.fs")))
+    with db.transaction() as conn:
+        conn.root()[ROOT_KEY] = Site()
+
+    def request(i):
+        with db.transaction() as conn:
+            conn.root()[ROOT_KEY].audit.append("a", "org.update", detail={"i": i})
+        sealer.kick()
+
+    def pending():
+        with db.transaction() as conn:
+            return conn.root()[ROOT_KEY].audit.pending_count()
+
+    sealer = Sealer(db, interval=60, poll_seconds=60)
+    sealer.start()
+    request(0)
+    deadline = time.monotonic() + 10
+    while pending() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pending() == 0  # the first request's record: sealed at once
+    for i in range(1, 6):
+        request(i)
+    time.sleep(0.2)
+    assert pending() == 5  # within the interval: waiting
+    before = db.lastTransaction()
+    sealer.stop()
+    after = list(db.storage.iterator(start=before))[1:]
+    assert len(after) == 1
+    with db.transaction() as conn:
+        assert conn.root()[ROOT_KEY].audit.verify() == (True, 6, None, "")
+    db.close()

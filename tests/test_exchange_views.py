@@ -236,6 +236,33 @@ def test_json_api_journey(testapp, api, signed_pdf, clock):
     assert testapp.get(letter, headers=sender).json["state"] == "received"
 
 
+def test_a_letter_whose_stored_file_is_missing_answers_503_file_missing_and_is_audited(
+        testapp, api, in_site, signed_pdf):
+    """The blob file deleted under the store (a storage fault): the download answers a clear
+    error, as JSON and as a page, never a traceback; and the loss is audited as the fixity
+    check audits it."""
+    import os
+
+    clerk = api("clerk_a")
+    created = testapp.post_json(f"/orgs/{SENDER}/outbox", {
+        "subject": "Файл нь алга болсон", "recipients": [RECIPIENT]}, headers=clerk, status=201)
+    letter = created.json["@id"].replace("http://registry.test", "")
+    testapp.put(letter + "@file", signed_pdf, headers={**clerk, "Content-Type": "application/pdf"})
+    with in_site() as site:
+        stored = site.orgs[SENDER]["outbox"][letter.rstrip("/").rsplit("/", 1)[1]].pdf
+        os.unlink(stored.path())
+    answer = testapp.get(letter + "@file", headers=clerk, status=503)
+    assert answer.json["error"]["code"] == "FILE_MISSING"
+    login(testapp, "clerk_a")
+    page = testapp.get(letter + "@@pdf", status=503)
+    assert page.content_type == "text/html" and "Traceback" not in page.text
+    with in_site() as site:
+        records, _total = site.audit.newest(0, 10)
+        missing = [r for r in records if r.action == "fixity.missing"]
+    assert [(r.target, r.actor, r.detail["found_by"]) for r in missing] == [
+        (letter.rstrip("/"), "clerk_a", "download")] * 2
+
+
 def test_json_refusal_lists_every_guard(testapp, api, pki):
     headers = api("rm_a")
     letter = testapp.post_json(f"/orgs/{SENDER}/outbox", {"recipients": []},

@@ -353,6 +353,66 @@ def test_a_changed_trust_directory_checks_again(pki, tmp_path, monkeypatch):
     assert len(calls) == 2
 
 
+def _signed_then_asked_again(pki, folder, monkeypatch, change=None, moment=None):
+    """Sign-time check of a letter, then (3 minutes later, after `change(folder)`) the question
+    a send asks: the same bytes as of their first acceptance (`moment`, default the first
+    check's time) with the CRLs kept then. Returns (first, second, checks run)."""
+    now = [dt.datetime.now(dt.timezone.utc).replace(second=5, microsecond=0)]
+    gate, calls = _counting_gate(folder, monkeypatch, lambda: now[0])
+    signed = pdfs.signed_letter(pki, REGNO)
+    first = gate.verify(signed, REGNO)
+    kept = list(load_trust(folder).crls)
+    now[0] += dt.timedelta(minutes=3)
+    if change:
+        change(folder)
+    second = gate.verify(signed, REGNO, as_of={"time": moment or first.checked_at,
+                                               "crls": kept})
+    return first, second, len(calls)
+
+
+def test_a_send_after_signing_takes_the_signing_checks_judgement(pki, tmp_path, monkeypatch):
+    folder = pki.write_trust_dir(tmp_path / "trust")
+    first, second, checks = _signed_then_asked_again(pki, folder, monkeypatch)
+    assert checks == 1 and first.accepted and second.accepted
+    assert second.checked_at != first.checked_at
+    assert second.evidence["reused_from"] == first.checked_at
+    assert second.evidence["judged"] == {"basis": "first_acceptance", "at": first.checked_at,
+                                         "revocation_kept": 2}
+    assert second.evidence["revocation_data"] == first.evidence["revocation_data"]
+
+
+def test_a_certificate_revoked_after_signing_is_checked_again(pki, tmp_path, monkeypatch):
+    folder = pki.write_trust_dir(tmp_path / "trust")
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def revoke(folder):
+        (folder / "issuing.crl").write_bytes(pki.crl_der_with(
+            [(pki.org(REGNO), now - dt.timedelta(minutes=30))],
+            now - dt.timedelta(minutes=10), now + dt.timedelta(days=7)))
+
+    first, second, checks = _signed_then_asked_again(pki, folder, monkeypatch, revoke)
+    assert checks == 2 and first.accepted
+    assert second.reasons == ("CERT_REVOKED",)
+
+
+def test_a_trust_changed_after_signing_checks_again(pki, tmp_path, monkeypatch):
+    folder = pki.write_trust_dir(tmp_path / "trust")
+
+    def add_crl(folder):
+        (folder / "other-root.crl").write_bytes(pki.other_root_crl_der())
+
+    first, second, checks = _signed_then_asked_again(pki, folder, monkeypatch, add_crl)
+    assert checks == 2 and second.accepted and "reused_from" not in second.evidence
+
+
+def test_another_moment_than_the_signing_checks_checks_again(pki, tmp_path, monkeypatch):
+    folder = pki.write_trust_dir(tmp_path / "trust")
+    earlier = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2)).isoformat()
+    first, second, checks = _signed_then_asked_again(pki, folder, monkeypatch, moment=earlier)
+    assert checks == 2 and second.accepted and "reused_from" not in second.evidence
+    assert second.evidence["judged"]["at"] == earlier
+
+
 def test_a_check_that_ran_out_of_time_is_not_kept(pki, trust_dir, monkeypatch):
     now = dt.datetime.now(dt.timezone.utc).replace(second=5, microsecond=0)
     gate, calls = _counting_gate(trust_dir, monkeypatch, lambda: now)

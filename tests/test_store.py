@@ -121,3 +121,70 @@ def test_generation_3_queues_every_letter_for_the_search_index(fresh_site):
     fresh_site.generation = 2
     assert evolve(fresh_site, STEPS[:3]) == [3]
     assert fresh_site.search_state.log.paths() == [f"/orgs/1000001/outbox/{letter.__name__}"]
+
+
+def _concurrently(tmp_path, start, *changes):
+    """A FileStorage holding StateSet(`start`) at root["set"]; each of `changes` (a function of
+    the set) runs in a transaction of its own, all begun before any commits. Returns the
+    committed set's items."""
+    from ZODB.FileStorage import FileStorage
+
+    from registry.resources.letter import StateSet
+
+    db = ZODB.DB(FileStorage(str(tmp_path / "Data.fs")))
+    with db.transaction() as conn:
+        conn.root()["set"] = StateSet(start)
+    managers = [transaction.TransactionManager() for _ in changes]
+    conns = [db.open(transaction_manager=tm) for tm in managers]
+    for tm, conn, change in zip(managers, conns, changes):
+        tm.begin()
+        change(conn.root()["set"])
+    for tm in managers:
+        tm.commit()
+    with db.transaction() as conn:
+        items = list(conn.root()["set"])
+    db.close()
+    return items
+
+
+def test_a_state_set_merges_concurrent_removals_of_its_first_item_and_additions(tmp_path):
+    """The newest letter of a state sent while another letter enters it, and another leaves:
+    OOTreeSet refuses these (its first key removed), a StateSet merges them."""
+    items = _concurrently(tmp_path, [(1, "a"), (2, "b"), (3, "c")],
+                          lambda s: s.remove((1, "a")), lambda s: s.add((0, "z")),
+                          lambda s: s.remove((3, "c")))
+    assert items == [(0, "z"), (2, "b")]
+
+
+def test_a_state_set_merges_concurrent_changes_that_empty_it(tmp_path):
+    items = _concurrently(tmp_path, [(1, "a"), (2, "b")],
+                          lambda s: s.remove((1, "a")), lambda s: s.remove((2, "b")))
+    assert items == []
+
+
+def test_a_state_set_beyond_one_bucket_is_resolved_as_an_oo_tree_set(tmp_path):
+    """Several buckets: their own (OOTreeSet) rules; a removal of the first key still
+    conflicts there."""
+    from ZODB.POSException import ConflictError
+
+    start = [(n, "x") for n in range(200)]
+    with pytest.raises(ConflictError):
+        _concurrently(tmp_path, start, lambda s: s.remove((0, "x")),
+                      lambda s: s.remove((1, "x")))
+
+
+def test_generation_18_makes_the_state_indexes_state_sets(fresh_site):
+    from BTrees.OOBTree import OOTreeSet
+
+    from registry.exchange import create_draft
+    from registry.resources.letter import StateSet
+
+    org = fresh_site.orgs.register("1000001", "Хуучин", "government")
+    letter = create_draft(fresh_site, "test", org, subject="Өмнөх бичиг")
+    index = org["outbox"].by_state
+    (key,) = list(index.keys())
+    index[key] = OOTreeSet(index[key].keys())  # as the index was before
+    fresh_site.generation = 17
+    assert evolve(fresh_site, STEPS[:18]) == [18]
+    assert type(index[key]) is StateSet
+    assert org["outbox"].in_state(["draft"]) == ([letter], 1)

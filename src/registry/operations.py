@@ -47,6 +47,10 @@ FIXITY_BATCH = 100
 #: How long a fixity check's claim lasts without being renewed (it is renewed every batch).
 FIXITY_LEASE = 600
 _CHUNK = 1 << 20
+#: What reading a stored PDF whose file is gone raises: POSKeyError (ZODB's blob storages),
+#: FileNotFoundError (the file removed under a path already known) and AssertionError
+#: (RelStorage on PostgreSQL asserts that a blob's row exists, in its mover's download_blob).
+BLOB_GONE = (POSKeyError, FileNotFoundError, AssertionError)
 
 
 class OperationError(Exception):
@@ -223,13 +227,28 @@ def pdf_problem(pdf):
         with pdf.open() as handle:
             for chunk in iter(lambda: handle.read(_CHUNK), b""):
                 digest.update(chunk)
-    except (POSKeyError, FileNotFoundError):
-        return "missing"
-    except AssertionError:
-        # RelStorage on PostgreSQL asserts that a blob's row exists (its mover's
-        # download_blob) rather than raising POSKeyError: the bytes are gone all the same.
+    except BLOB_GONE:
         return "missing"
     return None if digest.hexdigest() == pdf.sha256 else "mismatch"
+
+
+def audit_missing_file(db, actor, path, org, pdf, found_by):
+    """Audit (as a fixity check does) that the file of the letter at `path` is missing, found
+    by `found_by` (e.g. "download"), in a transaction of its own: the request that found it
+    answers an error, so its own transaction is aborted. A conflict is retried (appending
+    merges with concurrent appends)."""
+    tm = transaction.TransactionManager(explicit=True)
+    conn = db.open(transaction_manager=tm)
+    try:
+        for attempt in tm.attempts(3):
+            with attempt:
+                site_of(conn).audit.append(actor, "fixity.missing", target=path, org=org,
+                                           detail={"sha256": pdf.sha256, "size": pdf.size,
+                                                   "found_by": found_by})
+    finally:
+        conn.close()
+    log.error("the stored file of %s is missing (sha256 %s): restore it from a backup "
+              "(`registry restore`)", path, pdf.sha256)
 
 
 def _letters_after(site, cursor):

@@ -126,14 +126,26 @@ def search_engine(settings):
     return engine
 
 
+def _choice(settings, name, choices):
+    """The setting `name`, one of `choices` (default: the first); ValueError otherwise."""
+    mode = settings.get(name, choices[0])
+    if mode not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {mode!r}")
+    return mode
+
+
+def _milliseconds(settings, name, default):
+    """The setting `name`, a whole number of milliseconds from 0 to 10000."""
+    value = int(settings.get(name, default))
+    if not 0 <= value <= 10_000:
+        raise ValueError(f"{name} must be 0 to 10000, not {value}")
+    return value
+
+
 def search_writer(settings):
     """`search.writer`: "thread" (default), "inline" (right after each writing request, for
     tests) or "off" (another process writes the index)."""
-    mode = settings.get("search.writer", "thread")
-    if mode not in SEARCH_WRITERS:
-        raise ValueError(f"search.writer must be one of {', '.join(SEARCH_WRITERS)}, "
-                         f"not {mode!r}")
-    return mode
+    return _choice(settings, "search.writer", SEARCH_WRITERS)
 
 
 def search_commit_ms(settings):
@@ -141,10 +153,24 @@ def search_commit_ms(settings):
     writer thread (default 250; 0 commits after every writing request)."""
     from registry.search.indexing import COMMIT_MS
 
-    value = int(settings.get("search.commit_ms", COMMIT_MS))
-    if not 0 <= value <= 10_000:
-        raise ValueError(f"search.commit_ms must be 0 to 10000, not {value}")
-    return value
+    return _milliseconds(settings, "search.commit_ms", COMMIT_MS)
+
+
+def audit_sealer(settings):
+    """`registry.audit.sealer`: "thread" (default: a sealer thread per process, at most one
+    seal per `registry.audit.seal_ms`) or "inline" (a seal right after each writing request,
+    for tests)."""
+    from registry.audit_sealing import SEALERS
+
+    return _choice(settings, "registry.audit.sealer", SEALERS)
+
+
+def audit_seal_ms(settings):
+    """`registry.audit.seal_ms`: the least time in milliseconds between two seals of the
+    sealer thread (default 250)."""
+    from registry.audit_sealing import SEAL_MS
+
+    return _milliseconds(settings, "registry.audit.seal_ms", SEAL_MS)
 
 
 def search_ocr(settings):

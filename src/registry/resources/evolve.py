@@ -237,6 +237,22 @@ def _statistics(site):
     rebuild(site)
 
 
+def _state_sets(site):
+    """Generation 18: the shards of the mailboxes' per-state indexes are StateSets, whose
+    concurrent changes merge (registry.resources.letter.StateSet); the OOTreeSets made before
+    are copied into them."""
+    from BTrees.OOBTree import OOTreeSet
+
+    from registry.resources.letter import StateSet
+
+    for org in site.orgs.values():
+        for name in ("outbox", "inbox"):
+            index = org[name].by_state
+            for key, items in list(index.items()):
+                if type(items) is OOTreeSet:
+                    index[key] = StateSet(items.keys())
+
+
 STEPS = [
     (1, _initial),
     (2, _exchange),
@@ -255,6 +271,7 @@ STEPS = [
     (15, _verification),
     (16, _join),
     (17, _statistics),
+    (18, _state_sets),
 ]
 
 

@@ -329,13 +329,49 @@ class PaperLetter(Checked, Persistent):
                 "channel": self.channel}
 
 
+class StateSet(OOTreeSet):
+    """One shard of a mailbox's per-state index: a set of (-microseconds, id) whose concurrent
+    changes merge while it fits in one bucket (as these sets do: letters pass through the
+    states `signed`, `sent` and `delivered` and leave them).
+
+    A set's concurrent transactions each add items it did not hold and remove items it held,
+    and no item is both added by one and removed by the other (an added item was not in the
+    set they both started from, a removed one was), so applying both changes gives one result
+    in either order: (old | added by either) - removed by either. That is what this resolves
+    to. OOTreeSet's own resolution refuses two cases these sets meet all the time: a removal
+    of the set's first item (the newest letter of a state is the one sent next) and a set
+    emptied (the last letter of a state moving on); both only matter to a tree with parent
+    nodes, which a one-bucket set does not have. A set of several buckets (its keys beyond one
+    bucket's size) is resolved by OOTreeSet as before, bucket by bucket."""
+
+    def _p_resolveConflict(self, old, committed, mine):
+        states = (old, committed, mine)
+        if any(state is not None and len(state) != 1 for state in states):
+            return super()._p_resolveConflict(old, committed, mine)
+        before, theirs, ours = (set(_set_of(state)) for state in states)
+        merged = OOTreeSet((before | theirs | ours) - (before - theirs) - (before - ours))
+        state = merged.__getstate__()
+        if state is not None and len(state) != 1:
+            # More than one bucket's worth: not a state a resolution may return.
+            return super()._p_resolveConflict(old, committed, mine)
+        return state
+
+
+def _set_of(state):
+    """The items of an OOTreeSet state (None: empty)."""
+    tree = OOTreeSet()
+    if state is not None:
+        tree.__setstate__(state)
+    return tree.keys()
+
+
 class Mailbox(Folder):
     """A folder of workflowed items with the indexes their listings read.
 
     - `by_state`: (state, shard) -> set of (-microseconds since the epoch, id): ascending
       order is newest first, so a page is read from the front lazily. Each state's set is cut
-      into SHARDS by the id, so that concurrent requests moving different letters rarely touch
-      the same small set (ZODB cannot merge concurrent changes of a one-bucket set);
+      into SHARDS by the id, and each shard is a `StateSet`, whose concurrent changes merge
+      (requests moving different letters through a state do not conflict on it);
     - `state_counts`: state -> Length (counts without walking the sets);
     - `journal`: (year, number) -> id, the register of numbers given;
     - `counters`: (series, year) -> last number given (gap-free: a number is taken in the
@@ -369,7 +405,7 @@ class Mailbox(Folder):
         return zlib.crc32(item.__name__.encode()) % self.SHARDS
 
     def _index(self, item, state):
-        self.by_state.setdefault((state, self._shard(item)), OOTreeSet()).add(
+        self.by_state.setdefault((state, self._shard(item)), StateSet()).add(
             self._sort_key(item))
         if state not in self.state_counts:
             self.state_counts[state] = Length()

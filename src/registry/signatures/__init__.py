@@ -12,7 +12,7 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -88,9 +88,11 @@ class VerdictCache:
             self._items.move_to_end(key)
         return copy.deepcopy(verdict)
 
-    def put(self, key, verdict, minute):
+    def put(self, key, verdict, minute=None):
+        """Keep `verdict` under `key`; with `minute`, drop the entries of other minutes (keys
+        ending in their minute) first."""
         with self._lock:
-            for old in [k for k in self._items if k[-1] != minute]:
+            for old in [k for k in self._items if minute is not None and k[-1] != minute]:
                 del self._items[old]
             self._items[key] = copy.deepcopy(verdict)
             self._items.move_to_end(key)
@@ -104,7 +106,19 @@ class VerdictCache:
 class Gate:
     """`clock()` (default: the real time, in UTC) is the time a signature without other
     evidence is judged at; tests move it. Verdicts the checks reached are kept a short while
-    (`VerdictCache`) for the same question asked again."""
+    (`VerdictCache`) for the same question asked again.
+
+    They are also kept by what they judged (`judgements`, the most recent 1,024): the bytes,
+    the expected organisation, the moment the signature was judged at, the revocation data and
+    the trust's fingerprint. A signature judged at a given moment with given data is judged
+    alike whenever it is asked: sending a letter asks the gate about its bytes as of their
+    first acceptance (at signing, `proof_of`), which is the moment the signing check judged
+    them at, so while the trust (anchors, intermediates, CRLs) is unchanged the send, and the
+    recipient's registration after it, take that check's verdict instead of a second one. A
+    revoked certificate (a new CRL), any change to the trust, other kept revocation data or
+    another moment is another key: a real check. Never with revocation data fetched online,
+    and never for a judgement at a signature timestamp's time (not a moment a later question
+    names)."""
 
     def __init__(self, config, trust=None, clock=None, source=None):
         self.config = config
@@ -112,6 +126,7 @@ class Gate:
         self._fixed_trust = trust
         self._cache = (source or TrustCache(config.trust_dir)) if trust is None else None
         self.verdicts = VerdictCache()
+        self.judgements = VerdictCache(size=1024)
         self._fingerprinted = (None, None)  # (Trust, its fingerprint)
         self._tsa_roots = _tsa_roots(config.tsa_trust)
 
@@ -152,14 +167,24 @@ class Gate:
                                    **base)
         current = self.trust()
         minute = now.replace(second=0, microsecond=0).isoformat()
-        key = (digest, expected_regno, *_evidence_key(as_of), self._fingerprint(current), minute)
+        fingerprint = self._fingerprint(current)
+        key = (digest, expected_regno, *_evidence_key(as_of), fingerprint, minute)
         reused = self.verdicts.get(key)
         if reused is not None:
             reused.evidence["reused_at"] = now.isoformat()
             return reused
+        fetch = self.config.fetch_revocation
+        asked = None if fetch else _judgement_key(digest, expected_regno, as_of, current,
+                                                  fingerprint)
+        judged = self.judgements.get(asked) if asked else None
+        if judged is not None:
+            return _as_asked(judged, now, as_of)
         options = {"max_size": self.config.max_size, "pades_only": self.config.pades_only,
-                   "fetch": self.config.fetch_revocation, "sha256": digest, "as_of": as_of,
-                   "now": now.isoformat() if self.clock else None}
+                   "fetch": fetch, "sha256": digest, "as_of": as_of,
+                   # Judged at exactly the time the verdict names (not the worker's clock),
+                   # so that the verdict answers a later question about that moment; with
+                   # fetching, as the real time (a moment given turns fetching off).
+                   "now": now.isoformat() if self.clock or not fetch else None}
         trust = {**current.as_payload(), "tsa_roots": self._tsa_roots}
         verdict = run_checks(payload, expected_regno, trust, options, self.config.timeout,
                              self.config.memory_limit, base, workers=self.config.workers)
@@ -173,6 +198,10 @@ class Gate:
             # The checks ran to their end (run_checks times only those): a decision about the
             # bytes. A TIMEOUT or a worker that died says nothing about them, and is not kept.
             self.verdicts.put(key, verdict, minute)
+            made = None if fetch else _judged_key(verdict, expected_regno, as_of, current,
+                                                  fingerprint)
+            if made:
+                self.judgements.put(made, verdict)
         return verdict
 
     def _fingerprint(self, trust):
@@ -199,6 +228,41 @@ def _evidence_key(as_of):
     if not as_of:
         return None, ()
     return as_of["time"], tuple(hashlib.sha256(der).hexdigest() for der in as_of.get("crls", ()))
+
+
+def _crl_digests(trust, as_of):
+    """The SHA-256s of the CRLs a check with `trust` and evidence `as_of` uses (sorted)."""
+    kept = (as_of or {}).get("crls", ())
+    return tuple(sorted({hashlib.sha256(der).hexdigest() for der in (*trust.crls, *kept)}))
+
+
+def _judgement_key(digest, expected_regno, as_of, trust, fingerprint):
+    """The `Gate.judgements` key of a question about a moment (`as_of`, the registry's first
+    acceptance), or None for a question about now."""
+    if not as_of or as_of.get("basis", "first_acceptance") != "first_acceptance":
+        return None
+    return (digest, expected_regno, as_of["time"], _crl_digests(trust, as_of), fingerprint)
+
+
+def _judged_key(verdict, expected_regno, as_of, trust, fingerprint):
+    """The `Gate.judgements` key of what a completed check judged: the moment it judged the
+    signature at (now, or the first acceptance it was given), with the revocation data it had;
+    None for a judgement at the signature's timestamp."""
+    judged = verdict.evidence.get("judged") or {}
+    if judged.get("basis") not in ("now", "first_acceptance"):
+        return None
+    return (verdict.sha256, expected_regno, judged["at"], _crl_digests(trust, as_of),
+            fingerprint)
+
+
+def _as_asked(verdict, now, as_of):
+    """A kept judgement given as the answer to a question about the same moment asked at `now`
+    (with the registry's evidence `as_of`): checked now, judged as of the first acceptance,
+    saying which check it reuses."""
+    evidence = {**verdict.evidence, "reused_from": verdict.checked_at,
+                "judged": {"basis": "first_acceptance", "at": as_of["time"],
+                           "revocation_kept": len(as_of.get("crls", ()))}}
+    return replace(verdict, checked_at=now.isoformat(), evidence=evidence)
 
 
 def _file_sha256(path):

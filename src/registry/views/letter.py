@@ -13,6 +13,7 @@ from werkzeug.http import dump_options_header
 from registry import exchange, verification
 from registry.errors import RegistryError
 from registry.i18n import _
+from registry.operations import BLOB_GONE, audit_missing_file
 from registry.resources.letter import Delivery, Letter
 from registry.resources.organisation import Outbox
 from registry.safetext import display_filename
@@ -463,11 +464,14 @@ def pdf_response(request, letter, item=None):
     if (item or letter).state == "disposed" or stored.released:
         raise RegistryError("FILE_DISPOSED", _("The letter was disposed of: its register entry "
                                                "is kept, its file is not."), status=410)
-    path = stored.path()
-    if path:
-        response = FileResponse(path, request=request, content_type="application/pdf")
-    else:
-        response = Response(body=stored.read(), content_type="application/pdf")
+    try:
+        path = stored.path()
+        if path:
+            response = FileResponse(path, request=request, content_type="application/pdf")
+        else:
+            response = Response(body=stored.read(), content_type="application/pdf")
+    except BLOB_GONE:
+        raise _file_missing(request, letter) from None
     inline = request.params.get("inline") == "1"
     response.content_disposition = content_disposition(stored.filename, inline)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -475,6 +479,27 @@ def pdf_response(request, letter, item=None):
         response.headers[name] = value
     response.etag = stored.sha256
     return response
+
+
+def _file_missing(request, letter):
+    """The error for a letter whose stored file is gone from the store (a storage fault: the
+    letter and its record remain, the bytes must be restored from a backup), audited as the
+    fixity check audits it. 503, not 410: the file is not gone by anyone's decision (a
+    disposed letter's is: FILE_DISPOSED, 410) and is served again once restored; nor is it the
+    client's fault."""
+    from ZODB.interfaces import IDatabase
+
+    from registry.workflow.engine import object_path
+
+    account = getattr(request, "account", None)
+    audit_missing_file(request.registry.getUtility(IDatabase),
+                       account.login if account is not None else "", object_path(letter),
+                       letter.org, letter.pdf, "download")
+    return RegistryError("FILE_MISSING", _("file-missing", default="The letter's file cannot "
+                                           "be read from the registry's store: it is missing. "
+                                           "This is not a fault of your request; it has been "
+                                           "recorded for the administrator, who can restore "
+                                           "the file from a backup."), status=503)
 
 
 def content_disposition(filename, inline=False):
