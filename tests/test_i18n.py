@@ -43,7 +43,8 @@ def test_json_errors_are_translated_too(testapp):
 def extracted_ids(tmp_path):
     pot = tmp_path / "registry.pot"
     subprocess.run(["pot-create", "-c", "etc/lingua.cfg", "-d", "registry", "-o", str(pot),
-                    "src/registry", "templates", "workflows"], cwd=ROOT, check=True, capture_output=True)
+                    "src/registry", "templates", "workflows"], cwd=ROOT, check=True,
+                   capture_output=True)
     return {entry.msgid for entry in polib.pofile(str(pot))}
 
 

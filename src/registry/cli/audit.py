@@ -134,5 +134,6 @@ def audit_checkpoint(ctx, out):
     for target in written:
         click.echo(f"  written to {target}")
     if path is None:
+        folder = registry_settings.checkpoint_dir(ctx.settings)
         fail(f"checkpoint {checkpoint.number} is kept (the audit page offers it), but its file "
-             f"could not be written into {registry_settings.checkpoint_dir(ctx.settings)} [NOT_WRITTEN]")
+             f"could not be written into {folder} [NOT_WRITTEN]")
