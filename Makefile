@@ -47,7 +47,7 @@ test-fast:
 # Re-extract the message ids and merge them into every catalog; then `make catalogs`.
 pot:
 	pot-create -c etc/lingua.cfg -d registry --package-name registry --no-linenumbers -s \
-	  -o $(LOCALE)/registry.pot src/registry templates
+	  -o $(LOCALE)/registry.pot src/registry templates workflows
 	for po in $(LOCALE)/*/LC_MESSAGES/registry.po; do msgmerge -q -U --backup=none $$po $(LOCALE)/registry.pot; done
 
 catalogs:

@@ -142,6 +142,8 @@ setup(
     entry_points={
         "console_scripts": ["registry = registry.cli:main"],
         "paste.app_factory": ["main = registry:main"],
+        # `make pot` takes the workflows' state and transition titles from their TOML.
+        "lingua.extractors": ["registry-workflow = registry.workflow.extract:WorkflowExtractor"],
     },
     zip_safe=False,
 )

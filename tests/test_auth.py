@@ -123,7 +123,8 @@ def test_deactivated_organisation_locks_its_accounts_out(testapp, in_site):
 
 
 def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(settings, in_site_for):
-    from registry.security.throttle import client_address, trusted_proxies
+    from registry.security.throttle import client_address
+    from registry.settings import trusted_proxies
     from pyramid.testing import DummyRequest
 
     proxies = trusted_proxies({"registry.trusted_proxies": "10.0.0.0/24, 192.0.2.7"})

@@ -11,12 +11,12 @@ from click.testing import CliRunner
 
 from conftest import JSON, generations_after
 from registry.checkpoints import (FORMAT, CheckpointError, CheckpointSchedule, canonical,
-                                  chain_seqs, check_chain, check_signature, checkpoint_interval,
-                                  interval_of, make_checkpoint, read_file)
+                                  chain_seqs, check_chain, check_signature, interval_of,
+                                  make_checkpoint, read_file)
 from registry.cli import main
 from registry.resources.audit import GENESIS
 from registry.seal import SealConfig, sign_detached
-from registry.settings import SettingsError
+from registry.settings import SettingsError, checkpoint_interval
 from registry.signatures import load_trust
 from registry.signatures.tsa import TsaConfig
 from registry.store import site_of

@@ -43,7 +43,8 @@ def test_json_errors_are_translated_too(testapp):
 def extracted_ids(tmp_path):
     pot = tmp_path / "registry.pot"
     subprocess.run(["pot-create", "-c", "etc/lingua.cfg", "-d", "registry", "-o", str(pot),
-                    "src/registry", "templates"], cwd=ROOT, check=True, capture_output=True)
+                    "src/registry", "templates", "workflows"], cwd=ROOT, check=True,
+                   capture_output=True)
     return {entry.msgid for entry in polib.pofile(str(pot))}
 
 
@@ -54,6 +55,25 @@ def test_every_message_of_the_code_and_templates_is_translated_to_mongolian(tmp_
     translated = {e.msgid for e in catalog if e.msgstr and "fuzzy" not in e.flags}
     missing = sorted(ids - translated)
     assert not missing, f"not translated to Mongolian (run `make pot`, translate): {missing}"
+
+
+def test_every_workflow_title_comes_from_the_toml_and_is_translated_to_mongolian():
+    """The extractor gives each state's and transition's TOML title as its message (the one
+    the pages show), and the Mongolian catalog translates every one."""
+    from registry.workflow import state_titles, transition_titles
+    from registry.workflow.extract import WorkflowExtractor
+
+    extracted = {}
+    for path in sorted((ROOT / "workflows").glob("*.toml")):
+        for message in WorkflowExtractor()(str(path), None):
+            extracted[message.msgid] = message.comment
+    shown = {**state_titles(), **transition_titles()}
+    assert extracted == {str(title): f"Default: {title.default}" for title in shown.values()}
+    assert extracted["state-handed_over"] == "Default: Handed over to the archive"
+    assert extracted["transition-close"] == "Default: Close with a note"
+    catalog = polib.pofile(str(LOCALE / "mn" / "LC_MESSAGES" / "registry.po"))
+    translated = {e.msgid for e in catalog if e.msgstr and "fuzzy" not in e.flags}
+    assert sorted(set(extracted) - translated) == []
 
 
 @pytest.mark.parametrize("domain", ["registry", "deform", "colander"])

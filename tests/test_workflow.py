@@ -81,6 +81,19 @@ def test_the_application_refuses_to_start_on_a_broken_definition(tmp_path, monke
         wf.includeme(None)
 
 
+def test_one_name_in_two_workflows_has_one_title(tmp_path):
+    """A title's message id is its name's (`state-<name>`): two titles for it are refused."""
+    from registry.workflow.definition import load
+
+    for name in ("letter", "delivery"):
+        (tmp_path / f"{name}.toml").write_text((ROOT / "workflows" / f"{name}.toml").read_text())
+    path = tmp_path / "delivery.toml"
+    path.write_text(path.read_text().replace('title = "Disposed of"', 'title = "Destroyed"', 1))
+    with pytest.raises(WorkflowError, match="letter.toml: state 'disposed' is titled "
+                       "'Disposed of' here and 'Destroyed' in delivery.toml"):
+        load(tmp_path, GUARDS, EFFECTS)
+
+
 # Transitions on a real database ----------------------------------------------------------
 
 class FakeGate:

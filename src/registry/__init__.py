@@ -15,10 +15,11 @@ def main(global_config, **settings):
 
     Opens the store the settings name (serving the embedded store over ZEO when nothing else
     does), creates or evolves the site, and composes the application from explicit includes.
-    Raises SettingsError for settings it cannot start with (a shared store needs a session
-    secret).
+    Raises SettingsError, naming the setting, for settings it cannot start with (a wrong value,
+    or a shared store without a session secret).
     """
     settings = registry_settings.prepare(settings)
+    registry_settings.check(settings)  # refuse to start on a wrong value, naming it
     registry_settings.session_secret(settings)  # refuse to start without one when shared
     db, zeo_server = open_db(settings, serve=True)
     if zeo_server is not None:

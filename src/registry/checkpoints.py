@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 FORMAT = "registry-audit-checkpoint/1"
 ACTOR = "registry:checkpoints"
 CLAIM_SECONDS = 600
-NAMED_INTERVALS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "off": 0}
 
 
 class CheckpointError(Exception):
@@ -61,33 +60,6 @@ class CheckpointError(Exception):
     def __init__(self, code, message):
         super().__init__(message)
         self.code = code
-
-
-# Settings ----------------------------------------------------------------------------------
-
-def checkpoint_interval(settings):
-    """`registry.audit.checkpoint_interval`: seconds between scheduled checkpoints, given as
-    seconds or `hourly`, `daily` (default), `weekly`; `off` (or 0) makes none. Raises
-    SettingsError for anything else."""
-    raw = str(settings.get("registry.audit.checkpoint_interval", "daily")).strip().lower()
-    seconds = NAMED_INTERVALS.get(raw)
-    if seconds is None:
-        try:
-            seconds = int(raw)
-        except ValueError:
-            seconds = -1
-    if seconds < 0 or 0 < seconds < 60:
-        raise registry_settings.SettingsError(
-            "registry.audit.checkpoint_interval must be hourly, daily, weekly, off, or a "
-            f"number of seconds of at least 60, not {raw!r}")
-    return seconds
-
-
-def checkpoint_dir(settings):
-    """Where checkpoint files are written: `registry.audit.checkpoint_dir`, else
-    <data dir>/checkpoints."""
-    return Path(settings.get("registry.audit.checkpoint_dir")
-                or Path(settings["registry.data_dir"]) / "checkpoints")
 
 
 def interval_of(now, interval, settings):
@@ -234,7 +206,7 @@ def make_checkpoint(db, settings, actor=ACTOR, clock=None, interval=None, postma
                     "made; it is left to the process that holds it now", interval)
         return None
     seal_pending(db)
-    target = checkpoint_dir(settings) / filename(checkpoint)
+    target = registry_settings.checkpoint_dir(settings) / filename(checkpoint)
     try:
         return checkpoint, write_file(checkpoint, target)
     except OSError as exc:  # kept in the store all the same: the audit page offers it
@@ -275,16 +247,12 @@ def write_file(checkpoint, path):
     return target
 
 
-def mail_to(settings):
-    return (settings.get("registry.audit.checkpoint_mail_to") or "").strip()
-
-
 def _mail(postman, site, settings, checkpoint):
     """Mail the checkpoint file to the configured address; it leaves when the checkpoint's
     transaction commits."""
     from pyramid_mailer.message import Attachment, Message
 
-    address = mail_to(settings)
+    address = registry_settings.checkpoint_mail_to(settings)
     if not address:
         return
     body = (f"Audit checkpoint {checkpoint.number}: record {checkpoint.seq}, head "
@@ -478,7 +446,7 @@ def includeme(config):
     from registry.signatures.tsa import TsaConfig
 
     settings = config.registry.settings
-    interval = checkpoint_interval(settings)
+    interval = registry_settings.checkpoint_interval(settings)
     if not interval:
         return
     if SealConfig.from_settings(settings) is None or TsaConfig.from_settings(settings) is None:

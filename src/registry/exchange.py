@@ -22,8 +22,6 @@ from registry.workflow.engine import Context
 
 SUBJECT_MAX = 500
 SERIES_MAX = 20
-DEFAULT_OUTGOING_PATTERN = "{series}/{n}"
-DEFAULT_INCOMING_PATTERN = "{series}/{n}"
 
 
 # Checks on what a user gives -----------------------------------------------------------------
@@ -322,7 +320,7 @@ def keep_verdict(obj, ctx, evidence):
             obj.record_verdict(verdict)
             if ctx.trust is not None:
                 keep_revocation_data(ctx.site, verdict, ctx.trust())
-            if ctx.settings.get("registry.signature.tsa_url"):
+            if registry_settings.tsa(ctx.settings) is not None:
                 # Obtained after commit (registry.preservation), never within this request.
                 ask_preservation_timestamp(ctx.site, obj, verdict, ctx.now)
 
@@ -332,7 +330,7 @@ def number_outgoing(letter, ctx, evidence):
     outbox = letter.__parent__
     year = local_year(ctx)
     seq = outbox.next_number(letter.series, year)
-    pattern = ctx.settings.get("registry.outgoing_number", DEFAULT_OUTGOING_PATTERN)
+    pattern = registry_settings.number_pattern(ctx.settings, "outgoing")
     letter.outgoing_number = pattern.format(series=letter.series, year=year, n=seq)
     letter.number_year, letter.number_seq = year, seq
     letter.sent_at = ctx.now
@@ -369,7 +367,7 @@ def number_incoming(delivery, ctx, evidence):
     year = local_year(ctx)
     series = clean_series(ctx.options.get("series") or "01")
     seq = inbox.next_number(series, year)
-    pattern = ctx.settings.get("registry.incoming_number", DEFAULT_INCOMING_PATTERN)
+    pattern = registry_settings.number_pattern(ctx.settings, "incoming")
     delivery.incoming_number = pattern.format(series=series, year=year, n=seq)
     delivery.number_year, delivery.number_seq, delivery.series = year, seq, series
     delivery.registered_at = ctx.now

@@ -9,6 +9,8 @@ import os
 
 from pyramid.i18n import Localizer, TranslationStringFactory, make_localizer
 
+from registry import settings as registry_settings
+
 _ = TranslationStringFactory("registry")
 
 LOCALES = ("mn", "en")
@@ -24,7 +26,7 @@ def locale_negotiator(request):
     chosen = request.cookies.get(LOCALE_COOKIE)
     if chosen in LOCALES:
         return chosen
-    return request.registry.settings.get("pyramid.default_locale_name", DEFAULT_LOCALE)
+    return registry_settings.default_locale(request.registry.settings)
 
 
 def _dirs():

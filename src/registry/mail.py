@@ -31,23 +31,18 @@ from translationstring import TranslationString
 from zope.interface import Interface
 
 from registry import settings as registry_settings
-from registry.i18n import DEFAULT_LOCALE, _, localizer_for
+from registry.settings import MailSettingsError  # noqa: F401 (raised by postman_from_settings)
+from registry.i18n import _, localizer_for
 from registry.operations import Schedule
 from registry.store import site_of
 
 log = logging.getLogger(__name__)
 
 MAIL_MODES = ("immediate", "digest", "none")
-DEFAULT_DIGEST_HOUR = 8
-DEFAULT_DUE_SOON_DAYS = 3
 
 
 class IPostman(Interface):
     """The application's postman (registered only when mail is on)."""
-
-
-class MailSettingsError(ValueError):
-    """Mail is asked for but not configured completely."""
 
 
 class _SMTP:
@@ -71,31 +66,11 @@ class _SMTP:
             return None
 
 
-def digest_hour(settings):
-    """`registry.notify.digest_hour`: the local hour (0-23) the daily digest goes out, or None
-    when the server sends none ("off": cron runs `registry notify digest`)."""
-    raw = str(settings.get("registry.notify.digest_hour", DEFAULT_DIGEST_HOUR)).strip()
-    if raw.lower() in ("off", "none", ""):
-        return None
-    hour = int(raw)
-    if not 0 <= hour <= 23:
-        raise MailSettingsError("registry.notify.digest_hour must be 0-23 or off")
-    return hour
-
-
-def due_soon_days(settings):
-    """`registry.notify.due_soon_days`: a task is "due soon" this many days before its date."""
-    return int(settings.get("registry.notify.due_soon_days", DEFAULT_DUE_SOON_DAYS))
-
-
 def postman_from_settings(settings):
     """A Postman when `mail.host` is set, else None. Raises MailSettingsError when mail is on
     but `mail.default_sender` or `registry.public_url` is missing."""
-    if not (settings.get("mail.host") or "").strip():
+    if not registry_settings.mail_on(settings):
         return None
-    for required in ("mail.default_sender", "registry.public_url"):
-        if not (settings.get(required) or "").strip():
-            raise MailSettingsError(f"mail.host is set: set {required} too")
     configured = Mailer.from_settings(settings, prefix="mail.")
     mailer = Mailer(smtp_mailer=_SMTP(configured.smtp_mailer),
                     default_sender=configured.default_sender)
@@ -109,8 +84,8 @@ class Postman:
     def __init__(self, mailer, settings):
         self.mailer = mailer
         self.settings = settings
-        self.public_url = settings["registry.public_url"].rstrip("/")
-        self.default_locale = settings.get("pyramid.default_locale_name", DEFAULT_LOCALE)
+        self.public_url = registry_settings.public_url(settings)
+        self.default_locale = registry_settings.default_locale(settings)
 
     def link(self, path):
         """The public URL of the resource at `path`."""
@@ -179,7 +154,7 @@ def run_digest(db, postman, now=None, force=False):
 
     now = now or datetime.now(timezone.utc)
     today = now.astimezone(registry_settings.zone(postman.settings)).date()
-    soon = due_soon_days(postman.settings)
+    soon = registry_settings.due_soon_days(postman.settings)
     tm = transaction.TransactionManager(explicit=True)
     conn = db.open(transaction_manager=tm)
     try:
@@ -279,7 +254,7 @@ def start_digest_schedule(config, postman):
 
     from ZODB.interfaces import IDatabase
 
-    hour = digest_hour(config.registry.settings)
+    hour = registry_settings.digest_hour(config.registry.settings)
     if hour is None:
         return None
     schedule = DigestSchedule(config.registry.getUtility(IDatabase), postman, hour)

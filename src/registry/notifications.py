@@ -347,17 +347,6 @@ subscribe("task", "assign", _task_assigned)
 
 # The daily deadline check ---------------------------------------------------------------
 
-DEFAULT_DUE_SOON_WORKING_DAYS = 1
-
-
-def due_soon_working_days(settings):
-    """`registry.notify.due_soon_working_days`: how many working days before its due date a
-    task's executors are told it is due soon (default 1; 0: on the due date)."""
-    days = int(settings.get("registry.notify.due_soon_working_days",
-                            DEFAULT_DUE_SOON_WORKING_DAYS))
-    if not 0 <= days <= 30:
-        raise ValueError("registry.notify.due_soon_working_days must be 0 to 30")
-    return days
 
 
 @dataclass
@@ -407,7 +396,7 @@ def run_due_check(db, settings, now=None):
 
     now = now or utcnow()
     today = now.astimezone(registry_settings.zone(settings)).date()
-    soon = due_soon_working_days(settings)
+    soon = registry_settings.due_soon_working_days(settings)
     tm = transaction.TransactionManager(explicit=True)
     conn = db.open(transaction_manager=tm)
     try:
@@ -504,7 +493,6 @@ def includeme(config):
         config.registry.registerUtility(postman, IPostman)
         start_digest_schedule(config, postman)
     config.add_subscriber(partial(dispatch, postman=postman), TransitionEvent)
-    due_soon_working_days(config.registry.settings)  # refuse a bad setting at start
     registry = config.registry
     schedule = DueSchedule(registry.getUtility(IDatabase), registry.settings,
                            clock=lambda: registry.clock())

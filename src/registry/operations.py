@@ -75,7 +75,7 @@ def storage_files(settings, data_fs=None, blob_dir=None):
             raise OperationError("FILES_INCOMPLETE", "give both --data-fs and --blob-dir")
         paths = Path(data_fs), Path(blob_dir)
     else:
-        uri = settings.get("zodbconn.uri")
+        uri = registry_settings.zodb_uri(settings)
         if not uri:
             store = EmbeddedStore(registry_settings.data_dir(settings))
             paths = store.data_fs, store.blob_dir
@@ -347,15 +347,6 @@ def _iso(timestamp):
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
 
 
-def fixity_interval(settings):
-    """`registry.fixity.interval_hours`: hours between scheduled checks; 0 (default) is off."""
-    raw = str(settings.get("registry.fixity.interval_hours", "0")).strip() or "0"
-    hours = float(raw)
-    if hours < 0:
-        raise ValueError("registry.fixity.interval_hours must be 0 (off) or more")
-    return hours * 3600
-
-
 class IFixitySchedule(Interface):
     """The server's fixity schedule (registered only when `registry.fixity.interval_hours`
     is set)."""
@@ -435,7 +426,7 @@ class FixitySchedule(Schedule):
 
 def includeme(config):
     """Start the fixity schedule when `registry.fixity.interval_hours` asks for one."""
-    interval = fixity_interval(config.registry.settings)
+    interval = registry_settings.fixity_interval(config.registry.settings)
     if not interval:
         return
     schedule = FixitySchedule(config.registry.getUtility(IDatabase), interval)

@@ -24,6 +24,7 @@ from ZODB.interfaces import IDatabase
 from ZODB.POSException import ConflictError
 from zope.interface import Interface
 
+from registry import settings as registry_settings
 from registry.audit_sealing import seal_pending
 from registry.signatures.trust import TrustCache
 from registry.signatures.tsa import TimestampError, TsaConfig, preservation_imprint, \
@@ -167,7 +168,7 @@ def includeme(config):
     if tsa is None:
         return
     stamper = Stamper(config.registry.getUtility(IDatabase), tsa, default_trust_dir(settings),
-                      poll=float(settings.get("registry.signature.tsa_retry_seconds", 60)))
+                      poll=registry_settings.tsa_retry_seconds(settings))
     config.registry.registerUtility(stamper.start(), IStamper)
     atexit.register(stamper.stop)
     config.add_tween("registry.preservation.stamper_tween_factory",

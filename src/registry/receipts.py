@@ -61,7 +61,7 @@ def ask_receipt(obj, ctx, evidence):
     """Workflow effect: ask for the receipt of the event the transition made (by the new
     state), and for a sent letter one "delivered" receipt per delivery. Nothing without a
     configured seal, or for a letter that came on paper."""
-    if not ctx.settings.get("registry.seal.cert") or getattr(obj, "on_paper", False):
+    if registry_settings.seal(ctx.settings) is None or getattr(obj, "on_paper", False):
         return None
     event = EVENT_OF_STATE[obj.workflow_name].get(obj.state)
     if event is None:
@@ -96,7 +96,7 @@ def _sender_locale(ctx, letter):
                   ctx.actor)
     user = ctx.site.users.get(sender)
     return (getattr(user, "language", None)
-            or ctx.settings.get("pyramid.default_locale_name") or "mn")
+            or registry_settings.default_locale(ctx.settings))
 
 
 def facts_of(site, item, event, ctx):
@@ -432,7 +432,7 @@ def includeme(config):
         return
     issuer = Issuer(config.registry.getUtility(IDatabase), seal,
                     TsaConfig.from_settings(settings), default_trust_dir(settings), settings,
-                    poll=float(settings.get("registry.seal.retry_seconds", 60)))
+                    poll=registry_settings.seal_retry_seconds(settings))
     config.registry.registerUtility(issuer.start(), IReceiptIssuer)
     issuer.wake()  # receipts asked for before this start (a restart, the demo's seeding)
     atexit.register(issuer.stop)

@@ -9,9 +9,10 @@ the key, its password and the PIN are never logged, shown or exported.
 """
 from dataclasses import dataclass, field
 
+from registry import settings as registry_settings
 from registry.signatures.worker import call
 
-SEAL_KEY_LABEL = "seal"
+SEAL_KEY_LABEL = registry_settings.SEAL_KEY_LABEL
 
 
 class SealError(Exception):
@@ -37,31 +38,11 @@ class SealConfig:
 
     @classmethod
     def from_settings(cls, settings):
-        """The configured seal, or None when `registry.seal.cert` is not set. Raises
-        SettingsError when the certificate is set without a key (or a token without its
-        label or PIN)."""
-        from registry.settings import SettingsError
-
-        cert = (settings.get("registry.seal.cert") or "").strip()
-        if not cert:
-            return None
-        key = (settings.get("registry.seal.key") or "").strip() or None
-        module = (settings.get("registry.seal.pkcs11.module") or "").strip() or None
-        config = cls(cert=cert, key=key,
-                     key_password=settings.get("registry.seal.key_password") or None,
-                     module=module,
-                     token_label=settings.get("registry.seal.pkcs11.token_label") or None,
-                     key_label=settings.get("registry.seal.pkcs11.key_label") or SEAL_KEY_LABEL,
-                     pin=settings.get("registry.seal.pkcs11.pin") or None,
-                     softhsm2_conf=settings.get("registry.seal.pkcs11.softhsm2_conf") or None,
-                     timeout=float(settings.get("registry.seal.timeout", 15)))
-        if bool(key) == bool(module):
-            raise SettingsError("registry.seal.cert needs exactly one of registry.seal.key "
-                                "and registry.seal.pkcs11.module")
-        if module and not (config.token_label and config.pin):
-            raise SettingsError("registry.seal.pkcs11.module needs registry.seal.pkcs11."
-                                "token_label and registry.seal.pkcs11.pin")
-        return config
+        """The configured seal, or None when `registry.seal.cert` is not set
+        (`registry.settings.seal`). Raises SettingsError when the certificate is set without a
+        key (or a token without its label or PIN)."""
+        fields = registry_settings.seal(settings)
+        return None if fields is None else cls(**fields)
 
     def certificates(self):
         """The DER certificates of the PEM file: the seal's first, then its chain."""

@@ -156,7 +156,7 @@ def open_db(settings, serve=False):
     process serves it already. Raises StoreBusy (embedded store locked) and whatever the
     storage raises.
     """
-    uri = settings.get("zodbconn.uri")
+    uri = registry_settings.zodb_uri(settings)
     if uri:
         from zodburi import resolve_uri
 

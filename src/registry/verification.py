@@ -22,6 +22,7 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from zope.interface import Interface
 
+from registry import settings as registry_settings
 from registry.security.throttle import AddressThrottle, FailedSignIns
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -39,11 +40,9 @@ class IVerifyThrottle(Interface):
 def includeme(config):
     """Register the lookups' throttle: at most `registry.verify.limit` lookups (default 30)
     per client address within `registry.verify.window` seconds (default 600)."""
-    settings = config.get_settings()
-    config.registry.registerUtility(
-        AddressThrottle(limit=int(settings.get("registry.verify.limit", 30)),
-                        window=float(settings.get("registry.verify.window", 600))),
-        provided=IVerifyThrottle)
+    limit, window = registry_settings.verify_throttle(config.get_settings())
+    config.registry.registerUtility(AddressThrottle(limit=limit, window=window),
+                                    provided=IVerifyThrottle)
 
 
 class VerificationCodes(Persistent):
@@ -111,9 +110,9 @@ def public_url(request_or_settings):
     (given a request) the request's application URL; None without either."""
     settings = getattr(request_or_settings, "registry", None)
     settings = settings.settings if settings is not None else request_or_settings
-    configured = (settings or {}).get("registry.public_url")
+    configured = registry_settings.public_url(settings)
     if configured:
-        return configured.rstrip("/")
+        return configured
     application_url = getattr(request_or_settings, "application_url", None)
     return application_url.rstrip("/") if application_url else None
 

@@ -55,17 +55,6 @@ def is_working_day(day, calendar=None):
     return day.weekday() < 5 and day not in public_holidays(day.year)
 
 
-def why_not_working(day, calendar=None):
-    """What makes `day` a day off: the site's note, the holiday's name, or "weekend"; "" for a
-    working day."""
-    changed = calendar.change(day) if calendar is not None else None
-    if changed is not None:
-        return changed[1] if changed[0] == OFF else ""
-    if day in public_holidays(day.year):
-        return public_holidays(day.year)[day]
-    return "weekend" if day.weekday() >= 5 else ""
-
-
 def add_working_days(start, days, calendar=None):
     """The `days`-th working day after `start` (day 1 is the first working day after it)."""
     day, left = start, days
@@ -87,16 +76,6 @@ def add_calendar_days(start, days, calendar=None):
     """`days` calendar days after `start`; a term that ends on a day off ends on the next
     working day."""
     return next_working_day(start + timedelta(days=days), calendar)
-
-
-def working_days_between(start, end, calendar=None):
-    """How many working days follow `start` up to and including `end` (0 when end <= start)."""
-    count, day = 0, start
-    while day < end:
-        day += timedelta(days=1)
-        if is_working_day(day, calendar):
-            count += 1
-    return count
 
 
 def clean_day(value, field="day"):

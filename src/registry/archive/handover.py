@@ -54,7 +54,6 @@ from registry.store import site_of
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ARCHIVE = "Үндэсний архивын газар"
 BATCH = 100
 #: A record `building` with no progress for this long was left by a process that ended.
 STALE = timedelta(minutes=15)
@@ -239,7 +238,7 @@ def start(site, request, settings=None, now=None):
                     or f"{selection.year}-{len(handovers) + 1}"),
         act_date=_act_date(request.act_date, today),
         archive_name=_text(request.archive_name, "archive_name")
-        or settings.get("registry.archive.name", DEFAULT_ARCHIVE),
+        or registry_settings.archive_name(settings),
         fond_reference=fond,
         inventory_reference=_text(request.inventory_reference, "inventory_reference")
         or str(selection.year),
@@ -455,7 +454,7 @@ def run(db, regno, handover_id, out, gate, settings=None, batch=BATCH, progress=
                 act_number=rec.act_number, act_date=rec.act_date, made_by=rec.made_by,
                 archive_name=rec.archive_name, fond_reference=rec.fond_reference,
                 inventory_reference=rec.inventory_reference, created=rec.created,
-                profile_version=settings.get("registry.archive.profile_version", "2.1.0"),
+                profile_version=registry_settings.archive_profile_version(settings),
                 software=("Registry", _version()),
                 timezone=registry_settings.timezone_name(settings)), rec.total
 

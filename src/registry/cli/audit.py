@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from registry import settings as registry_settings
 from registry.audit_sealing import seal_pending
 from registry.cli.base import actor, fail, main, pass_ctx
 
@@ -62,8 +63,8 @@ def _read_checkpoints(ctx, files, seal_certs):
     from registry.signatures import default_trust_dir, load_trust
     from registry.signatures.tsa import TsaConfig
 
-    configured = ctx.settings.get("registry.seal.cert")
-    pems = seal_certs or ([configured] if configured else [])
+    configured = registry_settings.seal(ctx.settings)
+    pems = seal_certs or ([configured["cert"]] if configured else [])
     if not pems:
         raise click.UsageError("give --seal-cert PEM: the registry's seal is not configured "
                                "(registry.seal.cert)")
@@ -109,7 +110,7 @@ def audit_checkpoint(ctx, out):
     """Sign the audit chain's head with the registry's seal, timestamped, now: keep it, write
     it into registry.audit.checkpoint_dir (and FILE) and mail it to
     registry.audit.checkpoint_mail_to. Exit 1 if it cannot be made."""
-    from registry.checkpoints import CheckpointError, checkpoint_dir, make_checkpoint, write_file
+    from registry.checkpoints import CheckpointError, make_checkpoint, write_file
     from registry.mail import MailSettingsError, postman_from_settings
 
     try:
@@ -133,5 +134,6 @@ def audit_checkpoint(ctx, out):
     for target in written:
         click.echo(f"  written to {target}")
     if path is None:
+        folder = registry_settings.checkpoint_dir(ctx.settings)
         fail(f"checkpoint {checkpoint.number} is kept (the audit page offers it), but its file "
-             f"could not be written into {checkpoint_dir(ctx.settings)} [NOT_WRITTEN]")
+             f"could not be written into {folder} [NOT_WRITTEN]")

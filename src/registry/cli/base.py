@@ -28,6 +28,10 @@ class Context:
             # The packaged ini sits inside the installed package: keep data out of it.
             data_dir = "var"
         self.settings = registry_settings.prepare(raw, chosen_data_dir=data_dir)
+        try:
+            registry_settings.check(self.settings)
+        except registry_settings.SettingsError as exc:
+            fail(f"{self.config_path}: {exc} [SETTINGS]")
         self._db = None
         self.applied = []
 
@@ -48,7 +52,7 @@ class Context:
         return registry_settings.data_dir(self.settings)
 
     def embedded(self):
-        return None if self.settings.get("zodbconn.uri") else EmbeddedStore(self.data_dir)
+        return None if registry_settings.zodb_uri(self.settings) else EmbeddedStore(self.data_dir)
 
     def db(self, create=False):
         """Open the store (once). Without `create`, refuse a data directory with no registry."""

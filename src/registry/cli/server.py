@@ -122,17 +122,17 @@ def serve(ctx, host, port, with_demo, threads):
         from registry.demo import prepare_pki
 
         pki, conf = prepare_pki(ctx.data_dir)
-        if not ctx.settings.get("registry.signature.tsa_url"):
+        if registry_settings.tsa(ctx.settings) is None:
             # The demo's own TSA, reached over HTTP like a real one.
             tsa_url = ctx.settings["registry.signature.tsa_url"] = pki.start_tsa().url
             click.echo(f"Demo time-stamping authority: {tsa_url}")
-        if not ctx.settings.get("registry.public_url"):
+        if registry_settings.public_url(ctx.settings) is None:
             # Receipts and mails link to the verification page at this address.
             ctx.settings["registry.public_url"] = f"http://{host}:{port}"
-        if not ctx.settings.get("registry.seal.cert"):
+        if registry_settings.seal(ctx.settings) is None:
             # The registry's seal: audit checkpoints and the delivery receipts (SoftHSM).
             ctx.settings.update(pki.seal_settings())
-            click.echo(f"Demo seal: {ctx.settings['registry.seal.cert']}")
+            click.echo(f"Demo seal: {registry_settings.seal(ctx.settings)['cert']}")
     try:
         app = make_app({"__file__": str(ctx.config_path)}, **ctx.settings)
     except (StoreBusy, registry_settings.SettingsError) as exc:

@@ -14,8 +14,6 @@ from registry.resources.folder import Folder
 from registry.security import permissions as P
 from registry.security.principals import SITE_ADMIN, role_principal
 
-STATUSES = ("open", "dismissed", "sender_suspended")
-
 
 class Report(Persistent):
     __parent__ = None

@@ -139,7 +139,7 @@ class SearchService:
         self.window_ns = registry_settings.search_log_window(settings) * 10**9
         self.retention_ns = registry_settings.search_log_retention(settings) * 10**9
         self._reported = 0
-        self.poll_seconds = float(settings.get("search.poll_seconds", POLL_SECONDS))
+        self.poll_seconds = registry_settings.search_poll_seconds(settings)
         self.commit_seconds = registry_settings.search_commit_ms(settings) / 1000
         self.ocr_enabled = registry_settings.search_ocr(settings)
         self._wake = threading.Event()

@@ -5,8 +5,9 @@ from pyramid.session import SignedCookieSessionFactory
 from registry.security.policy import RegistrySecurityPolicy, find_account, is_token_request
 from registry.security.sessions import ISessionPolicy, SessionPolicy
 from registry.security.throttle import (
-    AddressThrottle, IAddressThrottle, IJoinThrottle, client_address, trusted_proxies)
-from registry.settings import secure_cookies, session_secret
+    AddressThrottle, IAddressThrottle, IJoinThrottle, client_address)
+from registry.settings import (join_attempts, secure_cookies, session_secret,
+                               session_timeouts, trusted_proxies)
 
 
 def csrf_applies(request):
@@ -24,8 +25,8 @@ def includeme(config):
             httponly=True,
             samesite="Lax",
             secure=secure_cookies(settings),
-            timeout=int(settings["registry.session_timeout"]),
-            reissue_time=int(settings["registry.session_timeout"]) // 10,
+            timeout=session_timeouts(settings)[0],
+            reissue_time=session_timeouts(settings)[0] // 10,
         )
     )
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
@@ -34,7 +35,7 @@ def includeme(config):
     config.add_request_method(find_account, "account", reify=True)
     config.registry.registerUtility(AddressThrottle(), provided=IAddressThrottle)
     config.registry.registerUtility(
-        AddressThrottle(limit=int(settings["registry.join.attempts"]), window=3600.0),
+        AddressThrottle(limit=join_attempts(settings), window=3600.0),
         provided=IJoinThrottle)
     proxies = trusted_proxies(settings)
     config.add_request_method(lambda request: client_address(request, proxies),

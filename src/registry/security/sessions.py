@@ -22,6 +22,8 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from zope.interface import Interface
 
+from registry import settings as registry_settings
+
 SESSION_ID_KEY = "auth.sid"
 #: Ended sessions removed at most per sign-in.
 PRUNE_BATCH = 50
@@ -43,8 +45,8 @@ class SessionPolicy:
 
     @classmethod
     def from_settings(cls, settings):
-        return cls(idle_timeout=int(settings["registry.session_idle_timeout"]),
-                   lifetime=int(settings["registry.session_timeout"]))
+        lifetime, idle_timeout = registry_settings.session_timeouts(settings)
+        return cls(idle_timeout=idle_timeout, lifetime=lifetime)
 
     @property
     def touch_interval(self):

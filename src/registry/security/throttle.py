@@ -30,14 +30,6 @@ class IJoinThrottle(Interface):
     `site.join_attempts` (registry.join)."""
 
 
-def trusted_proxies(settings):
-    """`registry.trusted_proxies`: addresses or networks (CIDR) of the proxies whose
-    X-Forwarded-For is believed, separated by spaces or commas (default: none)."""
-    raw = (settings or {}).get("registry.trusted_proxies") or ""
-    return tuple(ipaddress.ip_network(item, strict=False)
-                 for item in raw.replace(",", " ").split())
-
-
 def _is_trusted(address, proxies):
     try:
         ip = ipaddress.ip_address(address)

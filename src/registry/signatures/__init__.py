@@ -16,29 +16,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pyramid.settings import asbool
-
 from registry import settings as registry_settings
-from registry.paths import shipped
 from registry.signatures.trust import (Trust, TrustCache, TrustError, load_anchors,  # noqa: F401
                                        load_trust)
 from registry.signatures.verdict import REASON_MESSAGES, REASONS, Verdict  # noqa: F401
 from registry.signatures.worker import run_checks
 
-MIB = 1024 * 1024
+MIB = registry_settings.MIB
 
 
-def default_trust_dir(settings=None):
-    """REGISTRY_TRUST_DIR, else the `registry.trust_dir` setting, else `trust/` in the data
-    directory when there is one (the demo makes it), else the shipped etc/trust."""
-    settings = settings or {}
-    configured = os.environ.get("REGISTRY_TRUST_DIR") or settings.get("registry.trust_dir")
-    if configured:
-        return configured
-    data_dir = settings.get("registry.data_dir") and registry_settings.data_dir(settings)
-    if data_dir and (Path(data_dir) / "trust").is_dir():
-        return str(Path(data_dir) / "trust")
-    return str(shipped("etc") / "trust")
+#: The trust directory the settings name (`registry.settings.trust_dir`).
+default_trust_dir = registry_settings.trust_dir
 
 
 @dataclass
@@ -54,16 +42,8 @@ class GateConfig:
 
     @classmethod
     def from_settings(cls, settings):
-        return cls(
-            trust_dir=default_trust_dir(settings),
-            max_size=int(float(settings.get("registry.signature.max_size_mb", 25)) * MIB),
-            timeout=float(settings.get("registry.signature.timeout", 4.5)),
-            memory_limit=int(float(settings.get("registry.signature.memory_mb", 1024)) * MIB),
-            pades_only=asbool(settings.get("registry.signature.pades_only", False)),
-            fetch_revocation=asbool(settings.get("registry.signature.fetch_revocation", False)),
-            workers=int(settings.get("registry.signature.workers", 2)),
-            tsa_trust=settings.get("registry.signature.tsa_trust") or None,
-        )
+        """The gate's configuration the settings give (`registry.settings.signature_gate`)."""
+        return cls(**registry_settings.signature_gate(settings))
 
 
 class VerdictCache:
@@ -287,8 +267,8 @@ def includeme(config):
     db = config.registry.getUtility(IDatabase)
     seed_store(db, default_trust_dir(settings))
     gate = Gate.from_settings(settings, db=db)
-    token = TokenConfig.from_settings(config.get_settings())
-    tsa = TsaConfig.from_settings(config.get_settings())
+    token = TokenConfig.from_settings(settings)
+    tsa = TsaConfig.from_settings(settings)
     config.add_request_method(lambda request: gate, "signature_gate", reify=True)
     config.add_request_method(lambda request: token, "token_config", reify=True)
     config.add_request_method(lambda request: tsa, "tsa_config", reify=True)

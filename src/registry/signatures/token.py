@@ -7,6 +7,7 @@ registration number) and the key and certificate by their label.
 """
 from dataclasses import dataclass
 
+from registry import settings as registry_settings
 from registry.errors import RegistryError
 from registry.i18n import _
 from registry.signatures.worker import call
@@ -27,22 +28,18 @@ class TokenConfig:
         """The configured token access, or None when server-side signing is not set up.
         Without a configured module, the demo's SoftHSM tokens in the data directory are used
         when they exist."""
-        module = settings.get("registry.pkcs11.module")
-        if not module:
+        fields = registry_settings.pkcs11(settings)
+        if fields is None:
             from pathlib import Path
 
             from registry.demo_pki import softhsm_module
 
-            demo_conf = Path(settings.get("registry.data_dir", "var")) / "softhsm" / \
+            demo_conf = Path(registry_settings.data_directory(settings)) / "softhsm" / \
                 "softhsm2.conf"
             if demo_conf.exists() and softhsm_module():
                 return cls(module=softhsm_module(), softhsm2_conf=str(demo_conf))
             return None
-        return cls(module=module,
-                   token_label=settings.get("registry.pkcs11.token_label", "{regno}"),
-                   key_label=settings.get("registry.pkcs11.key_label", "signing"),
-                   softhsm2_conf=settings.get("registry.pkcs11.softhsm2_conf") or None,
-                   timeout=float(settings.get("registry.pkcs11.timeout", 15)))
+        return cls(**fields)
 
 
 def sign_pdf(data, regno, pin, config, ca_chain=(), tsa=None, trust=None):

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from registry import settings as registry_settings
 from registry.signatures.trust import load_anchors
 
 QUERY_TYPE = "application/timestamp-query"
@@ -32,12 +33,10 @@ class TsaConfig:
 
     @classmethod
     def from_settings(cls, settings):
-        """The configured TSA, or None when `registry.signature.tsa_url` is not set."""
-        url = (settings.get("registry.signature.tsa_url") or "").strip()
-        if not url:
-            return None
-        return cls(url=url, trust=settings.get("registry.signature.tsa_trust") or None,
-                   timeout=float(settings.get("registry.signature.tsa_timeout", 10)))
+        """The configured TSA, or None when `registry.signature.tsa_url` is not set
+        (`registry.settings.tsa`)."""
+        fields = registry_settings.tsa(settings)
+        return None if fields is None else cls(**fields)
 
     def anchors(self, gate_trust):
         """DER certificates the TSA must chain to: those of `trust` (self-signed ones are

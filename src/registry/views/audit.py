@@ -10,8 +10,7 @@ from registry.i18n import _
 from registry.resources.audit import AuditTrail
 from registry.security import permissions as P
 from registry.views.api import batch_params, batching
-from registry.views.desk import TASK_TRANSITION_TITLES
-from registry.views.letter import TRANSITION_TITLES
+from registry.workflow import transition_titles, workflows
 
 #: What the trail's page calls each action that is not a workflow's transition (the action's
 #: code stays beside it, in small print, and in the JSON).
@@ -69,9 +68,6 @@ ACTION_TITLES = {
     "verify.compare": _("audit-verify.compare", default="A file compared with a letter"),
     "verify.lookup": _("audit-verify.lookup", default="A verification code looked up"),
 }
-#: A transition's action is `<workflow>.<transition>`: its title is the transition's.
-WORKFLOW_TITLES = {"letter": TRANSITION_TITLES, "delivery": TRANSITION_TITLES,
-                   "task": TASK_TRANSITION_TITLES}
 
 
 def action_title(action):
@@ -80,7 +76,10 @@ def action_title(action):
     if action in ACTION_TITLES:
         return ACTION_TITLES[action]
     workflow, _dot, transition = action.partition(".")
-    return WORKFLOW_TITLES.get(workflow, {}).get(transition)
+    # A transition's action is `<workflow>.<transition>`: its title is the transition's.
+    if transition in getattr(workflows().get(workflow), "transitions", {}):
+        return transition_titles(workflow)[transition]
+    return None
 
 CHECKPOINTS_SHOWN = 20
 

@@ -8,11 +8,10 @@ from registry.resources.organisation import Inbox
 from registry.security import permissions as P
 from registry.signatures import REASON_MESSAGES
 from registry.views.api import batch_params, batching
+from registry.workflow import state_titles, transition_titles
 from registry.views import desk as desk_views
 from registry.views.letter import (
     CONFIRMATIONS,
-    STATE_TITLES,
-    TRANSITION_TITLES,
     chosen_tab,
     end_of_life,
     pdf_response,
@@ -46,7 +45,7 @@ def inbox(request):
     orgs = request.root.orgs
     return {"org": request.context.__parent__, "tabs": INBOX_TABS, "tab": key,
             "deliveries": deliveries, "total": total, "start": start, "size": size,
-            "more": start + size < total, "state_titles": STATE_TITLES,
+            "more": start + size < total, "state_titles": state_titles(),
             "sender_name": lambda regno: orgs[regno].name if regno in orgs else regno,
             "counts": {k: request.context.count(states) for k, _t, states in INBOX_TABS},
             "can_register_paper": bool(request.has_permission(P.REGISTER_PAPER, request.context)),
@@ -84,8 +83,8 @@ def delivery_page(request, refusals=None, **extra):
         "letter": delivery.letter,
         "sender": orgs.get(delivery.sender),
         "recipient": orgs.get(delivery.recipient),
-        "state_titles": STATE_TITLES,
-        "transition_titles": TRANSITION_TITLES,
+        "state_titles": state_titles(),
+        "transition_titles": transition_titles(),
         "confirmations": CONFIRMATIONS,
         "transitions": exchange.offered(delivery, ctx),
         "reason_messages": REASON_MESSAGES,

@@ -15,25 +15,13 @@ from registry.security import permissions as P
 from registry.views.api import batch_params, batching
 from registry.views.forms import flash
 from registry.views.intake import read_json
-from registry.workflow import TransitionRefused
+from registry.workflow import TransitionRefused, state_titles, transition_titles
 
 URGENCY_TITLES = {
     "overdue": _("urgency-overdue", default="Overdue"),
     "soon": _("urgency-soon", default="Due soon"),
 }
 URGENCY_CLASSES = {"overdue": "text-bg-danger", "soon": "text-bg-warning"}
-TASK_STATE_TITLES = {
-    "open": _("task-state-open", default="Open"),
-    "done": _("task-state-done", default="Done"),
-}
-TASK_TRANSITION_TITLES = {
-    "assign": _("task-assign", default="Assign"),
-    "set_resolution": _("task-set_resolution", default="Change the resolution"),
-    "set_due": _("task-set_due", default="Change the due date"),
-    "extend": _("task-extend", default="Extend"),
-    "close": _("task-close", default="Close with a note"),
-    "answer": _("task-answer", default="Answered"),
-}
 #: Fields a task transition reads from a form or a JSON body.
 TASK_FIELDS = ("executor", "co_executors", "resolution", "due_date", "due_days")
 
@@ -74,8 +62,8 @@ def panel(request, delivery):
         "urgency": urgency(request, task),
         "urgency_titles": URGENCY_TITLES,
         "urgency_classes": URGENCY_CLASSES,
-        "state_titles": TASK_STATE_TITLES,
-        "transition_titles": TASK_TRANSITION_TITLES,
+        "state_titles": state_titles("task"),
+        "transition_titles": transition_titles("task"),
         "offered": exchange.offered(task, ctx) if task is not None else [],
         "kind_titles": deadlines.KIND_TITLES,
     }
@@ -122,8 +110,7 @@ def task_form(request):
         request.response.status = exc.status
         return delivery_page(request, refusals=[_as_result(exc)])
     flash(request, _("transition-done", default="Done: ${transition}.",
-                     mapping={"transition": TASK_TRANSITION_TITLES.get(entry.transition,
-                                                                       entry.transition)}))
+                     mapping={"transition": transition_titles("task")[entry.transition]}))
     return HTTPFound(location=request.resource_url(delivery))
 
 

@@ -33,7 +33,7 @@ from registry.security import permissions as P
 from registry.views.api import batching
 from registry.views.forms import CSRFSchema, Day, day_widget, flash, make_form, run_form
 from registry.views.intake import read_json
-from registry.views.letter import STATE_TITLES
+from registry.workflow import state_titles
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def preview(request):
             {"year": selection.year, "series": selection.series or "",
              "supplement": "1" if selection.supplement else ""})
     return {"org": org, "selection": selection, "preview": found, "refusal": refusal,
-            "form": form, "state_titles": STATE_TITLES}
+            "form": form, "state_titles": state_titles()}
 
 
 @view_config(context=Handovers, name="preview", renderer="json", permission=P.MAKE_HANDOVER,
@@ -210,7 +210,7 @@ def export(request):
         flash(request, _("The package is being made."))
         return HTTPSeeOther(request.resource_url(result))
     selection = _selection(request, org)
-    return {"org": org, "selection": selection, "state_titles": STATE_TITLES,
+    return {"org": org, "selection": selection, "state_titles": state_titles(),
             "preview": sel.preview(org, selection, request.registry.settings),
             "refusal": None, "form": result}
 

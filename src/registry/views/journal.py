@@ -22,7 +22,7 @@ from registry.security import permissions as P
 from registry.desk import local_today
 from registry.settings import zone
 from registry.views.api import batch_params, batching
-from registry.views.letter import STATE_TITLES
+from registry.workflow import state_titles
 
 PAGE_SIZE = 50
 #: The most entries a printable journal holds (about 400 A4 pages): a longer period is printed
@@ -81,8 +81,8 @@ def journal_page(request):
         "journal": journal, "rows": rows, "total": total, "start": start, "size": size,
         "more": start + size < total, "descending": descending,
         "titles": titles(journal.direction, translate), "columns": [c[0] for c in COLUMNS],
-        "cells": lambda row: cells(row, translate, STATE_TITLES),
-        "series_choices": journal.series_present(), "state_titles": STATE_TITLES,
+        "cells": lambda row: cells(row, translate, state_titles()),
+        "series_choices": journal.series_present(), "state_titles": state_titles(),
         "directions": {"incoming": _("Incoming"), "outgoing": _("Outgoing")},
         "export_url": lambda fmt: request.resource_url(request.context, "@journal",
                                                        query={**query, "format": fmt}),
@@ -121,10 +121,10 @@ def export_file(journal, fmt, path, translate):
     if fmt == "csv":
         # UTF-8 with a byte-order mark: spreadsheet programs then read Cyrillic right.
         with open(path, "w", encoding="utf-8-sig", newline="") as out:
-            return write_csv(journal, out, translate, STATE_TITLES)
+            return write_csv(journal, out, translate, state_titles())
     if fmt == "xlsx":
-        return write_xlsx(journal, path, translate, STATE_TITLES)
-    return write_pdf(journal, path, translate, STATE_TITLES, cyrillic_font())
+        return write_xlsx(journal, path, translate, state_titles())
+    return write_pdf(journal, path, translate, state_titles(), cyrillic_font())
 
 
 def export_name(journal, fmt):

@@ -23,33 +23,9 @@ from registry.views.api import batch_params, batching
 from registry.views.forms import CSRFSchema, Day, day_widget, flash, make_form, run_form
 from registry.views.intake import read_form, read_json, require_media_type, too_large
 from registry.views.thread import thread_values
-from registry.workflow import TransitionRefused
+from registry.workflow import TransitionRefused, state_titles, transition_titles
 from registry.views.evidence import receipt_rows
 
-STATE_TITLES = {
-    "draft": _("state-draft", default="Draft"),
-    "signed": _("state-signed", default="Signed"),
-    "sent": _("state-sent", default="Sent"),
-    "received": _("state-received", default="Received"),
-    "withdrawn": _("state-withdrawn", default="Withdrawn"),
-    "delivered": _("state-delivered", default="Delivered"),
-    "registered": _("state-registered", default="Registered"),
-    "rejected": _("state-rejected", default="Rejected"),
-    "handed_over": _("state-handed_over", default="Handed over to the archive"),
-    "disposed": _("state-disposed", default="Disposed of"),
-}
-TRANSITION_TITLES = {
-    "sign": _("transition-sign", default="Sign"),
-    "retract": _("transition-retract", default="Back to draft"),
-    "send": _("transition-send", default="Send"),
-    "withdraw": _("transition-withdraw", default="Withdraw"),
-    "register": _("transition-register", default="Register"),
-    "register_paper": _("transition-register_paper", default="Registered from paper"),
-    "reject": _("transition-reject", default="Reject"),
-    "receive": _("transition-receive", default="Received by every recipient"),
-    "hand_over": _("transition-hand_over", default="Handed over to the archive"),
-    "dispose": _("transition-dispose", default="Disposed of"),
-}
 #: The question an irreversible transition asks before it is fired (confirm.js).
 CONFIRMATIONS = {
     "send": _("confirm-send", default="Send this letter? A sent letter cannot be taken back."),
@@ -171,7 +147,7 @@ def outbox(request):
                                               after=request.params.get("b_after"))
     return {"org": request.context.__parent__, "tabs": OUTBOX_TABS, "tab": key,
             "letters": letters, "total": total, "start": start, "size": size,
-            "more": start + size < total, "state_titles": STATE_TITLES,
+            "more": start + size < total, "state_titles": state_titles(),
             "names": lambda regnos: _recipient_names(request, regnos),
             "can_draft": bool(request.has_permission(P.DRAFT_LETTER, request.context))}
 
@@ -298,8 +274,8 @@ def letter_page(request, refusals=None, **extra):
         "letter": letter,
         "sender": request.root.orgs[letter.org],
         "recipients": _recipient_names(request, letter.recipients),
-        "state_titles": STATE_TITLES,
-        "transition_titles": TRANSITION_TITLES,
+        "state_titles": state_titles(),
+        "transition_titles": transition_titles(),
         "confirmations": CONFIRMATIONS,
         "transitions": exchange.offered(letter, ctx),
         "reason_messages": REASON_MESSAGES,
@@ -559,8 +535,7 @@ def workflow_form(request):
         page = letter_page if isinstance(obj, Letter) else _delivery_page()
         return page(request, refusals=[_as_result(exc)], transition=name)
     flash(request, _("transition-done", default="Done: ${transition}.",
-                            mapping={"transition": TRANSITION_TITLES.get(entry.transition,
-                                                                         entry.transition)}))
+                            mapping={"transition": transition_titles()[entry.transition]}))
     return HTTPFound(location=request.resource_url(obj))
 
 
@@ -623,7 +598,7 @@ def workflow_json(request):
     return {"@id": request.resource_url(obj, "@workflow"), "state": obj.state,
             "transitions": [{"@id": request.resource_url(obj, "@workflow", t.name),
                              "name": t.name, "title": request.localizer.translate(
-                                 TRANSITION_TITLES.get(t.name, t.title)),
+                                 transition_titles()[t.name]),
                              "comment_required": t.comment_required}
                             for t in exchange.offered(obj, ctx)],
             "history": [entry.__dict__ for entry in obj.history]}

@@ -13,7 +13,7 @@ from registry.registration_print import card_pdf, stamp_pdf
 from registry.resources.letter import Delivery
 from registry.security import permissions as P
 from registry.settings import zone
-from registry.views.letter import TRANSITION_TITLES
+from registry.workflow import transition_titles
 
 
 def _printed(request, what, make):
@@ -38,4 +38,4 @@ def stamp(request):
 @view_config(context=Delivery, name="card", permission=P.VIEW_DELIVERY, request_method="GET")
 def card(request):
     return _printed(request, "card", lambda site, delivery, tz, translate: card_pdf(
-        site, delivery, tz, translate, TRANSITION_TITLES))
+        site, delivery, tz, translate, transition_titles()))

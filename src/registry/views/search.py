@@ -19,7 +19,7 @@ from registry.search import FACETS, SORTS, SearchQuery
 from registry.search.indexing import pdf_of, resolve
 from registry.security import permissions as P
 from registry.views.api import MAX_BATCH, batching
-from registry.views.letter import STATE_TITLES
+from registry.workflow import state_titles
 
 PAGE_SIZE = 20
 DIRECTIONS = {"incoming": _("Incoming"), "outgoing": _("Outgoing")}
@@ -61,7 +61,7 @@ def query_from(request, org):
         q.direction = direction
     state = params.get("state")
     if state:
-        if state not in STATE_TITLES:
+        if state not in state_titles("letter", "delivery"):
             raise RegistryError("BAD_FILTER", _("There is no such state."), field="state",
                                 status=400)
         q.state = state
@@ -138,7 +138,7 @@ def facet_title(request, name, value):
         org = request.root.orgs.get(value)
         return org.name if org is not None else value
     if name == "state":
-        return request.localizer.translate(STATE_TITLES.get(value, value))
+        return request.localizer.translate(state_titles().get(value, value))
     if name == "direction":
         return request.localizer.translate(DIRECTIONS.get(value, value))
     if name == "overdue":
@@ -198,4 +198,4 @@ def search_page(request):
     return {"q": q, "results": results, "rows": [(hit, item, item_json(request, hit, item))
                                                  for hit, item in rows],
             "error": error, "chosen": chosen, "facets": facets, "link": link,
-            "sorts": SORT_TITLES, "state_titles": STATE_TITLES, "directions": DIRECTIONS}
+            "sorts": SORT_TITLES, "state_titles": state_titles(), "directions": DIRECTIONS}

@@ -56,6 +56,14 @@ class Workflow:
         return [t for t in self.transitions.values() if state in t.sources]
 
 
+def message_id(kind, name):
+    """The catalogs' message id of the title of a state (`kind` "state") or a transition
+    ("transition") named `name`: `state-<name>`, `transition-<name>`; its default (English)
+    is the title in the TOML. One id a name, whatever the workflow: `load` refuses two
+    workflows giving one name two titles."""
+    return f"{kind}-{name}"
+
+
 def _require(condition, source, message):
     if not condition:
         raise WorkflowError(f"{source}: {message}")
@@ -136,7 +144,7 @@ def parse(data, source, guards, effects):
 
 def load(folder, guards, effects):
     """Load every `*.toml` in `folder`; return {name: Workflow}. Raises WorkflowError."""
-    workflows = {}
+    workflows, titles = {}, {}
     for path in sorted(Path(folder).glob("*.toml")):
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -146,4 +154,11 @@ def load(folder, guards, effects):
         _require(workflow.name not in workflows, path.name,
                  f"workflow {workflow.name!r} is defined twice")
         workflows[workflow.name] = workflow
+        for kind, items in (("state", workflow.states), ("transition", workflow.transitions)):
+            for item in items.values():
+                titles.setdefault((kind, item.name), (item.title, path.name))
+                title, where = titles[(kind, item.name)]
+                _require(title == item.title, path.name,
+                         f"{kind} {item.name!r} is titled {item.title!r} here and {title!r} in "
+                         f"{where}: one name, one title (message {message_id(kind, item.name)})")
     return workflows

@@ -4,6 +4,7 @@ A guard is `guard(obj, ctx) -> GuardResult(ok, reason, message, evidence)`: pure
 never writes), safe to run again when a request is retried, and it explains a refusal with a
 stable reason code and a message for people.
 """
+from registry import settings as registry_settings
 from registry.desk import GUARDS as DESK_GUARDS
 from registry.i18n import _
 from registry.signatures import REASON_MESSAGES
@@ -38,8 +39,6 @@ def has_recipients(letter, ctx):
     return OK
 
 
-DEFAULT_RECIPIENTS_PER_LETTER = 300
-DEFAULT_LETTERS_PER_DAY = 500
 
 
 def within_limits(letter, ctx):
@@ -48,14 +47,12 @@ def within_limits(letter, ctx):
     day (Ulaanbaatar time)."""
     from registry.exchange import local_date
 
-    per_letter = int(ctx.settings.get("registry.limits.recipients_per_letter",
-                                      DEFAULT_RECIPIENTS_PER_LETTER))
+    per_letter, per_day = registry_settings.sending_limits(ctx.settings)
     if len(letter.recipients) > per_letter:
         return GuardResult(False, reason="TOO_MANY_RECIPIENTS",
                            message=_("too-many-recipients", default="A letter goes to at most "
                                      "${limit} recipients.", mapping={"limit": per_letter}),
                            evidence={"recipients": len(letter.recipients)})
-    per_day = int(ctx.settings.get("registry.limits.letters_per_day", DEFAULT_LETTERS_PER_DAY))
     sent_today = letter.__parent__.sent_count(local_date(ctx).isoformat())
     if sent_today >= per_day:
         return GuardResult(False, reason="DAILY_LIMIT",
