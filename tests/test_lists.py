@@ -151,10 +151,45 @@ def test_the_inbox_shows_and_sorts_by_executor_and_due_date(testapp, api, pki, c
     by_due = testapp.get(inbox + "&sort_on=due")
     assert subjects(by_due, "deliveries") == ["Дараах", "Эхний"]
     first = by_due.html.find(id="deliveries").tbody.tr
-    assert [td.text.split()[0] for td in first.find_all("td")[6:]] == ["Ану", "2026.12.10"]
+    assert [td.text.split()[0] for td in first.find_all("td")[7:]] == ["Ану", "2026.12.10"]
     assert subjects(testapp.get(inbox + "&sort_on=executor&sort_order=descending"),
                     "deliveries") == ["Эхний", "Дараах"]
     body = testapp.get(f"/orgs/{RECIPIENT}/inbox?sort_on=due&sort_order=descending",
                        headers=rm_b).json
     assert [i["due_date"] for i in body["items"]] == ["2026-12-20", "2026-12-10"]
     assert (body["counts"]["registered"], body["counts"]["delivered"]) == (2, 0)
+
+
+def test_chosen_letters_are_exported_as_journal_rows_and_audited(testapp, api, outbox, in_site):
+    login(testapp, "rm_a")
+    page = testapp.get(OUTBOX + "/?state=all")
+    ids = {row.find("a").text: row.find("input", attrs={"name": "ids"})["value"]
+           for row in page.html.find(id="letters").tbody.find_all("tr")}
+    form = page.forms["bulk-form"]
+    token = form["csrf_token"].value
+    chosen = [("csrf_token", token), ("ids", ids["В"]), ("ids", ids["Г"]), ("action", "csv")]
+    csv_file = testapp.post(OUTBOX + "/@@bulk", chosen)
+    lines = csv_file.body.decode("utf-8-sig").splitlines()
+    assert csv_file.content_type == "text/csv"
+    assert [line.split(",")[4] for line in lines[2:]] == ["В", "Г"]
+    assert lines[3].startswith("01/2,")
+    xlsx = testapp.post(OUTBOX + "/@@bulk", chosen[:-1] + [("action", "xlsx")])
+    assert xlsx.body[:2] == b"PK"
+    with in_site() as site:
+        exports = [r for r in reversed(site.audit.newest(0, 50)[0])
+                   if r.action == "list.export"]
+    assert [(r.actor, r.detail["format"], r.detail["ids"]) for r in exports] == [
+        ("rm_a", "csv", [ids["В"], ids["Г"]]), ("rm_a", "xlsx", [ids["В"], ids["Г"]])]
+    unknown = testapp.post(OUTBOX + "/@@bulk", [("csrf_token", token), ("ids", ids["В"]),
+                                                ("ids", "20260101000000-00000000"),
+                                                ("action", "csv")], status=400)
+    assert "20260101000000-00000000" in unknown.text
+    testapp.post(OUTBOX + "/@@bulk", [("csrf_token", token), ("action", "csv")], status=400)
+    testapp.post(OUTBOX + "/@@bulk", [("csrf_token", token), ("ids", ids["В"]),
+                                      ("action", "delete")], status=400)
+    body = testapp.post(OUTBOX + "/@@bulk", {"ids": ids["В"], "action": "csv"},
+                        headers=api("clerk_a"), status=403).json
+    assert body["error"]["code"] == "FORBIDDEN"
+    # Another organisation is refused at its folder, as for the list itself.
+    testapp.post(OUTBOX + "/@@bulk", {"ids": ids["В"], "action": "csv"},
+                 headers=api("rm_b"), status=403)

@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 
 from registry.errors import RegistryError
 from registry.i18n import _
+from registry.security import permissions as P
 from registry.settings import zone
 from registry.views.api import DEFAULT_BATCH, batch_params
 
@@ -198,7 +199,10 @@ def list_values(request, selection, page, box, error=None):
     def link(**changes):
         return url(request.context, query=selection.query(**changes))
 
-    return {"tabs": selection.tabs, "tab": selection.tab, "counts": tab_counts(box, selection.tabs),
+    return {"can_export": bool(request.has_permission(P.READ_JOURNAL, request.context)),
+            "choose_label": lambda subject: _("bulk-choose", default="Choose «${subject}»",
+                                              mapping={"subject": subject or "…"}),
+            "tabs": selection.tabs, "tab": selection.tab, "counts": tab_counts(box, selection.tabs),
             "selection": selection, "page": page, "sort_window": SORT_WINDOW, "error": error,
             "typed": {name: request.params.get(name, "") for name in ("from", "to")},
             "sort_url": lambda column: url(request.context, query=selection.sort_link(column)),
