@@ -47,7 +47,7 @@ def parse_day(value, field):
     except ValueError:
         raise RegistryError("BAD_FILTER", _(
             "list-bad-date", default="'${value}' is not a date: write it as year, month and "
-            "day, e.g. 2026.12.03.", mapping={"value": value.strip()[:40]}),
+            "day, for example 2026.12.03.", mapping={"value": value.strip()[:40]}),
             field=field, status=400) from None
     return day
 
