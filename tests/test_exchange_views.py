@@ -56,7 +56,7 @@ def test_records_journey_from_draft_to_received(testapp, signed_pdf, in_site, cl
 
     login(testapp, "rm_b")
     inbox = testapp.get(f"/orgs/{RECIPIENT}/inbox/")
-    link = inbox.html.find(id="deliveries").find("a")["href"]
+    link = inbox.html.find(id="deliveries").tbody.find("a")["href"]
     delivery = link.replace("http://registry.test", "")
     pdf = testapp.get(delivery + "@@pdf")
     assert pdf.content_type == "application/pdf" and pdf.body == signed_pdf
@@ -153,7 +153,7 @@ def sent_letter(testapp, signed_pdf, recipients=f"{RECIPIENT} {OTHER}"):
 
 def delivery_path(testapp, regno):
     inbox = testapp.get(f"/orgs/{regno}/inbox/")
-    return inbox.html.find(id="deliveries").find("a")["href"].replace("http://registry.test", "")
+    return inbox.html.find(id="deliveries").tbody.find("a")["href"].replace("http://registry.test", "")
 
 
 @pytest.mark.both_stores

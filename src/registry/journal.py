@@ -336,3 +336,21 @@ class Journal:
     def _reply_number(self, delivery_id):
         delivery = self.org["inbox"].get(delivery_id)
         return (delivery.incoming_number or "") if delivery is not None else ""
+
+
+class Chosen(Journal):
+    """Items chosen on a list (`items`, of `org`'s folder for `direction`) written as journal
+    rows in the order given: what "export the selected" writes. Its period spans their dates
+    (when numbered, else when made or delivered)."""
+
+    def __init__(self, site, org, direction, items, zone):
+        days = [(numbered_at(item) or getattr(item, "created", None)
+                 or item.delivered_at).astimezone(zone).date() for item in items]
+        super().__init__(site, org, direction, min(days), max(days), zone)
+        self.chosen = list(items)
+
+    def __len__(self):
+        return len(self.chosen)
+
+    def rows(self, start=0, size=None, descending=False, after=None):
+        return (self.row(item) for item in self.chosen)

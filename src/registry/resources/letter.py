@@ -12,6 +12,7 @@ import hashlib
 import heapq
 import secrets
 import zlib
+from itertools import islice
 from datetime import datetime, timezone
 
 from BTrees.Length import Length
@@ -461,24 +462,101 @@ class Mailbox(Folder):
         count = self.sent_on.get(day, 0)
         return count() if isinstance(count, Length) else count
 
-    def in_state(self, states, start=0, size=25, after=None):
-        """Items in any of `states`, newest first, from `start` — or, given `after` (the id of
-        an item of this folder), from the item that follows it; returns (items, total).
-        Paging from `after` costs O(size) at any depth; from `start`, O(start + size)."""
+    #: The most index entries counted for a total within a date range: past it the total is
+    #: given as "at least" (a range counts keys of the state index, never loads an item).
+    COUNT_LIMIT = 1000
+
+    def in_state(self, states, start=0, size=25, after=None, since=None, until=None,
+                 oldest_first=False):
+        """Items in any of `states`, newest first (oldest first with `oldest_first`), from
+        `start` — or, given `after` (the id of an item of this folder), from the item that
+        follows it; returns (items, total). `since`/`until` (aware datetimes) keep the items
+        whose time (a letter's `created`, a delivery's `delivered_at`) is in [since, until).
+        Paging from `after` costs O(size) at any depth; from `start`, O(start + size). The
+        total comes from the kept counts; within a date range it is counted over the index
+        keys, at most COUNT_LIMIT of them (`total_in`)."""
+        low, high = self._bounds(since, until)
         floor = self._sort_key(self[after]) if after is not None and after in self else None
         streams = []
-        for state in states:
-            for shard in range(self.SHARDS):
-                tree = self.by_state.get((state, shard))
-                if tree is not None:
-                    streams.append(tree.keys(min=floor, excludemin=True) if floor
-                                   else tree.keys())
+        for tree in self._trees(states):
+            if oldest_first:
+                streams.append(_descending(tree, low, floor or high))
+            elif floor is not None and (low is None or floor >= low):
+                streams.append(tree.keys(min=floor, max=high, excludemin=True,
+                                         excludemax=high is not None))
+            else:
+                streams.append(tree.keys(min=low, max=high, excludemax=high is not None))
+        merged = heapq.merge(*streams, reverse=oldest_first)
         skip = 0 if floor else start
         items = []
-        for index, (_when, name) in enumerate(heapq.merge(*streams)):
+        for index, (_when, name) in enumerate(merged):
             if index < skip:
                 continue
             if len(items) >= size:
                 break
             items.append(self[name])
-        return items, self.count(states)
+        total = self.count(states) if low is None and high is None else \
+            self.total_in(states, since, until)
+        return items, total
+
+    def total_in(self, states, since=None, until=None, limit=None):
+        """How many items in `states` have their time in [since, until), counting index keys
+        up to `limit` (COUNT_LIMIT by default): a result equal to the limit means "at least"."""
+        limit = limit or self.COUNT_LIMIT
+        low, high = self._bounds(since, until)
+        total = 0
+        for tree in self._trees(states):
+            keys = tree.keys(min=low, max=high, excludemax=high is not None)
+            total += sum(1 for _key in islice(keys, limit - total))
+            if total >= limit:
+                break
+        return total
+
+    def _trees(self, states):
+        for state in states:
+            for shard in range(self.SHARDS):
+                tree = self.by_state.get((state, shard))
+                if tree is not None:
+                    yield tree
+
+    @staticmethod
+    def _bounds(since, until):
+        """The index keys bounding [since, until): keys sort newest first, so `until` makes
+        the low key and `since` the high one; `(t,)` sorts before every key `(t, id)`."""
+        low = (-_micro(until) + 1,) if until is not None else None
+        high = (-_micro(since) + 1,) if since is not None else None
+        return low, high
+
+
+def _micro(when):
+    return int(when.timestamp() * 1_000_000)
+
+
+def _descending(tree, low, high):
+    """The keys of `tree` in [low, high), largest first, each found by `maxKey` (O(log n)):
+    BTrees iterate only upwards, and counting back from the end walks every bucket."""
+    key = high
+    while True:
+        if key is None:
+            try:
+                found = tree.maxKey()
+            except ValueError:
+                return
+        else:
+            # Keys equal to the bound's time but below it, then any earlier time: `(t,)`
+            # sorts before every `(t, name)`.
+            same = list(tree.keys(min=(key[0],), max=key, excludemax=True)) if len(key) > 1 \
+                else []
+            if same:
+                found = same[-1]
+            else:
+                try:
+                    found = tree.maxKey((key[0],))
+                except ValueError:
+                    return
+                if found >= (key[0],):
+                    return
+        if low is not None and found < low:
+            return
+        yield found
+        key = found

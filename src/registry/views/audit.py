@@ -39,6 +39,7 @@ ACTION_TITLES = {
     "join.form": _("audit-join.form", default="Join form issued"),
     "journal.export": _("audit-journal.export", default="Journal exported"),
     "letter.draft": _("audit-letter.draft", default="Draft created"),
+    "list.export": _("audit-list.export", default="Chosen letters exported"),
     "letter.pdf": _("audit-letter.pdf", default="PDF attached"),
     "letter.token_signed": _("audit-letter.token_signed", default="Signed with the e-Token"),
     "letter.update": _("audit-letter.update", default="Draft changed"),

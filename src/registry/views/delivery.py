@@ -7,12 +7,14 @@ from registry.resources.letter import Delivery
 from registry.resources.organisation import Inbox
 from registry.security import permissions as P
 from registry.signatures import REASON_MESSAGES
-from registry.views.api import batch_params, batching
+from registry.views import listing
+from registry.views.api import batching
+from registry.views.listing import Column, number_key, text_key
 from registry.workflow import state_titles, transition_titles
 from registry.views import desk as desk_views
 from registry.views.letter import (
     CONFIRMATIONS,
-    chosen_tab,
+    DELIVERY_STATES,
     end_of_life,
     pdf_response,
     verdict_checks,
@@ -32,34 +34,60 @@ INBOX_TABS = [
     ("registered", _("tab-registered", default="Registered"), ("registered",)),
     ("rejected", _("tab-rejected", default="Rejected"), ("rejected",)),
     ("archived", _("tab-archived", default="Archived"), ("handed_over", "disposed")),
+    ("all", _("tab-all", default="All"), DELIVERY_STATES),
 ]
+
+
+def inbox_columns(request):
+    """The inbox's columns, in the order shown (see registry.views.listing)."""
+    orgs, users = request.root.orgs, request.root.users
+
+    def sender(d):
+        return d.letter.sender_name if d.on_paper else (
+            orgs[d.sender].name if d.sender in orgs else d.sender)
+
+    def open_task(d):
+        return d.task if d.task is not None and d.task.state == "open" else None
+
+    def executor(d):
+        login = d.task.executor if d.task is not None else None
+        user = users.get(login) if login else None
+        return (user.fullname or user.login) if user is not None else login
+
+    return [
+        Column("received", _("Received")),
+        Column("sender", _("From"), lambda d: text_key(sender(d))),
+        Column("subject", _("Subject"), lambda d: text_key(d.letter.subject)),
+        Column("their_number", _("Their number"), lambda d: number_key(d.letter.outgoing_number)),
+        Column("our_number", _("Our number"),
+               lambda d: (d.number_year, d.number_seq) if d.number_seq else None),
+        Column("state", _("State"), lambda d: d.state),
+        Column("executor", _("Executor"), lambda d: text_key(executor(d))),
+        Column("due", _("list-due", default="Due date"), lambda d: open_task(d).due if open_task(d) and open_task(d).due
+               else None),
+    ], sender, executor
 
 
 @view_config(context=Inbox, renderer="registry:templates/inbox.pt", permission=P.VIEW_MAILBOX,
              accept="text/html")
 def inbox(request):
-    key, states = chosen_tab(request, INBOX_TABS)
-    start, size = batch_params(request)
-    deliveries, total = request.context.in_state(states, start, size,
-                                              after=request.params.get("b_after"))
-    orgs = request.root.orgs
-    return {"org": request.context.__parent__, "tabs": INBOX_TABS, "tab": key,
-            "deliveries": deliveries, "total": total, "start": start, "size": size,
-            "more": start + size < total, "state_titles": state_titles(),
-            "sender_name": lambda regno: orgs[regno].name if regno in orgs else regno,
-            "counts": {k: request.context.count(states) for k, _t, states in INBOX_TABS},
+    columns, sender, executor = inbox_columns(request)
+    selection, error = listing.choose(request, INBOX_TABS, columns)
+    page = selection.read(request.context)
+    return {"org": request.context.__parent__, "columns": columns, "deliveries": page.items,
+            "state_titles": state_titles(), "sender_name": sender, "executor_name": executor,
             "can_register_paper": bool(request.has_permission(P.REGISTER_PAPER, request.context)),
+            **listing.list_values(request, selection, page, request.context, error),
             **desk_views.urgency_marks(request)}
 
 
 @view_config(context=Inbox, renderer="json", permission=P.VIEW_MAILBOX,
              accept="application/json", request_method="GET")
 def inbox_json(request):
-    states = [s for s in request.params.getall("state") if s] or \
-        ["delivered", "registered", "rejected", "handed_over", "disposed"]
-    start, size = batch_params(request)
-    deliveries, total = request.context.in_state(states, start, size,
-                                              after=request.params.get("b_after"))
+    states = [s for s in request.params.getall("state") if s] or list(DELIVERY_STATES)
+    selection = listing.Selection(request, INBOX_TABS, inbox_columns(request)[0], states=states)
+    page = selection.read(request.context)
+    deliveries = page.items
     return {"@id": request.url, "@type": "Inbox",
             "items": [{"@id": request.resource_url(d), "id": d.__name__, "state": d.state,
                        "sender": d.sender, "subject": d.letter.subject,
@@ -67,9 +95,9 @@ def inbox_json(request):
                        "incoming_number": d.incoming_number,
                        "delivered_at": d.delivered_at.isoformat(),
                        **d.task_json(request)} for d in deliveries],
-            "items_total": total,
-            "batching": batching(request, start, size, total, start + size < total,
-                                 deliveries[-1].__name__ if deliveries else None)}
+            **page.json(), "counts": listing.state_counts(request.context, DELIVERY_STATES),
+            "batching": batching(request, selection.start, selection.size, page.total,
+                                 page.more, listing.last_id(selection, page))}
 
 
 def delivery_page(request, refusals=None, **extra):

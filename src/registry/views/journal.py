@@ -145,6 +145,18 @@ def export_response(request, journal, fmt):
             "printed journal holds at most ${max}. Choose a shorter period or a series, or "
             "export it as XLSX or CSV.", mapping={"count": len(journal), "max": PRINT_MAX_ROWS}),
             field="to", status=413)
+    response = file_response(request, journal, fmt)
+    request.root.audit.append(request.account.login, "journal.export",
+                              target=request.resource_path(request.context, "@journal"),
+                              org=journal.org.regno,
+                              detail={"direction": journal.direction, "format": fmt,
+                                      "from": journal.first.isoformat(),
+                                      "to": journal.last.isoformat(), "series": journal.series})
+    return response
+
+
+def file_response(request, journal, fmt):
+    """`journal` (or any object with its attributes and `rows()`) as a download of `fmt`."""
     handle, path = tempfile.mkstemp(prefix="journal-", suffix="." + fmt)
     os.close(handle)
     try:
@@ -160,10 +172,4 @@ def export_response(request, journal, fmt):
     response.content_length = size
     response.headers["Content-Disposition"] = dump_options_header(
         "attachment", {"filename": export_name(journal, fmt)})
-    request.root.audit.append(request.account.login, "journal.export",
-                              target=request.resource_path(request.context, "@journal"),
-                              org=journal.org.regno,
-                              detail={"direction": journal.direction, "format": fmt,
-                                      "from": journal.first.isoformat(),
-                                      "to": journal.last.isoformat(), "series": journal.series})
     return response

@@ -19,7 +19,9 @@ from registry.resources.organisation import Outbox
 from registry.safetext import display_filename
 from registry.security import permissions as P
 from registry.signatures import GateConfig, REASON_MESSAGES
-from registry.views.api import batch_params, batching
+from registry.views import listing
+from registry.views.api import batching
+from registry.views.listing import Column, number_key, text_key
 from registry.views.forms import CSRFSchema, Day, day_widget, flash, make_form, run_form
 from registry.views.intake import read_form, read_json, require_media_type, too_large
 from registry.views.thread import thread_values
@@ -36,11 +38,15 @@ CONFIRMATIONS = {
     "delete": _("confirm-delete", default="Delete this draft and its PDF? This cannot be "
                 "undone."),
 }
+#: A delivery's states, in its workflow's order (the inbox's "All" tab).
+DELIVERY_STATES = ("delivered", "registered", "rejected", "handed_over", "disposed")
+OUTBOX_STATES = ("draft", "signed", "sent", "received", "withdrawn", "handed_over", "disposed")
 OUTBOX_TABS = [
     ("draft", _("tab-drafts", default="Drafts"), ("draft",)),
     ("signed", _("tab-signed", default="Signed"), ("signed",)),
     ("sent", _("tab-sent", default="Sent"), ("sent", "received", "withdrawn")),
     ("archived", _("tab-archived", default="Archived"), ("handed_over", "disposed")),
+    ("all", _("tab-all", default="All"), OUTBOX_STATES),
 ]
 
 
@@ -129,49 +135,58 @@ def _recipient_names(request, regnos):
 
 # The outbox --------------------------------------------------------------------------------
 
-def chosen_tab(request, tabs):
-    """The (key, states) of the tab the `state` parameter names, else of the first tab."""
-    chosen = request.params.get("state")
-    for key, _title, states in tabs:
-        if key == chosen:
-            return key, states
-    return tabs[0][0], tabs[0][2]
+def outbox_columns(request):
+    """The outbox's columns, in the order shown (see registry.views.listing)."""
+    return [
+        Column("number", _("Number"), lambda letter: number_key(letter.outgoing_number)),
+        Column("subject", _("Subject"), lambda letter: text_key(letter.subject)),
+        Column("recipients", _("Recipients"), lambda letter: len(letter.recipients)),
+        Column("state", _("State"), lambda letter: letter.state),
+        Column("due", _("list-due", default="Due date"), lambda letter: letter.response_due),
+        Column("created", _("Created")),
+    ]
+
+
+def delivery_states(letter):
+    """How a letter's recipients stand: [(state, count)] in the delivery workflow's order."""
+    counts = {}
+    for delivery in letter.deliveries.values():
+        counts[delivery.state] = counts.get(delivery.state, 0) + 1
+    return [(state, counts[state]) for state in DELIVERY_STATES if state in counts]
 
 
 @view_config(context=Outbox, renderer="registry:templates/outbox.pt", permission=P.VIEW_MAILBOX,
              accept="text/html")
 def outbox(request):
-    key, states = chosen_tab(request, OUTBOX_TABS)
-    start, size = batch_params(request)
-    letters, total = request.context.in_state(states, start, size,
-                                              after=request.params.get("b_after"))
-    return {"org": request.context.__parent__, "tabs": OUTBOX_TABS, "tab": key,
-            "letters": letters, "total": total, "start": start, "size": size,
-            "more": start + size < total, "state_titles": state_titles(),
+    columns = outbox_columns(request)
+    selection, error = listing.choose(request, OUTBOX_TABS, columns)
+    page = selection.read(request.context)
+    return {"org": request.context.__parent__, "columns": columns, "letters": page.items,
+            "state_titles": state_titles(), "delivery_states": delivery_states,
             "names": lambda regnos: _recipient_names(request, regnos),
-            "can_draft": bool(request.has_permission(P.DRAFT_LETTER, request.context))}
+            "can_draft": bool(request.has_permission(P.DRAFT_LETTER, request.context)),
+            **listing.list_values(request, selection, page, request.context, error)}
 
 
 @view_config(context=Outbox, renderer="json", permission=P.VIEW_MAILBOX,
              accept="application/json", request_method="GET")
 def outbox_json(request):
-    states = [s for s in request.params.getall("state") if s] or \
-        ["draft", "signed", "sent", "received", "withdrawn", "handed_over",
-         "disposed"]
-    start, size = batch_params(request)
-    letters, total = request.context.in_state(states, start, size,
-                                              after=request.params.get("b_after"))
+    states = [s for s in request.params.getall("state") if s] or list(OUTBOX_STATES)
+    selection = listing.Selection(request, OUTBOX_TABS, outbox_columns(request), states=states)
+    page = selection.read(request.context)
     return {"@id": request.url, "@type": "Outbox",
-            "items": [_letter_summary(request, letter) for letter in letters],
-            "items_total": total,
-            "batching": batching(request, start, size, total, start + size < total,
-                                 letters[-1].__name__ if letters else None)}
+            "items": [_letter_summary(request, letter) for letter in page.items],
+            **page.json(), "counts": listing.state_counts(request.context, OUTBOX_STATES),
+            "batching": batching(request, selection.start, selection.size, page.total,
+                                 page.more, listing.last_id(selection, page))}
 
 
 def _letter_summary(request, letter):
     return {"@id": request.resource_url(letter), "id": letter.__name__, "state": letter.state,
             "subject": letter.subject, "recipients": list(letter.recipients),
-            "outgoing_number": letter.outgoing_number, "created": letter.created.isoformat()}
+            "outgoing_number": letter.outgoing_number, "created": letter.created.isoformat(),
+            "response_due": letter.response_due.isoformat() if letter.response_due else None,
+            "deliveries": dict(delivery_states(letter))}
 
 
 @view_config(context=Outbox, name="new", renderer="registry:templates/new_letter.pt",
