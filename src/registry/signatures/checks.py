@@ -100,8 +100,12 @@ class FileDigest:
         `compute_digest`), computed with the file's: the bytes before the signature's
         /Contents are read once for both. Call it only for a /ByteRange [0 a b c] that frames
         the signature's /Contents within the file (`_byte_range_problem` finds nothing);
-        only SHA-256 is seeded, pyHanko works out any other digest itself, as it would."""
-        if embedded.external_md_algorithm != "sha256":
+        only SHA-256 and a /ByteRange written out in the signature dictionary are seeded,
+        pyHanko works out (or fails on) any other itself, as it would."""
+        from pyhanko.pdf_utils import generic
+
+        if embedded.external_md_algorithm != "sha256" or \
+                not isinstance(embedded.byte_range, generic.ArrayObject):
             return
         _start, first_len, second, second_len = (int(v) for v in sig["/ByteRange"])
         view = memoryview(self.data)
