@@ -400,9 +400,9 @@ def breakdown(design, rows):
           "loading the trust payload); cold start: checks cold - checks warm (a fresh process "
           "runs the code for the first time); start-up: a fresh process's start-up and round "
           "trip (worker.call of a trivial job); pool trip: a warm pool worker's round trip; "
-          "passing: the file's bytes to the worker (the application passes the committed "
-          "blob's path instead); rest: the verdict back, the sha256 in the parent, "
-          "scheduling. Last column: cold start + start-up, what running each check in a fresh "
+          "passing: the file's bytes to the worker (the gate, as the application, passes the "
+          "file's path instead: rest is net of what it does not pay); rest: the verdict back, "
+          "the worker reading the file, scheduling. Last column: cold start + start-up, what running each check in a fresh "
           "process costs on top of a warm worker.")
     print(f"gate within {TARGET_RATIO}x of bare pyHanko (p50) on every file bare pyHanko "
           f"validates: {'yes' if met_all else 'no'}")

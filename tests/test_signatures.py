@@ -2,6 +2,7 @@
 refusal, the public attack classes (incremental saving, signature wrapping, universal signature
 forgery, shadow attacks), certificate problems, and hostile files under the time budget."""
 import datetime as dt
+import hashlib
 import json
 import time
 
@@ -165,6 +166,48 @@ def test_a_file_path_is_checked_like_bytes(gate, pki, tmp_path):
     path.write_bytes(pdfs.signed_letter(pki, REGNO))
     verdict = gate.verify(str(path), REGNO)
     assert verdict.accepted and verdict.size == path.stat().st_size
+    # The worker hashes the bytes it checked (the gate does not hash the file beforehand).
+    assert verdict.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("name", ["signed_letter", "page_content_replaced",
+                                  "cms_over_other_document", "not_pdf",
+                                  "garbage_with_pdf_header"])
+def test_a_verdict_names_the_sha256_of_the_bytes_checked(gate, pki, tmp_path, name):
+    """Whatever the answer, and whether the file's SHA-256 came with the signature's digest or
+    on its own: the verdict's sha256 is the file's."""
+    data = pdfs.sample(name).build(pki, REGNO)
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(data)
+    assert gate.verify(str(path), REGNO).sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_the_signed_range_digest_given_to_pyhanko_is_its_own(pki):
+    """The gate hashes the signed range together with the file and hands pyHanko the digest:
+    it is the one pyHanko works out itself (a signature only, and a B-LT update after it)."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.general import byte_range_digest
+
+    from registry.signatures.checks import FileDigest
+
+    for data in (pdfs.signed_letter(pki, REGNO), pdfs.signed_then_dss_added(pki, REGNO)):
+        embedded = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures[0]
+        digest = FileDigest(data)
+        digest.seed(embedded, embedded.sig_object)
+        _length, own = byte_range_digest(io.BytesIO(data), embedded.byte_range, "sha256")
+        assert embedded.external_digests == {"sha256": own}
+        assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_a_file_the_worker_did_not_answer_for_is_hashed_by_the_gate(trust_dir, pki, tmp_path):
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(pdfs.signed_letter(pki, REGNO))
+    impatient = Gate(GateConfig(trust_dir=str(trust_dir), timeout=0.000001))
+    verdict = impatient.verify(str(path), REGNO)
+    assert verdict.reasons == ("TIMEOUT",)
+    assert verdict.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_pades_only_setting_refuses_adbe_signatures(trust_dir, pki):
@@ -339,6 +382,24 @@ def test_another_question_or_the_next_minute_checks_again(pki, trust_dir, monkey
     later = gate.verify(signed, REGNO)
     assert len(calls) == 5 and "reused_at" not in later.evidence
     assert len(gate.verdicts) == 1  # the past minute's verdicts are gone
+
+
+def test_a_file_is_reused_only_while_it_is_the_same_unchanged_file(pki, trust_dir, tmp_path,
+                                                                    monkeypatch):
+    now = [dt.datetime.now(dt.timezone.utc).replace(second=5, microsecond=0)]
+    gate, calls = _counting_gate(trust_dir, monkeypatch, lambda: now[0])
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(pdfs.signed_letter(pki, REGNO))
+    first = gate.verify(str(path), REGNO)
+    again = gate.verify(path, REGNO)
+    assert len(calls) == 1 and again.evidence["reused_at"] == now[0].isoformat()
+    assert again.sha256 == first.sha256
+    rewritten = pdfs.sample("page_content_replaced").build(pki, REGNO)
+    path.write_bytes(rewritten)  # the same path, other bytes
+    changed = gate.verify(path, REGNO)
+    assert len(calls) == 2 and "reused_at" not in changed.evidence
+    assert changed.reasons == ("MODIFIED_AFTER_SIGNING",)
+    assert changed.sha256 == hashlib.sha256(rewritten).hexdigest()
 
 
 def test_a_changed_trust_directory_checks_again(pki, tmp_path, monkeypatch):

@@ -53,7 +53,10 @@ class VerdictCache:
 
     A request replayed after a ZODB conflict asks the gate the same question again: the same
     bytes, the same expected organisation, the same evidence time and kept CRLs, the same trust;
-    the answer cannot differ within that minute, so it is not worked out twice."""
+    the answer cannot differ within that minute, so it is not worked out twice. Bytes are known
+    by their SHA-256; a file path (the application's committed blobs, never rewritten in
+    place) by the file's device, inode, size and modification and change times to the
+    nanosecond, which any write changes: the worker hashes the file, not the gate."""
 
     def __init__(self, size=256):
         self.size = size
@@ -133,12 +136,16 @@ class Gate:
         signature is then judged as of that time (see `registry.resources.evidence.proof_of`).
         Without it, the signature is judged as of now."""
         if isinstance(source, (str, Path)):
-            size = os.path.getsize(source)
-            digest = _file_sha256(source) if size <= self.config.max_size else ""
-            payload = str(source)
+            # The worker hashes the bytes it checks, in the same pass as the signature's own
+            # digest; until then the file is known by what the file system says of it.
+            payload, digest = str(source), ""
+            stat = os.stat(payload)
+            size = stat.st_size
+            known_as = ("file", stat.st_dev, stat.st_ino, size, stat.st_mtime_ns,
+                        stat.st_ctime_ns)
         else:
             size, payload = len(source), bytes(source)
-            digest = hashlib.sha256(payload).hexdigest()
+            digest = known_as = hashlib.sha256(payload).hexdigest()
         now = self.clock() if self.clock else datetime.now(timezone.utc)
         base = {"checked_at": now.isoformat(), "sha256": digest, "size": size,
                 "expected_org": expected_regno}
@@ -148,7 +155,7 @@ class Gate:
         current = self.trust()
         minute = now.replace(second=0, microsecond=0).isoformat()
         fingerprint = self._fingerprint(current)
-        key = (digest, expected_regno, *_evidence_key(as_of), fingerprint, minute)
+        key = (known_as, expected_regno, *_evidence_key(as_of), fingerprint, minute)
         reused = self.verdicts.get(key)
         if reused is not None:
             reused.evidence["reused_at"] = now.isoformat()
@@ -156,11 +163,16 @@ class Gate:
         fetch = self.config.fetch_revocation
         asked = None if fetch else _judgement_key(digest, expected_regno, as_of, current,
                                                   fingerprint)
+        if asked and not digest:
+            # A kept judgement is found by the bytes' digest: a file asked about as of its
+            # first acceptance is hashed here (a hit spares the whole check).
+            digest = base["sha256"] = _file_sha256(payload)
+            asked = (digest, *asked[1:])
         judged = self.judgements.get(asked) if asked else None
         if judged is not None:
             return _as_asked(judged, now, as_of)
         options = {"max_size": self.config.max_size, "pades_only": self.config.pades_only,
-                   "fetch": fetch, "sha256": digest, "as_of": as_of,
+                   "fetch": fetch, "sha256": digest or None, "as_of": as_of,
                    # Judged at exactly the time the verdict names (not the worker's clock),
                    # so that the verdict answers a later question about that moment; with
                    # fetching, as the real time (a moment given turns fetching off).
@@ -168,6 +180,10 @@ class Gate:
         trust = {**current.as_payload(), "tsa_roots": self._tsa_roots}
         verdict = run_checks(payload, expected_regno, trust, options, self.config.timeout,
                              self.config.memory_limit, base, workers=self.config.workers)
+        if isinstance(payload, str) and not verdict.sha256:
+            # The worker did not answer (TIMEOUT, out of memory, died): the file is hashed
+            # here, so that the verdict still names the bytes it is about.
+            verdict = replace(verdict, sha256=_file_sha256(payload))
         if "judged" in verdict.evidence:
             # The revocation data this check had: the registry keeps it with a first
             # acceptance (by digest), to judge the signature as of then in later years.

@@ -6,6 +6,7 @@ line and its lenient difference policy are recorded as evidence, never trusted a
 """
 import hashlib
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 from io import BytesIO
 
@@ -54,19 +55,25 @@ def inspect_payload(payload, expected_regno=None, trust=None, options=None):
 
 
 def inspect(data, expected_regno=None, trust=None, options=None):
-    """Check `data` (the PDF's bytes); return a Verdict. Never raises for bad input."""
+    """Check `data` (the PDF's bytes); return a Verdict whose `sha256` is that of `data`
+    (`options["sha256"]` when the gate hashed the bytes already). Never raises for bad
+    input."""
     options = options or {}
-    # The gate hashed the file already, before handing it over: no need to do it twice.
-    digest = options.get("sha256") or hashlib.sha256(data).hexdigest()
-    base = {"checked_at": options.get("now") or now_iso(), "sha256": digest, "size": len(data),
+    digest = FileDigest(data, options.get("sha256"))
+    base = {"checked_at": options.get("now") or now_iso(), "size": len(data),
             "expected_org": expected_regno}
+    verdict = _inspect(data, digest, expected_regno, trust or {}, options, base)
+    return replace(verdict, sha256=digest.hexdigest())
+
+
+def _inspect(data, digest, expected_regno, trust, options, base):
     max_size = options.get("max_size")
     if max_size and len(data) > max_size:
         return Verdict.refused("TOO_LARGE", evidence={"max_size": max_size}, **base)
     if b"%PDF-" not in data[:PDF_HEADER_WINDOW]:
         return Verdict.refused("NOT_PDF", **base)
     try:
-        return _inspect_pdf(data, expected_regno, trust or {}, options, base)
+        return _inspect_pdf(data, digest, expected_regno, trust, options, base)
     except MemoryError:
         return Verdict.refused("MALFORMED_PDF", evidence={"error": "memory budget exceeded"},
                                **base)
@@ -74,7 +81,44 @@ def inspect(data, expected_regno=None, trust=None, options=None):
         return Verdict.refused("MALFORMED_PDF", evidence={"error": "nesting too deep"}, **base)
 
 
-def _inspect_pdf(data, expected_regno, trust, options, base):
+class FileDigest:
+    """The SHA-256 of a file's bytes, worked out once per check: in the same pass over the
+    bytes as the signature's byte-range digest when the signature asks for one (`seed`), else
+    on its own when first asked for."""
+
+    def __init__(self, data, known=None):
+        self.data = data
+        self._hex = known
+
+    def hexdigest(self):
+        if self._hex is None:
+            self._hex = hashlib.sha256(self.data).hexdigest()
+        return self._hex
+
+    def seed(self, embedded, sig):
+        """Give pyHanko the SHA-256 digest of `embedded`'s byte range (its own cache of
+        `compute_digest`), computed with the file's: the bytes before the signature's
+        /Contents are read once for both. Call it only for a /ByteRange [0 a b c] that frames
+        the signature's /Contents within the file (`_byte_range_problem` finds nothing);
+        only SHA-256 and a /ByteRange written out in the signature dictionary are seeded,
+        pyHanko works out (or fails on) any other itself, as it would."""
+        from pyhanko.pdf_utils import generic
+
+        if embedded.external_md_algorithm != "sha256" or \
+                not isinstance(embedded.byte_range, generic.ArrayObject):
+            return
+        _start, first_len, second, second_len = (int(v) for v in sig["/ByteRange"])
+        view = memoryview(self.data)
+        signed = hashlib.sha256(view[:first_len])
+        if self._hex is None:
+            whole = signed.copy()
+            whole.update(view[first_len:])
+            self._hex = whole.hexdigest()
+        signed.update(view[second:second + second_len])
+        embedded.external_digests["sha256"] = signed.digest()
+
+
+def _inspect_pdf(data, digest, expected_regno, trust, options, base):
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -118,8 +162,8 @@ def _inspect_pdf(data, expected_regno, trust, options, base):
                                **base)
     if overflow:
         return Verdict.refused("TOO_LARGE", evidence={**evidence, "error": overflow}, **base)
-    return _validate(reader, data, field, subfilter, expected_regno, trust, options, evidence,
-                     base)
+    return _validate(reader, data, digest, field, subfilter, expected_regno, trust, options,
+                     evidence, base)
 
 
 def _open(data):
@@ -309,7 +353,8 @@ def _ref_key(ref):
     return None
 
 
-def _validate(reader, data, field, subfilter, expected_regno, trust, options, evidence, base):
+def _validate(reader, data, digest, field, subfilter, expected_regno, trust, options, evidence,
+              base):
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
@@ -318,8 +363,11 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
     reasons = []
     if options.get("pades_only") and subfilter != "ETSI.CAdES.detached":
         reasons.append("NOT_PADES")
+    gap_problem = _byte_range_problem(data, field["sig"])
     try:
         embedded = EmbeddedPdfSignature(reader, field["field"], field["name"])
+        if not gap_problem:
+            digest.seed(embedded, field["sig"])
         status = _validated(embedded, trust, options)
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError,
             AttributeError, IndexError) as exc:
@@ -341,7 +389,6 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
         timestamp = stamp.timestamp.isoformat()
     evidence["level"] = _pades_level(reader, timestamp)
 
-    gap_problem = _byte_range_problem(data, field["sig"])
     if not gap_problem:
         # How many bytes from the start the signature covers: the document as it was signed
         # (what a reader of the signed content, such as the join form's code, must read).
@@ -412,7 +459,8 @@ def _validate(reader, data, field, subfilter, expected_regno, trust, options, ev
 class ChainCache:
     """What pyHanko found validating signers' certificate chains (its trust findings), kept
     by a gate worker under everything such a finding depends on (`chain_key`): the signer's
-    certificate and every certificate its signature carries, the trust's anchors,
+    identifier and every certificate its signature carries (which of them is the signer's
+    follows from those), the trust's anchors,
     intermediates and CRLs, the registry's kept CRLs, the judgement time and basis, and the
     revocation mode. Bounded: `size` entries, each kept at most `ttl` seconds, and a check
     judged "now" finds only an entry made in the same minute of the clock (as the gate's
@@ -446,7 +494,8 @@ class ChainCache:
 
 #: This worker's chain findings (a gate worker runs one check at a time).
 CHAINS = ChainCache()
-#: The parts of pyHanko's status that come from validating the signer's chain.
+#: The parts of pyHanko's status that come from validating the signer's chain (kept with
+#: the signer's certificate, the anchor of a check that reuses them).
 CHAIN_FINDINGS = ("trust_problem_indic", "validation_path", "revocation_details",
                   "error_time_horizon")
 
@@ -460,8 +509,11 @@ def chain_key(embedded, trust, options):
     # Judged now: the minute of the clock (a past moment is exact).
     when = moment.replace(second=0, microsecond=0) if basis == "now" else moment
     try:
+        # Which carried certificate is the signer's follows from these two alone (pyHanko
+        # matches the signer's identifier against the certificates): picking it out here
+        # would compare names, milliseconds that the validation spends again.
         carried = sorted(cert.chosen.dump() for cert in embedded.signed_data["certificates"])
-        signer = embedded.signer_cert.dump()
+        signer = embedded.signer_info["sid"].dump()
     except Exception:  # noqa: BLE001  (pyHanko's own validation says what is wrong with it)
         return None
     digest = hashlib.sha256()
@@ -479,8 +531,6 @@ def _validated(embedded, trust, options):
     with its signer's certificate as the only anchor (integrity, timestamp, changes), and the
     chain findings are the ones reached before. A signature timestamp is always validated
     against the real trust, never that anchor."""
-    from dataclasses import replace
-
     from pyhanko.sign.validation import validate_pdf_signature
 
     key = chain_key(embedded, trust, options)
@@ -490,15 +540,17 @@ def _validated(embedded, trust, options):
         stamps = _tsa_context(trust, options) or context
         status = validate_pdf_signature(embedded, context, stamps, skip_diff=False)
         if key is not None and status.intact and status.valid:
-            CHAINS.put(key, {name: getattr(status, name) for name in CHAIN_FINDINGS})
+            CHAINS.put(key, {name: getattr(status, name)
+                             for name in (*CHAIN_FINDINGS, "signing_cert")})
         return status
     # The trust's context (its certificates and CRLs parsed, a few milliseconds) is made only
     # when a timestamp needs it; the signer's chain is known.
     stamps = (_tsa_context(trust, options) or _validation_context(trust, options)) \
         if _carries_timestamps(embedded) else None
-    anchored = _signer_anchored(embedded, judgement_time(options)[1])
+    anchored = _signer_anchored(known["signing_cert"], judgement_time(options)[1])
     status = validate_pdf_signature(embedded, anchored, stamps, skip_diff=False)
-    return replace(status, **known) if status.intact and status.valid else status
+    findings = {name: known[name] for name in CHAIN_FINDINGS}
+    return replace(status, **findings) if status.intact and status.valid else status
 
 
 def _carries_timestamps(embedded):
@@ -513,14 +565,14 @@ def _carries_timestamps(embedded):
         return True
 
 
-def _signer_anchored(embedded, moment):
+def _signer_anchored(signer_cert, moment):
     """A validation context whose one anchor is the signer's own certificate (no chain to
     build: its findings are known), at `moment`. An anchor is not checked for revocation, so
     no revocation data is needed ("soft-fail" only lets the context be made without any); the
     findings pyHanko reaches with it are replaced by the known ones."""
     from pyhanko_certvalidator import ValidationContext
 
-    return ValidationContext(trust_roots=[embedded.signer_cert], allow_fetching=False,
+    return ValidationContext(trust_roots=[signer_cert], allow_fetching=False,
                              moment=moment, revocation_mode="soft-fail")
 
 
@@ -560,7 +612,7 @@ def _pyhanko_modification(status):
     return None
 
 
-_HEX = frozenset(b"0123456789abcdefABCDEF \r\n\t")
+_HEX = b"0123456789abcdefABCDEF \r\n\t"
 
 
 def _byte_range_problem(data, sig):
@@ -575,7 +627,7 @@ def _byte_range_problem(data, sig):
             or second + second_len > len(data):
         return "the /ByteRange does not frame the signature in the file"
     if data[gap_start:gap_start + 1] != b"<" or data[gap_end - 1:gap_end] != b">" or \
-            not _HEX.issuperset(data[gap_start + 1:gap_end - 1]):
+            data[gap_start + 1:gap_end - 1].translate(None, _HEX):
         return "the bytes left out by /ByteRange are not exactly the signature's /Contents"
     return None
 
