@@ -6,7 +6,7 @@ DEBIAN_RUN_PACKAGES := fonts-dejavu-core softhsm2 tesseract-ocr tesseract-ocr-mo
 DEBIAN_TEST_PACKAGES := $(DEBIAN_RUN_PACKAGES) chromium fonts-noto-core gettext postgresql
 
 .PHONY: install install-test debian-packages debian-run-packages debian-test-packages run test \
-	test-fast pot catalogs bench
+	test-fast pot catalogs bench assets
 
 install: debian-run-packages
 	$(PIP) install -e .
@@ -38,7 +38,7 @@ run: install
 	registry serve --demo
 
 # Set up and run every test (unit, functional, CLI, packaging, browser).
-test: install-test
+test: install-test assets
 	$(PYTHON) -m pytest -n 2 tests
 
 test-fast:
@@ -49,6 +49,16 @@ pot:
 	pot-create -c etc/lingua.cfg -d registry --package-name registry --no-linenumbers -s \
 	  -o $(LOCALE)/registry.pot src/registry templates workflows
 	for po in $(LOCALE)/*/LC_MESSAGES/registry.po; do msgmerge -q -U --backup=none $$po $(LOCALE)/registry.pot; done
+
+# What the build takes from the npm registry, at the versions package-lock.json pins: axe-core,
+# which the browser tests inject into every page of the journey (never served to users).
+AXE := tests/vendor/axe.min.js
+assets: $(AXE)
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	mkdir -p $(dir $@)
+	cp node_modules/axe-core/axe.min.js $@
 
 catalogs:
 	for po in $(LOCALE)/*/LC_MESSAGES/*.po; do msgfmt --check -o $${po%.po}.mo $$po; done

@@ -2,6 +2,8 @@
 
 Forms are colander schema classes bound per request; Deform appears only in views.
 """
+import itertools
+
 import colander
 import deform
 import deform.template
@@ -90,9 +92,12 @@ def browser_words(localizer):
 
 def make_form(request, schema, buttons, bind=None, **kw):
     """Bind `schema` (an instance) to the request (and the `bind` values, for deferred nodes)
-    and wrap it in a Deform form."""
+    and wrap it in a Deform form. The forms of one request number their fields from one
+    counter: two forms on a page (a draft's fields and its PDF) would otherwise both start at
+    deformField1, and a label would name the other form's field."""
     bound = schema.bind(request=request, **(bind or {}))
-    return deform.Form(bound, buttons=buttons, renderer=FORM_RENDERER, **kw)
+    counter = request.__dict__.setdefault("registry_form_fields", itertools.count())
+    return deform.Form(bound, buttons=buttons, renderer=FORM_RENDERER, counter=counter, **kw)
 
 
 #: What a page answers when its form is refused: the fields' own checks failed.
