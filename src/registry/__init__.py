@@ -45,6 +45,7 @@ def main(global_config, **settings):
         config.include("registry.operations")
         config.include("registry.preservation")
         config.include("registry.receipts")
+        config.include("registry.mail")
         config.include("registry.notifications")
         config.include("registry.checkpoints")
         config.include("registry.verification")

@@ -31,19 +31,18 @@ from translationstring import TranslationString
 from zope.interface import Interface
 
 from registry import settings as registry_settings
+from registry.audit_sealing import seal_pending
 from registry.i18n import DEFAULT_LOCALE, _, localizer_for
+from registry.notifications import IPostman, KINDS, facts_of, stored_day
 from registry.operations import Schedule
 from registry.store import site_of
+from registry.workflow.engine import object_path
 
 log = logging.getLogger(__name__)
 
 MAIL_MODES = ("immediate", "digest", "none")
 DEFAULT_DIGEST_HOUR = 8
 DEFAULT_DUE_SOON_DAYS = 3
-
-
-class IPostman(Interface):
-    """The application's postman (registered only when mail is on)."""
 
 
 class MailSettingsError(ValueError):
@@ -163,8 +162,6 @@ def due_tasks(site, regno, today, soon_days):
 
 
 def _task_line(delivery, overdue, site):
-    from registry.notifications import KINDS, facts_of
-
     facts = facts_of(delivery, site)
     return _(KINDS["task_overdue" if overdue else "task_due_soon"],
              mapping={name: facts.get(name) or "—" for name in ("number", "org", "due")})
@@ -175,8 +172,6 @@ def run_digest(db, postman, now=None, force=False):
     `force`). One transaction: the day is recorded, every mail joins it and leaves at commit;
     a concurrent digest (another process) conflicts, and its mails never leave. Audited.
     Returns a DigestReport."""
-    from registry.audit_sealing import seal_pending
-
     now = now or datetime.now(timezone.utc)
     today = now.astimezone(registry_settings.zone(postman.settings)).date()
     soon = due_soon_days(postman.settings)
@@ -229,8 +224,6 @@ def _digest_lines(site, user, today, soon, tasks_of, postman):
 
 
 def _path(obj):
-    from registry.workflow.engine import object_path
-
     return object_path(obj)
 
 
@@ -252,8 +245,6 @@ class DigestSchedule(Schedule):
         local = now.astimezone(registry_settings.zone(self.postman.settings))
         if local.hour < self.hour:
             return False
-        from registry.notifications import stored_day
-
         return stored_day(self.db, "last_digest_day") != local.date().isoformat()
 
     def tick(self):
@@ -272,6 +263,14 @@ class DigestSchedule(Schedule):
 
 class IDigestSchedule(Interface):
     """The server's digest schedule (registered when mail is on and a digest hour is set)."""
+
+
+def includeme(config):
+    """The postman (IPostman), when mail is configured, and the daily digest's schedule."""
+    postman = postman_from_settings(config.registry.settings)
+    if postman is not None:
+        config.registry.registerUtility(postman, IPostman)
+        start_digest_schedule(config, postman)
 
 
 def start_digest_schedule(config, postman):
