@@ -41,7 +41,7 @@ def main(global_config, **settings):
         config.include("registry.workflow")
         config.include("registry.desk")
         config.include("registry.signatures")
-        config.include("registry.search")
+        config.include("registry.search.indexing")
         config.include("registry.operations")
         config.include("registry.preservation")
         config.include("registry.receipts")

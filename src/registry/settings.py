@@ -11,6 +11,8 @@ from pathlib import Path
 
 from pyramid.settings import asbool
 
+from registry.search import COMMIT_MS, ENGINES
+
 DEFAULTS = {
     "pyramid.default_locale_name": "mn",
     # A request that conflicts with a concurrent one is replayed (the gate's verdict is reused).
@@ -118,8 +120,6 @@ def search_directory(settings):
 
 def search_engine(settings):
     """`search.engine`: "tantivy" (default) or "whoosh"."""
-    from registry.search import ENGINES
-
     engine = settings.get("search.engine") or ENGINES[0]
     if engine not in ENGINES:
         raise ValueError(f"search.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -139,8 +139,6 @@ def search_writer(settings):
 def search_commit_ms(settings):
     """`search.commit_ms`: the least time in milliseconds between two index commits of the
     writer thread (default 250; 0 commits after every writing request)."""
-    from registry.search.indexing import COMMIT_MS
-
     value = int(settings.get("search.commit_ms", COMMIT_MS))
     if not 0 <= value <= 10_000:
         raise ValueError(f"search.commit_ms must be 0 to 10000, not {value}")
