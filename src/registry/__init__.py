@@ -6,7 +6,8 @@ from pyramid.config import Configurator
 from ZODB.interfaces import IDatabase
 
 from registry import settings as registry_settings
-from registry.resources import bootstrap, root_factory
+from registry.resources.evolve import bootstrap
+from registry.resources.site import root_factory
 from registry.store import open_db
 
 
