@@ -5,13 +5,26 @@ The signatory types the token's PIN; it is used for that one signature, in a wor
 and is never stored or logged. The token is found by its label (by default the organisation's
 registration number) and the key and certificate by their label.
 """
+import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from registry.errors import RegistryError
 from registry.i18n import _
 from registry.signatures.worker import call
 
 PIN_MAX = 64
+SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",
+                   "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+                   "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so")
+
+
+def softhsm_module():
+    """The SoftHSM PKCS#11 module's path if SoftHSM is installed, else None."""
+    if not shutil.which("softhsm2-util"):
+        return None
+    return next((path for path in SOFTHSM_MODULES if os.path.exists(path)), None)
 
 
 @dataclass(frozen=True)
@@ -29,10 +42,6 @@ class TokenConfig:
         when they exist."""
         module = settings.get("registry.pkcs11.module")
         if not module:
-            from pathlib import Path
-
-            from registry.demo_pki import softhsm_module
-
             demo_conf = Path(settings.get("registry.data_dir", "var")) / "softhsm" / \
                 "softhsm2.conf"
             if demo_conf.exists() and softhsm_module():

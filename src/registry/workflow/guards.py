@@ -4,6 +4,8 @@ A guard is `guard(obj, ctx) -> GuardResult(ok, reason, message, evidence)`: pure
 never writes), safe to run again when a request is retried, and it explains a refusal with a
 stable reason code and a message for people.
 """
+from registry import desk
+from registry.archive.retention import hold_of
 from registry.desk import GUARDS as DESK_GUARDS
 from registry.i18n import _
 from registry.signatures import REASON_MESSAGES
@@ -46,8 +48,6 @@ def within_limits(letter, ctx):
     """The registry is not for advertising: at most `registry.limits.recipients_per_letter`
     recipients a letter and `registry.limits.letters_per_day` letters an organisation sends a
     day (Ulaanbaatar time)."""
-    from registry.exchange import local_date
-
     per_letter = int(ctx.settings.get("registry.limits.recipients_per_letter",
                                       DEFAULT_RECIPIENTS_PER_LETTER))
     if len(letter.recipients) > per_letter:
@@ -56,7 +56,7 @@ def within_limits(letter, ctx):
                                      "${limit} recipients.", mapping={"limit": per_letter}),
                            evidence={"recipients": len(letter.recipients)})
     per_day = int(ctx.settings.get("registry.limits.letters_per_day", DEFAULT_LETTERS_PER_DAY))
-    sent_today = letter.__parent__.sent_count(local_date(ctx).isoformat())
+    sent_today = letter.__parent__.sent_count(desk.today(ctx).isoformat())
     if sent_today >= per_day:
         return GuardResult(False, reason="DAILY_LIMIT",
                            message=_("daily-limit", default="Your organisation has sent "
@@ -140,8 +140,6 @@ def deliveries_settled(letter, ctx):
 
 def not_on_hold(item, ctx):
     """Nothing under a hold is disposed of."""
-    from registry.archive.retention import hold_of
-
     hold = hold_of(item)
     if hold is None:
         return OK
