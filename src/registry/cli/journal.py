@@ -4,6 +4,9 @@ import click
 
 from registry import settings as registry_settings
 from registry.cli.base import main, org_of, pass_ctx
+from registry.i18n import localizer_for
+from registry.journal import Journal, parse_period
+from registry.views.journal import export_file
 
 
 @main.group()
@@ -25,10 +28,6 @@ def journal():
 @pass_ctx
 def journal_export(ctx, regno, direction, first, last, series, fmt, language, out):
     """Write an organisation's journal for a period as CSV, XLSX or a printable PDF."""
-    from registry.i18n import localizer_for
-    from registry.journal import Journal, parse_period
-    from registry.views.journal import export_file
-
     settings = ctx.settings
     try:
         first, last = parse_period(first, last, registry_settings.local_today(settings))
