@@ -20,6 +20,8 @@ LOCAL_IMPORTS = {
         "open_index imports only the engine `search.engine` chooses (Tantivy's native library)",
     ("registry.search", "registry.search.engine"):
         "open_index imports only the engine `search.engine` chooses (Whoosh's, with numpy)",
+    ("registry.cli.journal", "registry.views.journal"):
+        "`journal export` alone needs the web views (seconds of imports for every command)",
 }
 
 

@@ -6,7 +6,6 @@ from registry import settings as registry_settings
 from registry.cli.base import main, org_of, pass_ctx
 from registry.i18n import localizer_for
 from registry.journal import Journal, parse_period
-from registry.views.journal import export_file
 
 
 @main.group()
@@ -28,6 +27,9 @@ def journal():
 @pass_ctx
 def journal_export(ctx, regno, direction, first, last, series, fmt, language, out):
     """Write an organisation's journal for a period as CSV, XLSX or a printable PDF."""
+    # The web views (seconds of imports) only for this command, not for every `registry` run.
+    from registry.views.journal import export_file
+
     settings = ctx.settings
     try:
         first, last = parse_period(first, last, registry_settings.local_today(settings))
