@@ -43,7 +43,7 @@ from zope.interface import Interface
 
 from registry import settings as registry_settings
 from registry.audit_sealing import seal_pending
-from registry.mail import IPostman
+from registry.notifications import IPostman
 from registry.operations import Schedule
 from registry.seal import SealConfig, SealError, sign_detached
 from registry.signatures.tsa import TsaConfig, token_time_and_imprint
