@@ -46,7 +46,7 @@ def build(path, letters, orgs, batch, rng, now):
 
     from registry import statistics
     from registry.directory import register_organisation
-    from registry.resources import bootstrap
+    from registry.resources.evolve import bootstrap
     from registry.resources.letter import Delivery, Letter
     from registry.resources.task import Task
     from registry.store import site_of

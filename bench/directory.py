@@ -29,7 +29,7 @@ from ZODB.FileStorage import FileStorage
 
 from registry.demo import DISTRICTS, directory, ordinal
 from registry.directory import register_organisation
-from registry.resources import bootstrap
+from registry.resources.evolve import bootstrap
 from registry.search.mongolian import latin
 from registry.store import site_of
 from stats import peak_rss_mib, summary as percentiles, timed  # bench/

@@ -659,7 +659,7 @@ def zeo(args, signed_by, trust_dir, tmp):
 
 
 def zeo_run(args, signed_by, data, trust_dir, log, processes):
-    from registry.resources import bootstrap
+    from registry.resources.evolve import bootstrap
     from registry.store import EmbeddedStore
 
     server, _ = child(["--zeo-server", str(data)], log)

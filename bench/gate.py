@@ -71,7 +71,7 @@ def exchange_rate(trust_dir, pki, letters):
     import pdfs
     from registry import exchange
     from registry.directory import register_organisation
-    from registry.resources import bootstrap
+    from registry.resources.evolve import bootstrap
     from registry.resources.user import User
     from registry.security.principals import principals_for
     from registry.signatures import Gate, GateConfig

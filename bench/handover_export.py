@@ -43,7 +43,7 @@ def build_store(folder, count):
     import pdfs
     from pki import TestPKI
     from registry.directory import register_organisation
-    from registry.resources import bootstrap
+    from registry.resources.evolve import bootstrap
     from registry.resources.letter import Letter, StoredPDF
     from registry.signatures import Gate, GateConfig
     from registry.store import site_of

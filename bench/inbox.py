@@ -198,7 +198,7 @@ def build(path, count, batch, rng, verdict_json, pdf):
     from ZODB.FileStorage import FileStorage
 
     from registry.directory import register_organisation
-    from registry.resources import bootstrap
+    from registry.resources.evolve import bootstrap
     from registry.store import site_of
 
     db = ZODB.DB(FileStorage(str(path / "Data.fs"), blob_dir=str(path / "blobs")),

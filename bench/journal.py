@@ -41,7 +41,7 @@ def build(folder, size):
     from ZODB.FileStorage import FileStorage
 
     from registry.directory import register_organisation
-    from registry.resources import bootstrap
+    from registry.resources.evolve import bootstrap
     from registry.resources.letter import Delivery, Letter
     from registry.store import site_of
 

@@ -37,7 +37,7 @@ def build(folder, senders):
 
     from registry.accounts import create_account
     from registry.directory import register_organisation
-    from registry.resources import bootstrap
+    from registry.resources.evolve import bootstrap
     from registry.store import site_of
 
     db = ZODB.DB(FileStorage(str(folder / "Data.fs"), blob_dir=str(folder / "blobs")))

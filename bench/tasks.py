@@ -38,7 +38,7 @@ def build(path, size, batch, rng):
     from ZODB.FileStorage import FileStorage
 
     from registry.directory import register_organisation
-    from registry.resources import bootstrap
+    from registry.resources.evolve import bootstrap
     from registry.resources.letter import Delivery, Letter
     from registry.resources.task import Task
     from registry.search.queue import IndexQueue

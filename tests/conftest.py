@@ -25,7 +25,7 @@ from ZODB.interfaces import IDatabase
 from registry import main
 from registry.accounts import create_account
 from registry.directory import register_organisation
-from registry.resources import bootstrap
+from registry.resources.evolve import bootstrap
 from registry.search.indexing import ISearchService
 from registry.store import site_of
 

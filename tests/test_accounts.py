@@ -8,7 +8,7 @@ from ZODB.MappingStorage import MappingStorage
 
 from registry.accounts import create_account, log_in, set_password, update_account
 from registry.errors import Conflict, NotFound, RegistryError
-from registry.resources import bootstrap
+from registry.resources.evolve import bootstrap
 from registry.resources.user import LOCK_AFTER, utcnow
 from registry.store import site_of
 

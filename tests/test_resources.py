@@ -5,7 +5,7 @@ import ZODB
 from ZODB.MappingStorage import MappingStorage
 
 from registry.errors import Conflict, NotFound, RegistryError
-from registry.resources import bootstrap
+from registry.resources.evolve import bootstrap
 from registry.resources.folder import Folder, FolderKeyError
 from registry.resources.organisation import Organisation
 from registry.store import site_of

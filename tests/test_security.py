@@ -5,7 +5,7 @@ import ZODB
 from pyramid.authorization import ACLHelper
 from ZODB.MappingStorage import MappingStorage
 
-from registry.resources import bootstrap
+from registry.resources.evolve import bootstrap
 from registry.security import permissions as P
 from registry.security.principals import principals_for
 from registry.store import site_of

@@ -4,7 +4,7 @@ import transaction
 import ZODB
 from ZODB.MappingStorage import MappingStorage
 
-from registry.resources import bootstrap
+from registry.resources.evolve import bootstrap
 from registry.resources.evolve import STEPS, evolve, newest
 from registry.store import EmbeddedStore, StoreBusy, open_db, site_of
 

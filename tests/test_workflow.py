@@ -11,7 +11,7 @@ from ZODB.MappingStorage import MappingStorage
 
 from registry import exchange
 from registry.exchange import EFFECTS
-from registry.resources import bootstrap
+from registry.resources.evolve import bootstrap
 from registry.resources.user import User
 from registry.security import permissions as P
 from registry.security.principals import principals_for
@@ -70,13 +70,14 @@ def test_final_state_with_exits_and_unreachable_states_are_refused():
 
 def test_the_application_refuses_to_start_on_a_broken_definition(tmp_path, monkeypatch):
     import registry.workflow as wf
+    from registry.workflow import definition
 
     folder = tmp_path / "workflows"
     folder.mkdir()
     (folder / "letter.toml").write_text((ROOT / "workflows" / "letter.toml").read_text()
                                         .replace('to = "sent"', 'to = "snet"'))
-    monkeypatch.setattr(wf, "_loaded", None)
-    monkeypatch.setattr(wf, "shipped", lambda name: folder)
+    monkeypatch.setattr(definition, "_loaded", None)
+    monkeypatch.setattr(definition, "shipped", lambda name: folder)
     with pytest.raises(WorkflowError):
         wf.includeme(None)
 
@@ -92,6 +93,22 @@ def test_one_name_in_two_workflows_has_one_title(tmp_path):
     with pytest.raises(WorkflowError, match="letter.toml: state 'disposed' is titled "
                        "'Disposed of' here and 'Destroyed' in delivery.toml"):
         load(tmp_path, GUARDS, EFFECTS)
+
+
+def test_a_guard_no_module_provides_is_refused_at_start_up(tmp_path, monkeypatch):
+    """The engine imports no guard: the modules that define them provide them, and the start-up
+    check (run once every include has) refuses a name none provides."""
+    import registry.workflow as wf
+
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    (folder / "letter.toml").write_text((ROOT / "workflows" / "letter.toml").read_text()
+                                        .replace('"has_subject"', '"has_title"'))
+    monkeypatch.setattr(wf, "shipped", lambda name: folder)
+    with pytest.raises(WorkflowError, match="unknown guard 'has_title'"):
+        wf.check()
+    monkeypatch.setattr(wf, "shipped", lambda name: ROOT / "workflows")
+    wf.check()  # every guard and effect the shipped workflows name is provided
 
 
 # Transitions on a real database ----------------------------------------------------------

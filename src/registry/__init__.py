@@ -6,7 +6,8 @@ from pyramid.config import Configurator
 from ZODB.interfaces import IDatabase
 
 from registry import settings as registry_settings
-from registry.resources import bootstrap, root_factory
+from registry.resources.evolve import bootstrap
+from registry.resources.site import root_factory
 from registry.store import open_db
 
 
@@ -42,10 +43,11 @@ def main(global_config, **settings):
         config.include("registry.workflow")
         config.include("registry.desk")
         config.include("registry.signatures")
-        config.include("registry.search")
+        config.include("registry.search.indexing")
         config.include("registry.operations")
         config.include("registry.preservation")
         config.include("registry.receipts")
+        config.include("registry.mail")
         config.include("registry.notifications")
         config.include("registry.checkpoints")
         config.include("registry.verification")

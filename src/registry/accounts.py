@@ -1,7 +1,8 @@
 """Changes to accounts and logins, each validated and audited (never with a secret)."""
 from registry.errors import NotFound, RegistryError
-from registry.i18n import _
-from registry.resources.user import validate_roles
+from registry.i18n import LOCALES, _
+from registry.mail import MAIL_MODES
+from registry.resources.user import validate_email, validate_roles
 from registry.safetext import check_text, one_line
 from registry.security.principals import SITE_ADMIN
 
@@ -103,10 +104,6 @@ def update_preferences(site, actor, user, email=None, mail_mode=None, language=N
     "none", language: a locale code or "" for the registry's default); audit the change.
     Returns {field: [old, new]}. Raises RegistryError (INVALID_EMAIL, UNKNOWN_MAIL_MODE,
     UNKNOWN_LANGUAGE)."""
-    from registry.i18n import LOCALES
-    from registry.mail import MAIL_MODES
-    from registry.resources.user import validate_email
-
     clean = {}
     if email is not None:
         clean["email"] = validate_email(email)

@@ -20,18 +20,16 @@ from ZODB.POSException import ConflictError
 from zope.interface import Interface
 
 from registry import settings as registry_settings
+from registry.settings import SEAL_MS
 from registry.store import site_of
 
 log = logging.getLogger(__name__)
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 #: Records sealed in one transaction at most.
 SEAL_LIMIT = 5000
-#: The least time between two seals of the sealer thread (`registry.audit.seal_ms`).
-SEAL_MS = 250
 #: How often the sealer looks for records other processes left pending (a process that ended
 #: before sealing them); its own process's requests wake it at once.
 POLL_SECONDS = 5.0
-SEALERS = ("thread", "inline")
 
 
 def _seal_once(db, limit=SEAL_LIMIT):

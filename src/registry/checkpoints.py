@@ -43,7 +43,10 @@ from zope.interface import Interface
 
 from registry import settings as registry_settings
 from registry.audit_sealing import seal_pending
+from registry.notifications import IPostman
 from registry.operations import Schedule
+from registry.seal import SealConfig, SealError, sign_detached
+from registry.signatures.tsa import TsaConfig, token_time_and_imprint
 from registry.store import site_of
 
 log = logging.getLogger(__name__)
@@ -93,9 +96,6 @@ def filename(checkpoint):
 def seal_signature(data, settings):
     """Sign `data` with the registry's seal: a detached CMS with a signature timestamp from the
     configured TSA (both required), made in a worker process. Raises CheckpointError."""
-    from registry.seal import SealConfig, SealError, sign_detached
-    from registry.signatures.tsa import TsaConfig
-
     seal = SealConfig.from_settings(settings)
     if seal is None:
         raise CheckpointError("NO_SEAL", "the registry's seal is not configured "
@@ -114,8 +114,6 @@ def seal_signature(data, settings):
 def signature_timestamp(signature):
     """The genTime (ISO) of the signature timestamp inside a CMS `signature`, or None."""
     from asn1crypto import cms
-
-    from registry.signatures.tsa import token_time_and_imprint
 
     signed = cms.ContentInfo.load(signature)["content"]
     for signer in signed["signer_infos"]:
@@ -440,10 +438,6 @@ def includeme(config):
     import atexit
 
     from ZODB.interfaces import IDatabase
-
-    from registry.mail import IPostman
-    from registry.seal import SealConfig
-    from registry.signatures.tsa import TsaConfig
 
     settings = config.registry.settings
     interval = registry_settings.checkpoint_interval(settings)

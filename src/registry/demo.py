@@ -8,9 +8,13 @@ registration numbers are fictional. Seeding is idempotent: it adds what is missi
 from datetime import date, datetime, timedelta, timezone
 from io import BytesIO
 
+from registry import exchange, paper
 from registry.accounts import create_account
+from registry.demo_pki import DemoPKI
 from registry.directory import register_organisation
 from registry.fonts import cyrillic_font
+from registry.notifications import dispatch
+from registry.security.principals import principals_for
 
 DEMO_PASSWORD = "registry-demo"
 ACTOR = "demo"
@@ -302,8 +306,6 @@ def _sign_with_demo_key(pdf, demo_pki, regno):
 def prepare_pki(data_dir):
     """Make the demo PKI (and SoftHSM tokens, when SoftHSM is installed) for the demo
     organisations that have accounts. Returns (DemoPKI, softhsm conf path or None)."""
-    from registry.demo_pki import DemoPKI
-
     names = {number: name for number, name, _en, _kind, _parent in directory()}
     pki = DemoPKI(data_dir)
     conf = pki.ensure([(regno, names[regno]) for regno in demo_org_regnos().values()])
@@ -321,10 +323,6 @@ def seed_letters(site, gate, demo_pki, settings=None):
     """Exchange a few demo letters between the demo organisations (once): received, awaiting
     registration, signed and not sent, a draft. Returns how many were made."""
     from pyramid.authorization import ACLHelper
-
-    from registry import exchange
-    from registry.notifications import dispatch
-    from registry.security.principals import principals_for
 
     regnos = demo_org_regnos()
     if len(site.orgs[regnos["city"]]["outbox"]) or len(site.orgs[regnos["city"]]["inbox"]):
@@ -384,8 +382,6 @@ def _seed_thread(site, first, ctx, demo_pki):
     """A thread of three letters: the city writes to the district (the first of LETTERS), the
     district answers, the city answers the answer (delivered, awaiting registration). Each
     answer is registered on arrival except the last. Returns the letters made."""
-    from registry import exchange
-
     answered = first.deliveries[first.recipients[0]]
     for index, (login, subject, body) in enumerate(THREAD):
         user = site.users[login]
@@ -412,8 +408,6 @@ def seed_desk(site, ctx, demo_pki):
     """Letters on the city's desk: registered with resolutions and executors, one overdue, one
     due soon, one in good time; and a petition that came on paper. Each is sent and registered
     as of the day it came, so that its history tells the truth. Returns how many."""
-    from registry import exchange, paper
-
     city = site.orgs[demo_org_regnos()["city"]]
     now = datetime.now(timezone.utc)
     for login, subject, body, days_ago, task in DESK_LETTERS:

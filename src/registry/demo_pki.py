@@ -16,7 +16,6 @@ In the data directory:
 """
 import datetime as dt
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -26,21 +25,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from registry.signatures.token import softhsm_module
+from registry.signatures.tsa import LocalTsa
+from registry.signatures.worker import call
+
 ORG_ID = ObjectIdentifier("2.5.4.97")
 DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning (RFC 9336)
 SEAL_TOKEN = "registry-seal"
 DEMO_PIN = "123456"
 DEMO_SO_PIN = "12345678"
-SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",
-                   "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-                   "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so")
-
-
-def softhsm_module():
-    """The SoftHSM PKCS#11 module's path if SoftHSM is installed, else None."""
-    if not shutil.which("softhsm2-util"):
-        return None
-    return next((path for path in SOFTHSM_MODULES if os.path.exists(path)), None)
 
 
 def _now():
@@ -209,8 +202,6 @@ class DemoPKI:
 
     def start_tsa(self):
         """Serve the demo TSA on a free port of 127.0.0.1; return the LocalTsa (its `url`)."""
-        from registry.signatures.tsa import LocalTsa
-
         cert_path, key_path = self.tsa_files()
         issuing = x509.load_pem_x509_certificate((self.folder / "issuing.pem").read_bytes())
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
@@ -280,8 +271,6 @@ def provision_softhsm_token(conf_path, label, pin, so_pin, key_pem, cert_pem, mo
                             key_label="signing"):
     """Create a SoftHSM token `label` holding a key and its certificate, both labelled
     `key_label`. The PINs go to softhsm2-util's command line: demo and test tokens only."""
-    from registry.signatures.worker import call
-
     conf_path = Path(conf_path)
     if not conf_path.exists():
         write_softhsm_conf(conf_path)

@@ -15,12 +15,14 @@ from dataclasses import replace
 from datetime import date, datetime, timezone
 
 from registry import deadlines, workdays
+from registry import settings as registry_settings
 from registry.errors import RegistryError
 from registry.i18n import _
 from registry.resources.task import Task
 from registry.safetext import check_text
 from registry.search.queue import enqueue
 from registry.security.principals import EXECUTOR_ROLES, SITE_ADMIN
+from registry.workflow import engine
 from registry.workflow.engine import GuardResult, object_path
 
 RESOLUTION_MAX = 2000
@@ -38,15 +40,12 @@ def includeme(config):
 
 def local_today(request):
     """Today in the registry's time zone by the application's clock."""
-    from registry import settings as registry_settings
-
     return request.now.astimezone(registry_settings.zone(request.registry.settings)).date()
 
 
 def today(ctx):
-    from registry.exchange import local_date
-
-    return local_date(ctx)
+    """Today in the registry's time zone (Asia/Ulaanbaatar unless `registry.timezone`)."""
+    return ctx.now.astimezone(registry_settings.zone(ctx.settings)).date()
 
 
 # Who may be given a task ---------------------------------------------------------------------
@@ -165,8 +164,6 @@ def open_task(delivery, ctx, evidence):
     if due is None:
         due = deadlines.default_due(kind, today(ctx), delivery.letter.response_due,
                                     site.calendar)
-    from registry.workflow import engine
-
     first = dict(options)
     first.update(due_date=due, due_days=None)
     engine().fire(task, "assign", replace(ctx, comment="", options=first))
@@ -308,8 +305,6 @@ def answer_task(delivery, letter, ctx):
     task = getattr(delivery, "task", None)
     if task is None or task.state != "open":
         return None
-    from registry.workflow import engine
-
     system = replace(ctx, permits=lambda permission, obj: False, comment="",
                      options={"answer": object_path(letter)})
     return engine().fire(task, "answer", system, system=True)

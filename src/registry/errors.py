@@ -5,6 +5,7 @@ names, the JSON API answers `{"error": {"code", "message", "field"}}` with its H
 the CLI prints the message and exits 1. Whatever raised it changed nothing: the transaction is
 aborted.
 """
+from registry.i18n import translate
 
 
 class RegistryError(Exception):
@@ -22,8 +23,6 @@ class RegistryError(Exception):
             self.status = status
 
     def __str__(self):
-        from registry.i18n import translate
-
         return translate(self.message)
 
 

@@ -7,21 +7,26 @@ closed set `EFFECTS` that workflows/*.toml may name.
 from dataclasses import replace
 from datetime import date, datetime, timezone
 
-from registry import dates, desk, statistics, verification
+from registry import dates, desk, statistics, verification, workflow
 from registry import settings as registry_settings
+from registry.archive import retention
+from registry.archive.retention import clean_series
+from registry.directory import update_organisation
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
 from registry.receipts import ask_receipt
 from registry.resources.evidence import (ask_preservation_timestamp, keep_revocation_data,
                                          proof_of)
 from registry.resources.letter import Delivery, Letter, StoredPDF
+from registry.resources.report import Report
 from registry.safetext import check_text, display_filename
 from registry.search.queue import enqueue
+from registry.signatures.token import sign_pdf
 from registry.thread import link_reply
-from registry.workflow.engine import Context
+from registry.workflow.engine import Context, object_path
+from registry.workflow.guards import GUARDS, STATE_GUARDS
 
 SUBJECT_MAX = 500
-SERIES_MAX = 20
 
 
 # Checks on what a user gives -----------------------------------------------------------------
@@ -33,14 +38,6 @@ def clean_subject(value):
                             _("subject-too-long", default="A subject has at most ${max} "
                               "characters.", mapping={"max": SUBJECT_MAX}), field="subject")
     return subject
-
-
-def clean_series(value):
-    series = check_text(value or "01", "series").strip()
-    if not series or len(series) > SERIES_MAX:
-        raise RegistryError("INVALID_SERIES", _("The file-plan series is 1 to 20 characters."),
-                            field="series")
-    return series
 
 
 def clean_recipients(site, sender, values):
@@ -195,8 +192,6 @@ def sign_on_server(letter, pin, token_config, ctx, ca_chain=(), max_size=None, t
     letter's verification code is given now (kept for the send) and stamped on the PDF with
     its QR code before it is signed. Raises RegistryError / TransitionRefused; the caller's
     transaction must then be aborted (nothing of it remains)."""
-    from registry.signatures.token import sign_pdf
-
     _require_draft(letter)
     if letter.pdf is None:
         raise RegistryError("PDF_REQUIRED", _("The letter has no PDF file."), status=409)
@@ -244,15 +239,11 @@ def context(site, actor, permits, gate=None, settings=None, comment="", options=
 def transition(obj, name, ctx):
     """Fire the transition `name` on a Letter or Delivery; return the history entry. Raises
     TransitionRefused with every refusal."""
-    from registry.workflow import engine
-
-    return engine().fire(obj, name, ctx)
+    return workflow.engine().fire(obj, name, ctx)
 
 
 def offered(obj, ctx):
-    from registry.workflow import engine
-
-    return engine().offered(obj, ctx)
+    return workflow.engine().offered(obj, ctx)
 
 
 # Advertising -------------------------------------------------------------------------------
@@ -263,8 +254,6 @@ REASON_MAX = 1000
 def report_advertising(site, actor, delivery, reason):
     """File a report that `delivery` is advertising, for the site administrators; audited.
     One open report per delivery."""
-    from registry.resources.report import Report
-
     reason = " ".join(check_text(reason or "", "reason").split())[:REASON_MAX]
     if not reason:
         raise RegistryError("COMMENT_REQUIRED", _("Give a reason."), field="reason")
@@ -282,8 +271,6 @@ def report_advertising(site, actor, delivery, reason):
 def decide_report(site, actor, report, decision):
     """A site administrator's decision: "dismiss", or "suspend" the sender (its organisation
     is deactivated). Audited."""
-    from registry.directory import update_organisation
-
     if report.status != "open":
         raise RegistryError("ALREADY_DECIDED", _("This report is decided already."), status=409)
     if decision == "suspend":
@@ -304,8 +291,7 @@ def decide_report(site, actor, report, decision):
 # Effects ----------------------------------------------------------------------------------
 
 def local_date(ctx):
-    """Today in the registry's time zone (Asia/Ulaanbaatar unless `registry.timezone`)."""
-    return ctx.now.astimezone(registry_settings.zone(ctx.settings)).date()
+    return desk.today(ctx)
 
 
 def local_year(ctx):
@@ -379,11 +365,9 @@ def complete_letter(delivery, ctx, evidence):
     """When every recipient has registered, the letter becomes received."""
     letter = delivery.letter
     if all(d.state == "registered" for d in letter.deliveries.values()):
-        from registry.workflow import engine
-
         # The registry fires `receive` itself: nobody's permission, no comment or options.
         system = replace(ctx, permits=lambda permission, obj: False, comment="", options={})
-        engine().fire(letter, "receive", system, system=True)
+        workflow.engine().fire(letter, "receive", system, system=True)
         return {"letter": "received"}
     return None
 
@@ -402,9 +386,7 @@ def mark_handed_over(obj, ctx, evidence):
 def release_file(obj, ctx, evidence):
     """A disposed item keeps its register entry; the organisation no longer keeps the file.
     The bytes go when no party keeps them (see registry.archive.retention.release_file)."""
-    from registry.archive.retention import release_file as release
-
-    return release(obj, ctx)
+    return retention.release_file(obj, ctx)
 
 
 EFFECTS = {
@@ -423,6 +405,8 @@ EFFECTS = {
     **verification.EFFECTS,
 }
 
+workflow.provide(GUARDS, EFFECTS, STATE_GUARDS)
+
 
 def _plain(value):
     if isinstance(value, (date, datetime)):
@@ -433,6 +417,4 @@ def _plain(value):
 
 
 def _path(obj):
-    from registry.workflow.engine import object_path
-
     return object_path(obj)

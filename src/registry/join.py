@@ -31,11 +31,15 @@ from io import BytesIO
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
+from registry.accounts import create_account
 from registry.directory import register_organisation
 from registry.errors import RegistryError
+from registry.fonts import cyrillic_font
 from registry.i18n import _
 from registry.resources.organisation import validate_name, validate_regno
 from registry.resources.user import validate_email
+from registry.search.text import extract
+from registry.signatures import REASON_MESSAGES
 
 #: How long a form's code stays good.
 JOIN_CODE_LIFETIME = timedelta(days=7)
@@ -183,8 +187,6 @@ def form_pdf(record, translate, zone):
     from reportlab.lib.utils import simpleSplit
     from reportlab.pdfgen import canvas
 
-    from registry.fonts import cyrillic_font
-
     font = cyrillic_font()
     width, height = A4
     margin = 25 * mm
@@ -229,9 +231,6 @@ class SignedForm:
 def check_upload(gate, data):
     """Ask the gate about `data` (bytes) and read the codes in the signed document's text.
     Raises JoinRefused (JOIN_SIGNATURE_REFUSED with the gate's reasons, JOIN_CODE_MISSING)."""
-    from registry.search.text import extract
-    from registry.signatures import REASON_MESSAGES
-
     verdict = gate.verify(data)
     if not verdict.accepted:
         first = verdict.reasons[0] if verdict.reasons else "SIGNATURE_INVALID"
@@ -318,8 +317,6 @@ def validate_contact(contact_name, email):
 def accept(site, form, contact_name, email, now, language=None, limits=None):
     """Join (or recover) the organisation `form` (a SignedForm) proves; return Joined.
     Raises JoinRefused or RegistryError before changing anything."""
-    from registry.accounts import create_account
-
     contact_name, email = validate_contact(contact_name, email)
     regno, name = _certificate_identity(form.verdict)
     record = _checked_code(site, form, regno, now)

@@ -31,18 +31,17 @@ from translationstring import TranslationString
 from zope.interface import Interface
 
 from registry import settings as registry_settings
-from registry.settings import MailSettingsError  # noqa: F401 (raised by postman_from_settings)
+from registry.audit_sealing import seal_pending
 from registry.i18n import _, localizer_for
+from registry.notifications import IPostman, KINDS, facts_of, stored_day
+from registry.settings import MailSettingsError  # noqa: F401 (raised by postman_from_settings)
 from registry.operations import Schedule
 from registry.store import site_of
+from registry.workflow.engine import object_path
 
 log = logging.getLogger(__name__)
 
 MAIL_MODES = ("immediate", "digest", "none")
-
-
-class IPostman(Interface):
-    """The application's postman (registered only when mail is on)."""
 
 
 class _SMTP:
@@ -138,8 +137,6 @@ def due_tasks(site, regno, today, soon_days):
 
 
 def _task_line(delivery, overdue, site):
-    from registry.notifications import KINDS, facts_of
-
     facts = facts_of(delivery, site)
     return _(KINDS["task_overdue" if overdue else "task_due_soon"],
              mapping={name: facts.get(name) or "—" for name in ("number", "org", "due")})
@@ -150,8 +147,6 @@ def run_digest(db, postman, now=None, force=False):
     `force`). One transaction: the day is recorded, every mail joins it and leaves at commit;
     a concurrent digest (another process) conflicts, and its mails never leave. Audited.
     Returns a DigestReport."""
-    from registry.audit_sealing import seal_pending
-
     now = now or datetime.now(timezone.utc)
     today = now.astimezone(registry_settings.zone(postman.settings)).date()
     soon = registry_settings.due_soon_days(postman.settings)
@@ -204,8 +199,6 @@ def _digest_lines(site, user, today, soon, tasks_of, postman):
 
 
 def _path(obj):
-    from registry.workflow.engine import object_path
-
     return object_path(obj)
 
 
@@ -227,8 +220,6 @@ class DigestSchedule(Schedule):
         local = now.astimezone(registry_settings.zone(self.postman.settings))
         if local.hour < self.hour:
             return False
-        from registry.notifications import stored_day
-
         return stored_day(self.db, "last_digest_day") != local.date().isoformat()
 
     def tick(self):
@@ -247,6 +238,14 @@ class DigestSchedule(Schedule):
 
 class IDigestSchedule(Interface):
     """The server's digest schedule (registered when mail is on and a digest hour is set)."""
+
+
+def includeme(config):
+    """The postman (IPostman), when mail is configured, and the daily digest's schedule."""
+    postman = postman_from_settings(config.registry.settings)
+    if postman is not None:
+        config.registry.registerUtility(postman, IPostman)
+        start_digest_schedule(config, postman)
 
 
 def start_digest_schedule(config, postman):

@@ -39,8 +39,15 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from zope.interface import Interface
 
+from registry import settings as registry_settings
+from registry import workdays
+from registry.audit_sealing import seal_pending
 from registry.i18n import _
 from registry.operations import Schedule
+from registry.resources.letter import Delivery, Letter
+from registry.store import site_of
+from registry.thread import answered_letter
+from registry.workflow.engine import TransitionEvent, object_path
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,10 @@ KINDS = {
                       default="Letter № ${number} from ${org} was to be answered by ${due}"),
 }
 FACTS = ("number", "org", "incoming", "answers", "due")
+
+
+class IPostman(Interface):
+    """The application's postman (registered only when mail is on: registry.mail)."""
 
 
 def utcnow():
@@ -177,8 +188,6 @@ def facts_of(target, site):
     """What a notification about `target` says of it: numbers, the counterpart's name, the due
     date; never the letter's subject or its file. A Letter or a Delivery; any other target
     (a task) answers its own `notification_facts()`."""
-    from registry.resources.letter import Delivery, Letter
-
     def name(regno):
         org = site.orgs.get(regno)
         return org.name if org is not None else regno
@@ -197,8 +206,6 @@ def notify(site, logins, kind, target, facts=None, actor="registry", now=None, p
     """Tell each active account of `logins` of `kind` about `target` (a resource; its path is
     kept); with a `postman`, those who chose immediate mail get one when the transaction
     commits. Returns the logins told, in order. Raises KeyError for an unknown kind."""
-    from registry.workflow.engine import object_path
-
     if kind not in KINDS:
         raise KeyError(kind)
     now = now or utcnow()
@@ -300,8 +307,6 @@ def authors(letter):
 def _letter_sent(event, tell_):
     """Each recipient's records managers learn of a new letter; where it answers a letter of
     that recipient, that letter's authors learn of the answer."""
-    from registry.thread import answered_letter
-
     letter = event.object
     site = site_of_item(letter)
     original = answered_letter(letter)
@@ -361,8 +366,6 @@ def check_due(site, today, soon_days, now=None):
     working days after it (`task_due_soon`), and of each whose due date passed since the last
     check (`task_overdue`; every one before today at the first check), once per task, kind and
     due date. Reads the desk's keys in those two windows only. Returns a DueReport."""
-    from registry import workdays
-
     state = site.notifications
     horizon = workdays.add_working_days(today, soon_days, site.calendar)
     windows = (("task_due_soon", today.isoformat(),
@@ -390,10 +393,6 @@ def run_due_check(db, settings, now=None):
     Returns its DueReport."""
     import transaction
 
-    from registry import settings as registry_settings
-    from registry.audit_sealing import seal_pending
-    from registry.store import site_of
-
     now = now or utcnow()
     today = now.astimezone(registry_settings.zone(settings)).date()
     soon = registry_settings.due_soon_working_days(settings)
@@ -417,8 +416,6 @@ def stored_day(db, name):
     """The day a daily run last ran (`site.notifications.<name>`, ISO, or None), read in a
     short transaction of its own."""
     import transaction
-
-    from registry.store import site_of
 
     conn = db.open(transaction_manager=transaction.TransactionManager())
     try:
@@ -445,9 +442,6 @@ class DueSchedule(Schedule):
         # Load the holiday calendar at start-up, not at the first check a minute later:
         # reading it imports some 280 modules of the `holidays` package, seconds of a busy
         # machine's time that would otherwise fall among the first requests.
-        from registry import settings as registry_settings
-        from registry import workdays
-
         try:
             workdays.public_holidays(self.clock().astimezone(
                 registry_settings.zone(self.settings)).year)
@@ -458,8 +452,6 @@ class DueSchedule(Schedule):
     def tick(self):
         """Run the check if today's has not run; return its DueReport, or None."""
         from ZODB.POSException import ConflictError
-
-        from registry import settings as registry_settings
 
         now = self.clock()
         today = now.astimezone(registry_settings.zone(self.settings)).date().isoformat()
@@ -479,19 +471,13 @@ class IDueSchedule(Interface):
 
 def includeme(config):
     """Run the subscribers on every transition a request fires, mailing through the postman
-    when mail is configured (registry.mail); start the daily digest's schedule and the
-    deadline check's."""
+    when mail is configured (registry.mail, included before); start the deadline check's
+    schedule."""
     import atexit
 
     from ZODB.interfaces import IDatabase
 
-    from registry.mail import IPostman, postman_from_settings, start_digest_schedule
-    from registry.workflow.engine import TransitionEvent
-
-    postman = postman_from_settings(config.registry.settings)
-    if postman is not None:
-        config.registry.registerUtility(postman, IPostman)
-        start_digest_schedule(config, postman)
+    postman = config.registry.queryUtility(IPostman)
     config.add_subscriber(partial(dispatch, postman=postman), TransitionEvent)
     registry = config.registry
     schedule = DueSchedule(registry.getUtility(IDatabase), registry.settings,

@@ -14,6 +14,7 @@ from registry.i18n import _
 from registry.resources.letter import CHANNELS, Delivery, PaperLetter, StoredPDF
 from registry.resources.organisation import validate_name
 from registry.safetext import display_filename, one_line
+from registry.workflow import engine
 
 ADDRESS_MAX = 500
 REFERENCE_MAX = 100
@@ -92,7 +93,5 @@ def register_paper(org, pages, filename, fields, ctx, max_size):
     site.audit.append(ctx.actor, "delivery.paper", target=exchange._path(delivery),
                       org=org.regno, detail={"channel": channel, "sender": sender_name,
                                              "subject": subject, "sha256": paper.pdf.sha256})
-    from registry.workflow import engine
-
     engine().fire(delivery, "register_paper", ctx, system=True)
     return delivery

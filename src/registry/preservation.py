@@ -26,6 +26,7 @@ from zope.interface import Interface
 
 from registry import settings as registry_settings
 from registry.audit_sealing import seal_pending
+from registry.signatures import default_trust_dir
 from registry.signatures.trust import TrustCache
 from registry.signatures.tsa import TimestampError, TsaConfig, preservation_imprint, \
     request_token
@@ -161,8 +162,6 @@ def stamper_tween_factory(handler, registry):
 def includeme(config):
     """With a TSA configured, start this process's stamper and wake it after writing
     requests."""
-    from registry.signatures import default_trust_dir
-
     settings = config.registry.settings
     tsa = TsaConfig.from_settings(settings)
     if tsa is None:

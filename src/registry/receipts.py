@@ -25,10 +25,15 @@ from zope.interface import Interface
 
 from registry import settings as registry_settings
 from registry import verification
+from registry.fonts import cyrillic_font
 from registry.i18n import _, localizer_for
 from registry.preservation import Stamper, waking_tween
 from registry.resources.receipt import EVENTS, Receipt
+from registry.seal import SealConfig, SealError, sign_detached, sign_pdf
+from registry.signatures import default_trust_dir
+from registry.signatures.tsa import TsaConfig
 from registry.store import site_of
+from registry.workflow.engine import object_path
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +81,6 @@ def ask_receipt(obj, ctx, evidence):
 
 
 def _ask(ctx, item, event, locale):
-    from registry.workflow.engine import object_path
-
     receipt_id = receipt_id_of(item, event)
     ctx.site.receipt_queue.ask(object_path(item), receipt_id, event, ctx.now, locale,
                                facts_of(ctx.site, item, event, ctx))
@@ -101,8 +104,6 @@ def _sender_locale(ctx, letter):
 
 def facts_of(site, item, event, ctx):
     """What the receipt attests, as plain JSON data, as of the event."""
-    from registry.workflow.engine import object_path
-
     letter = item if item.workflow_name == "letter" else item.letter
 
     def party(regno):
@@ -193,8 +194,6 @@ def receipt_pdf(facts, locale, zone, verification=None):
     from reportlab.lib.utils import simpleSplit
     from reportlab.pdfgen import canvas
     from translationstring import TranslationString
-
-    from registry.fonts import cyrillic_font
 
     translate = localizer_for(locale).translate
     font = cyrillic_font()
@@ -328,8 +327,6 @@ def issue_due(db, seal, tsa, trust, settings, clock=_now, limit=20):
     """Make the receipts due at `clock()`: render, sign with `seal` (a SealConfig; B-LT and a
     signature timestamp with `tsa` and `trust`, the gate's Trust), store beside their item and
     audit, each in a transaction of its own. Returns (issued, failed) counts."""
-    from registry.seal import SealError, sign_detached, sign_pdf
-
     tm = transaction.TransactionManager(explicit=True)
     conn = db.open(transaction_manager=tm)
     issued = failed = 0
@@ -421,10 +418,6 @@ def includeme(config):
     """With a seal configured, start this process's receipt issuer and wake it after writing
     requests."""
     import atexit
-
-    from registry.seal import SealConfig
-    from registry.signatures import default_trust_dir
-    from registry.signatures.tsa import TsaConfig
 
     settings = config.registry.settings
     seal = SealConfig.from_settings(settings)

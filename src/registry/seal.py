@@ -10,6 +10,9 @@ the key, its password and the PIN are never logged, shown or exported.
 from dataclasses import dataclass, field
 
 from registry import settings as registry_settings
+from registry.signatures.token import (TimestampUnavailable, long_term_meta, long_term_options,
+                                       open_session, sign_pdf_with)
+from registry.signatures.trust import Trust, _self_signed
 from registry.signatures.worker import call
 
 SEAL_KEY_LABEL = registry_settings.SEAL_KEY_LABEL
@@ -59,8 +62,6 @@ class SealConfig:
         when no other is given: enough to check the TSA, with no revocation data."""
         from cryptography import x509
 
-        from registry.signatures.trust import Trust, _self_signed
-
         chain = self.certificates()[1:]
         roots = [der for der in chain if _self_signed(x509.load_der_x509_certificate(der))]
         return Trust(tuple(roots), (), (self.cert,),
@@ -76,8 +77,6 @@ def sign_pdf(data, config, tsa=None, trust=None):
     """`data` (a PDF) signed PAdES by the seal: B-LT when a TSA is given (a signature
     timestamp and the chain's revocation data from `trust`, a Trust: the gate's; default the
     seal's own chain, without revocation data), else B-B. Raises SealError."""
-    from registry.signatures.token import long_term_options
-
     long_term = long_term_options(tsa, trust or config.own_trust()) if tsa else None
     return _run(config, "registry.seal:_seal_pdf", (data, long_term), tsa)
 
@@ -86,8 +85,6 @@ def sign_detached(data, config, tsa=None, trust=None):
     """A detached CMS SignedData (DER) by the seal over `data`, with a signature timestamp
     from `tsa` (a TsaConfig) when given, the TSA checked against `trust` (default: the seal's
     own chain, or the TSA's configured anchors). Raises SealError."""
-    from registry.signatures.token import long_term_options
-
     long_term = long_term_options(tsa, trust or config.own_trust()) if tsa else None
     return _run(config, "registry.seal:_seal_detached", (data, long_term), tsa)
 
@@ -171,8 +168,6 @@ class _Signer:
                                         SimpleCertificateStore.from_certs(certs[1:]))
         from pyhanko.sign.pkcs11 import PKCS11Signer
 
-        from registry.signatures.token import open_session
-
         self.session = open_session(self.spec["module"], self.spec["token_label"],
                                     self.spec["pin"])
         return PKCS11Signer(self.session, key_label=self.spec["key_label"],
@@ -184,8 +179,6 @@ class _Signer:
 
 
 def _seal_pdf(spec, data, long_term):
-    from registry.signatures.token import sign_pdf_with
-
     with _Signer(spec) as signer:
         return sign_pdf_with(signer, data, long_term, field_name="RegistrySeal")
 
@@ -194,8 +187,6 @@ def _seal_detached(spec, data, long_term):
     import asyncio
 
     from pyhanko.sign.timestamps.common_utils import TimestampRequestError
-
-    from registry.signatures.token import TimestampUnavailable, long_term_meta
 
     with _Signer(spec) as signer:
         try:

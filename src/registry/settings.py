@@ -16,6 +16,17 @@ from pathlib import Path
 
 from registry.paths import shipped
 
+#: The search engines (`search.engine`, the first the default), and the least time between two
+#: index commits of the writer thread (`search.commit_ms`): the changes of every request that
+#: commits meanwhile are applied together.
+ENGINES = ("tantivy", "whoosh")
+COMMIT_MS = 250
+
+#: How audit records are sealed (`registry.audit.sealer`, see `audit_sealing`), and the least
+#: time between two seals of the sealer thread (`registry.audit.seal_ms`).
+SEALERS = ("thread", "inline")
+SEAL_MS = 250
+
 DEFAULTS = {
     "pyramid.default_locale_name": "mn",
     # A request that conflicts with a concurrent one is replayed (the gate's verdict is reused).
@@ -235,8 +246,6 @@ def search_directory(settings):
 
 def search_engine(settings):
     """`search.engine`: "tantivy" (default) or "whoosh"."""
-    from registry.search import ENGINES
-
     engine = _raw(settings, "search.engine", ENGINES[0])
     if engine not in ENGINES:
         raise SettingsError(f"search.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -265,8 +274,6 @@ def search_writer(settings):
 def search_commit_ms(settings):
     """`search.commit_ms`: the least time in milliseconds between two index commits of the
     writer thread (default 250; 0 commits after every writing request)."""
-    from registry.search.indexing import COMMIT_MS
-
     return _milliseconds(settings, "search.commit_ms", COMMIT_MS)
 
 
@@ -274,16 +281,12 @@ def audit_sealer(settings):
     """`registry.audit.sealer`: "thread" (default: a sealer thread per process, at most one
     seal per `registry.audit.seal_ms`) or "inline" (a seal right after each writing request,
     for tests)."""
-    from registry.audit_sealing import SEALERS
-
     return _choice(settings, "registry.audit.sealer", SEALERS)
 
 
 def audit_seal_ms(settings):
     """`registry.audit.seal_ms`: the least time in milliseconds between two seals of the
     sealer thread (default 250)."""
-    from registry.audit_sealing import SEAL_MS
-
     return _milliseconds(settings, "registry.audit.seal_ms", SEAL_MS)
 
 

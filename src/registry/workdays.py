@@ -15,8 +15,9 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
 from registry import dates
-from registry.errors import RegistryError
+from registry.errors import NotFound, RegistryError
 from registry.i18n import _
+from registry.safetext import check_text
 
 OFF, WORKING = "off", "working"
 NOTE_MAX = 200
@@ -88,8 +89,6 @@ def clean_day(value, field="day"):
 def declare(site, actor, day, kind, note=""):
     """Record `day` as a day off or a working day (kind OFF or WORKING) with a note; audited.
     Raises RegistryError on a bad date, kind or note."""
-    from registry.safetext import check_text
-
     day = clean_day(day)
     if kind not in (OFF, WORKING):
         raise RegistryError("INVALID_DAY_KIND", _("A day is declared 'off' or 'working'."),
@@ -108,8 +107,6 @@ def declare(site, actor, day, kind, note=""):
 def clear(site, actor, day):
     """Forget the site's record for `day` (the package and the weekend decide again); audited.
     Raises NotFound when there is none."""
-    from registry.errors import NotFound
-
     day = clean_day(day)
     before = site.calendar.change(day)
     if before is None:

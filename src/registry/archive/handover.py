@@ -44,13 +44,18 @@ from persistent import Persistent
 from ZODB.blob import Blob
 
 from registry import dates
+from registry import exchange
 from registry import settings as registry_settings
 from registry.archive import selection as sel
-from registry.archive.retention import item_key
+from registry.archive.model import PackageSpec, Party
+from registry.archive.package import build_package
+from registry.archive.retention import find_item, item_key
+from registry.audit_sealing import seal_pending
 from registry.resources.evidence import proof_of
 from registry.errors import RegistryError
 from registry.i18n import _
 from registry.store import site_of
+from registry.workflow import TransitionRefused, engine
 
 log = logging.getLogger(__name__)
 
@@ -366,8 +371,6 @@ def package_entries(db, regno, handover_id, gate, batch=BATCH, progress=None):
 def audit_records(db, regno, handover_id):
     """The sealed audit records of the organisation about the letters in the package, oldest
     first, as plain dicts. Lazy: it reads the record's letter list when first iterated."""
-    from registry.audit_sealing import seal_pending
-
     seal_pending(db)
     session = _Session(db)
     try:
@@ -389,11 +392,6 @@ def audit_records(db, regno, handover_id):
 
 def hand_over(db, regno, handover_id, settings=None, batch=BATCH, progress=None):
     """Step 3: move every letter of the record to `handed_over`, `batch` a transaction."""
-    from registry import exchange
-    from registry.archive.retention import find_item
-    from registry.audit_sealing import seal_pending
-    from registry.workflow import TransitionRefused, engine
-
     session = _Session(db)
     try:
         last = None
@@ -438,10 +436,6 @@ def hand_over(db, regno, handover_id, settings=None, batch=BATCH, progress=None)
 def run(db, regno, handover_id, out, gate, settings=None, batch=BATCH, progress=None):
     """Steps 2 to 4 for a record filed by `start`; returns the Handover's as_json(). Marks the
     record failed and re-raises if the package cannot be made."""
-    from registry.archive.model import Party, PackageSpec
-    from registry.archive.package import build_package
-    from registry.audit_sealing import seal_pending
-
     settings = settings or {}
     session = _Session(db)
     try:
@@ -529,8 +523,6 @@ def resume(db, regno, handover_id, settings=None, batch=BATCH, progress=None):
     """Steps 3 and 4 (also to finish a handover whose process ended after its package was
     made, on any machine): take over the record's lease, hand the letters over, then close the
     record as `made`; returns its as_json() with the package's `path`."""
-    from registry.audit_sealing import seal_pending
-
     session = _Session(db)
     try:
         session.batch(lambda site: _take_over(_record(site, regno, handover_id)))
@@ -559,8 +551,6 @@ def resume(db, regno, handover_id, settings=None, batch=BATCH, progress=None):
 
 def export(db, request, gate, settings=None, batch=BATCH, progress=None):
     """Steps 1 to 4: returns the Handover's as_json(). Raises RegistryError on a refusal."""
-    from registry.audit_sealing import seal_pending
-
     session = _Session(db)
     try:
         record_id = session.batch(lambda site: start(site, request, settings).__name__)

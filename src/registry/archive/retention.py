@@ -23,11 +23,16 @@ from persistent import Persistent
 
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
+from registry.resources.letter import Letter
+from registry.safetext import check_text
+from registry.workflow import engine
+from registry.workflow.engine import Context
 
 PERMANENT = "permanent"
 MAX_YEARS = 100
 REASON_MAX = 500
 TITLE_MAX = 300
+SERIES_MAX = 20
 #: States of the items an approved disposal takes (a sent letter only once settled).
 DISPOSABLE = {"outbox": ("sent", "received", "withdrawn"), "inbox": ("registered",)}
 
@@ -123,6 +128,14 @@ def find_item(org, key):
 
 # Retention classes -----------------------------------------------------------------------------
 
+def clean_series(value):
+    series = check_text(value or "01", "series").strip()
+    if not series or len(series) > SERIES_MAX:
+        raise RegistryError("INVALID_SERIES", _("The file-plan series is 1 to 20 characters."),
+                            field="series")
+    return series
+
+
 def clean_retention(value):
     """"permanent", or "temporary:N" (also given as N) with 1 <= N <= 100; RegistryError else."""
     text = str(value or "").strip().lower()
@@ -139,8 +152,6 @@ def clean_retention(value):
 
 def set_retention(site, actor, org, series, retention, title=None, now=None):
     """Classify `series` of `org`'s file plan; audited. Returns the new SeriesRule."""
-    from registry.exchange import clean_series
-
     series = clean_series(series)
     retention = clean_retention(retention)
     plan = org.retention
@@ -264,9 +275,6 @@ def approve_disposal(site, actor, org, series, year, current_year, settings=None
     """Dispose of every eligible letter of `series` registered in `year` (not the held ones,
     not the unsettled ones); audited as one act and per letter. Returns the DisposalAct.
     Raises RegistryError SERIES_PERMANENT, NOT_DUE or NOTHING_TO_DISPOSE."""
-    from registry import exchange
-    from registry.workflow import engine
-
     rule = org.retention.rule(series)
     if rule.permanent:
         raise RegistryError("SERIES_PERMANENT",
@@ -281,8 +289,8 @@ def approve_disposal(site, actor, org, series, year, current_year, settings=None
                                        "until": year + rule.years}))
     now = now or datetime.now(timezone.utc)
     act_id = f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
-    ctx = exchange.context(site, actor, permits=lambda permission, obj: False,
-                           settings=settings or {}, options={"disposal": act_id}, now=now)
+    ctx = Context(site=site, actor=actor, permits=lambda permission, obj: False,
+                  settings=settings or {}, options={"disposal": act_id}, now=now)
     count = 0
     for folder in ("outbox", "inbox"):
         # Listed first: each disposal changes the state indexes, not the journal.
@@ -304,8 +312,6 @@ def approve_disposal(site, actor, org, series, year, current_year, settings=None
 def release_file(item, ctx):
     """The `release_file` effect of `dispose`: note the act; let the file's bytes go when no
     party keeps them (the letter disposed of, no registered or handed-over copy left)."""
-    from registry.resources.letter import Letter
-
     item.disposed_in = ctx.options["disposal"]
     item.disposed_at = ctx.now
     letter = item if isinstance(item, Letter) else item.letter

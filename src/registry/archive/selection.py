@@ -26,9 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from registry import settings as registry_settings
+from registry.archive.model import Action, Party, RecordEntry, SignatureCheck
 from registry.archive.retention import DISPOSABLE, awaits_recipients, item_key
 from registry.errors import RegistryError
+from registry.exchange import clean_series
 from registry.i18n import _
+from registry.receipts import visible_receipts
+from registry.resources.evidence import verdict_digest
 
 FOLDERS = (("outbox", "outgoing"), ("inbox", "incoming"))
 #: The states in which an item may go, by folder (a sent letter only once settled).
@@ -69,8 +73,6 @@ def clean_year(value):
 def make_selection(org, year, series=None, supplement=False):
     """Check and return a Selection. Raises RegistryError (INVALID_YEAR, INVALID_SERIES,
     SERIES_TEMPORARY)."""
-    from registry.exchange import clean_series
-
     year = clean_year(year)
     series = clean_series(series) if (series or "").strip() else None
     if series is not None:
@@ -251,8 +253,6 @@ def _when(value):
 
 def signature_check(verdict, context):
     """A model.SignatureCheck from a stored Verdict.as_json() (its own context if it has one)."""
-    from registry.archive.model import SignatureCheck
-
     signer = verdict.get("signer") or {}
     report = {k: v for k, v in verdict.items() if k not in ("context", "package")}
     return SignatureCheck(
@@ -267,10 +267,6 @@ def signature_check(verdict, context):
 def record_entry(site, org, folder, series, item):
     """The model.RecordEntry of one item as `org` keeps it (its checks, the export one last
     once recorded, and its workflow history)."""
-    from registry.archive.model import Action, Party, RecordEntry
-    from registry.receipts import visible_receipts
-    from registry.resources.evidence import verdict_digest
-
     orgs = site.orgs
     letter = item if folder == "outbox" else item.letter
     rule = org.retention.rule(series)

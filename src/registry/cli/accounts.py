@@ -5,7 +5,10 @@ import json
 import click
 
 from registry import settings as registry_settings
+from registry import workdays
+from registry.accounts import create_account, issue_token, set_password, update_preferences
 from registry.cli.base import actor, main, org_of, pass_ctx, read_password
+from registry.directory import register_organisation, update_organisation
 
 
 # organisations -----------------------------------------------------------------------------
@@ -24,8 +27,6 @@ def org():
 @pass_ctx
 def org_add(ctx, regno, name, name_en, kind, parent):
     """Register an organisation."""
-    from registry.directory import register_organisation
-
     org = ctx.run(lambda site: register_organisation(site, actor(), regno, name, kind,
                                                      name_en=name_en, parent=parent).regno)
     click.echo(f"Registered {org}.")
@@ -38,8 +39,6 @@ def org_add(ctx, regno, name, name_en, kind, parent):
 def org_suspend(ctx, regno, lift):
     """Suspend an organisation (its accounts cannot sign in, so it sends nothing), or lift
     the suspension; audited."""
-    from registry.directory import update_organisation
-
     ctx.run(lambda site: update_organisation(site, actor(), org_of(site, regno), active=lift))
     click.echo(f"{'Lifted the suspension of' if lift else 'Suspended'} {regno}.")
 
@@ -98,8 +97,6 @@ def user():
 @pass_ctx
 def user_add(ctx, regno, login, roles, fullname, position, email, mail_mode, language, password_stdin):
     """Create an account."""
-    from registry.accounts import create_account, update_preferences
-
     password = read_password(password_stdin)
     limits = registry_settings.account_limits(ctx.settings)
 
@@ -121,8 +118,6 @@ def user_add(ctx, regno, login, roles, fullname, position, email, mail_mode, lan
 @pass_ctx
 def user_passwd(ctx, login, password_stdin):
     """Set an account's password (its sessions end)."""
-    from registry.accounts import set_password
-
     password = read_password(password_stdin)
     ctx.run(lambda site: set_password(site, actor(), site.users.require(login), password))
     click.echo(f"Password of {login} set.")
@@ -153,8 +148,6 @@ def token():
 @pass_ctx
 def token_create(ctx, login, label):
     """Create an API token; print it alone, once."""
-    from registry.accounts import issue_token
-
     secret = ctx.run(lambda site: issue_token(site, actor(), site.users.require(login), label))
     click.echo(secret)
 
@@ -171,8 +164,6 @@ def calendar():
 @pass_ctx
 def calendar_show(ctx, year):
     """List the year's public holidays and the days declared off or working."""
-    from registry import workdays
-
     year = year or registry_settings.local_today(ctx.settings).year
     for day, name in sorted(workdays.public_holidays(year).items()):
         click.echo(f"{day}  holiday  {name}")
@@ -187,8 +178,6 @@ def calendar_show(ctx, year):
 @pass_ctx
 def calendar_declare(ctx, day, kind, note):
     """Declare DAY (YYYY-MM-DD) a day off or a working day; audited."""
-    from registry import workdays
-
     done = ctx.run(lambda site: workdays.declare(site, actor(), day, kind, note))
     click.echo(f"{done} is now a {'day off' if kind == 'off' else 'working day'}.")
 
@@ -198,7 +187,5 @@ def calendar_declare(ctx, day, kind, note):
 @pass_ctx
 def calendar_clear(ctx, day):
     """Forget what was declared for DAY; audited."""
-    from registry import workdays
-
     done = ctx.run(lambda site: workdays.clear(site, actor(), day))
     click.echo(f"{done}: nothing declared any more.")

@@ -5,18 +5,21 @@ from pathlib import Path
 
 import click
 
-from registry.errors import RegistryError
-from registry.i18n import translate
+from registry.archive import handover as ho
+from registry.archive import selection as sel
+from registry.archive.handover import confirm_receipt
+from registry.archive.retention import (approve_disposal, disposal_list, lift_hold, place_hold,
+                                        set_retention)
 from registry.cli.base import actor, fail, local_year, main, org_of, pass_ctx
+from registry.errors import NotFound, RegistryError
+from registry.i18n import _, translate
+from registry.signatures import Gate
 
 
 # archive handover, retention, disposal, holds ------------------------------------------------
 
 
 def _handover(site, regno, handover_id):
-    from registry.errors import NotFound
-    from registry.i18n import _
-
     record = org_of(site, regno)["handovers"].get(handover_id)
     if record is None:
         raise NotFound("UNKNOWN_HANDOVER", _("unknown-handover", default="The organisation has "
@@ -73,8 +76,6 @@ def handover():
 @pass_ctx
 def handover_preview(ctx, regno, year, series, supplement, check_signatures):
     """Print what a handover of this selection would take, and what stays."""
-    from registry.archive import selection as sel
-
     def look(site):
         org = org_of(site, regno)
         selection = sel.make_selection(org, year, series, supplement)
@@ -87,9 +88,6 @@ def handover_preview(ctx, regno, year, series, supplement, check_signatures):
 
 
 def _check_signatures(ctx, regno, selection, total):
-    from registry.archive import selection as sel
-    from registry.signatures import Gate
-
     gate = Gate.from_settings(ctx.settings, db=ctx.db())
 
     def check(site):
@@ -127,10 +125,6 @@ def _check_signatures(ctx, regno, selection, total):
 def handover_export(ctx, regno, year, series, supplement, act_number, act_date, archive_name,
                     fond_reference, inventory_reference, out, dry_run, as_json):
     """Make the handover package and the handover record; the letters become handed over."""
-    from registry.archive import handover as ho
-    from registry.archive import selection as sel
-    from registry.signatures import Gate
-
     if dry_run:
         def look(site):
             org = org_of(site, regno)
@@ -189,8 +183,6 @@ def handover_export(ctx, regno, year, series, supplement, act_number, act_date, 
 @pass_ctx
 def handover_resume(ctx, regno, handover_id):
     """Finish a handover whose process ended after its package was made."""
-    from registry.archive import handover as ho
-
     ctx.run(lambda site: _handover(site, regno, handover_id))
     try:
         made = ho.resume(ctx.db(), regno, handover_id, ctx.settings)
@@ -239,8 +231,6 @@ def handover_list(ctx, regno, as_json):
 @pass_ctx
 def handover_confirm(ctx, regno, handover_id, received_by, received_at, note):
     """Record the archive's receipt of a handover package."""
-    from registry.archive.handover import confirm_receipt
-
     def confirm(site):
         record = _handover(site, regno, handover_id)
         confirm_receipt(site, actor(), record, received_by, received_at, note, ctx.settings)
@@ -264,8 +254,6 @@ def retention():
 @pass_ctx
 def retention_set(ctx, regno, series, value, title):
     """Set a series' retention class (audited)."""
-    from registry.archive.retention import set_retention
-
     rule = ctx.run(lambda site: set_retention(site, actor(), org_of(site, regno), series, value,
                                               title))
     click.echo(f"Series {rule.series}: {rule.retention}.")
@@ -293,8 +281,6 @@ def disposal():
 @pass_ctx
 def disposal_list_cmd(ctx, regno):
     """The disposal list: (series, year) groups past their term."""
-    from registry.archive.retention import disposal_list
-
     groups = ctx.run(lambda site: disposal_list(org_of(site, regno),
                                                 local_year(ctx.settings)))
     if not groups:
@@ -312,8 +298,6 @@ def disposal_list_cmd(ctx, regno):
 def disposal_approve(ctx, regno, series, year):
     """Dispose of the letters of SERIES registered in YEAR that are past their term (audited;
     held letters stay)."""
-    from registry.archive.retention import approve_disposal
-
     act = ctx.run(lambda site: approve_disposal(site, actor(), org_of(site, regno), series, year,
                                                 local_year(ctx.settings), ctx.settings))
     click.echo(f"Disposal {act.id}: {act.count} letters of series {act.series}, {act.year} "
@@ -332,8 +316,6 @@ def hold():
 @pass_ctx
 def hold_place(ctx, regno, item, reason):
     """Put a letter under a hold (audited)."""
-    from registry.archive.retention import place_hold
-
     placed = ctx.run(lambda site: place_hold(site, actor(), org_of(site, regno), item, reason))
     click.echo(f"Hold placed on {placed.key}.")
 
@@ -345,8 +327,6 @@ def hold_place(ctx, regno, item, reason):
 @pass_ctx
 def hold_lift(ctx, regno, item, reason):
     """Lift a hold (audited)."""
-    from registry.archive.retention import lift_hold
-
     lifted = ctx.run(lambda site: lift_hold(site, actor(), org_of(site, regno), item, reason))
     click.echo(f"Hold lifted from {lifted.key}.")
 

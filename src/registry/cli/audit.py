@@ -6,7 +6,14 @@ import click
 
 from registry import settings as registry_settings
 from registry.audit_sealing import seal_pending
+from registry.checkpoints import (CheckpointError, NotACheckpoint, chain_seqs, check_chain,
+                                  check_signature, make_checkpoint, read_file,
+                                  write_file)
 from registry.cli.base import actor, fail, main, pass_ctx
+from registry.mail import MailSettingsError, postman_from_settings
+from registry.seal import SealConfig
+from registry.signatures import default_trust_dir, load_trust
+from registry.signatures.tsa import TsaConfig
 
 
 # audit -------------------------------------------------------------------------------------
@@ -32,8 +39,6 @@ def audit_verify(ctx, checkpoints, seal_certs, more):
     """Chain the pending records, then check the whole chain; name the first broken record.
     With checkpoints, prove that the chain still contains, unchanged, every record up to each
     one. Exit 1 if anything is broken or refused."""
-    from registry.checkpoints import chain_seqs, check_chain
-
     if more and not checkpoints:
         raise click.UsageError("checkpoint files are given with --checkpoint FILE [FILE]...")
     files = [*checkpoints, *more]
@@ -58,11 +63,6 @@ def audit_verify(ctx, checkpoints, seal_certs, more):
 def _read_checkpoints(ctx, files, seal_certs):
     """Check each checkpoint file's seal and timestamp; a file that is no checkpoint, or no
     seal certificate to compare with, is wrong usage (exit 2)."""
-    from registry.checkpoints import NotACheckpoint, check_signature, read_file
-    from registry.seal import SealConfig
-    from registry.signatures import default_trust_dir, load_trust
-    from registry.signatures.tsa import TsaConfig
-
     configured = registry_settings.seal(ctx.settings)
     pems = seal_certs or ([configured["cert"]] if configured else [])
     if not pems:
@@ -110,9 +110,6 @@ def audit_checkpoint(ctx, out):
     """Sign the audit chain's head with the registry's seal, timestamped, now: keep it, write
     it into registry.audit.checkpoint_dir (and FILE) and mail it to
     registry.audit.checkpoint_mail_to. Exit 1 if it cannot be made."""
-    from registry.checkpoints import CheckpointError, make_checkpoint, write_file
-    from registry.mail import MailSettingsError, postman_from_settings
-
     try:
         postman = postman_from_settings(ctx.settings)
     except MailSettingsError as exc:

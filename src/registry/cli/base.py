@@ -9,8 +9,9 @@ import transaction
 from registry import paths
 from registry import settings as registry_settings
 from registry.audit_sealing import seal_pending
-from registry.errors import RegistryError
-from registry.i18n import translate
+from registry.errors import NotFound, RegistryError
+from registry.i18n import _, translate
+from registry.resources.evolve import bootstrap
 from registry.store import EmbeddedStore, StoreBusy, open_db, site_of
 
 DEFAULT_CONFIG = "etc/development.ini"
@@ -65,8 +66,6 @@ class Context:
                 self._db, _server = open_db(self.settings, serve=False)
             except StoreBusy as exc:
                 fail(str(exc))
-            from registry.resources import bootstrap
-
             self.applied = bootstrap(self._db)
         return self._db
 
@@ -136,9 +135,6 @@ def local_year(settings):
 
 
 def org_of(site, regno):
-    from registry.errors import NotFound
-    from registry.i18n import _
-
     org = site.orgs.get(regno)
     if org is None:
         raise NotFound("UNKNOWN_ORG", _("unknown-org", default="There is no organisation with "

@@ -4,6 +4,8 @@ import click
 
 from registry import settings as registry_settings
 from registry.cli.base import main, org_of, pass_ctx
+from registry.i18n import localizer_for
+from registry.journal import Journal, parse_period
 
 
 @main.group()
@@ -25,8 +27,7 @@ def journal():
 @pass_ctx
 def journal_export(ctx, regno, direction, first, last, series, fmt, language, out):
     """Write an organisation's journal for a period as CSV, XLSX or a printable PDF."""
-    from registry.i18n import localizer_for
-    from registry.journal import Journal, parse_period
+    # The web views (seconds of imports) only for this command, not for every `registry` run.
     from registry.views.journal import export_file
 
     settings = ctx.settings

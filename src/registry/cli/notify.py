@@ -3,6 +3,8 @@
 import click
 
 from registry.cli.base import fail, main, pass_ctx
+from registry.mail import MailSettingsError, postman_from_settings, run_digest
+from registry.notifications import run_due_check
 
 
 @main.group()
@@ -18,8 +20,6 @@ def notify_digest(ctx, force):
     of accounts that chose a daily digest. Once a day: a second run the same day sends nothing
     unless --force. Needs mail.host, mail.default_sender and registry.public_url."""
     from ZODB.POSException import ConflictError
-
-    from registry.mail import MailSettingsError, postman_from_settings, run_digest
 
     try:
         postman = postman_from_settings(ctx.settings)
@@ -45,8 +45,6 @@ def notify_due(ctx):
     executors of tasks due within registry.notify.due_soon_working_days working days, and of
     tasks whose due date has passed, in the UI. Each task, kind and due date is told once:
     running it again tells nobody twice."""
-    from registry.notifications import run_due_check
-
     report = run_due_check(ctx.db(), ctx.settings)
     click.echo(f"Deadline check of {report.day}: {report.due_soon} task(s) due soon, "
                f"{report.overdue} overdue, told to their executors.")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from registry import operations as ops
 from registry.audit_sealing import seal_pending
 from registry.cli.base import actor, counter, fail, main, pass_ctx, refused
 from registry.cli.search import count_items, search_service
@@ -22,8 +23,6 @@ from registry.cli.search import count_items, search_service
 @pass_ctx
 def backup(ctx, repository, full, data_fs, blob_dir):
     """Back up the store and its blobs, online: full the first time, then incremental."""
-    from registry import operations as ops
-
     try:
         data_path, blob_path = ops.storage_files(ctx.settings, data_fs, blob_dir)
         made = ops.backup(data_path, blob_path, repository, full=full,
@@ -44,8 +43,6 @@ def backup(ctx, repository, full, data_fs, blob_dir):
 def restore(ctx, repository, date):
     """Restore a backup into the data directory (which must hold no store), then verify the
     audit trail and every stored PDF, and rebuild the search index."""
-    from registry import operations as ops
-
     if ctx.embedded() is None:
         fail("restore writes the embedded store of --data-dir; the settings name another "
              "store (zodbconn.uri): restore into a data directory and serve its files "
@@ -78,8 +75,6 @@ def restore(ctx, repository, date):
 
 def check_fixity(ctx, restart, as_json=False):
     """Run the fixity check with a progress bar, print its report; return True if clean."""
-    from registry import operations as ops
-
     db = ctx.db()
     total = ctx.run(ops.count_letters)
     with click.progressbar(length=total, label="Checking stored PDFs", file=sys.stderr,
@@ -126,7 +121,5 @@ def fixity_check(ctx, restart, as_json):
 def pack(ctx, days):
     """Pack the store: remove object revisions older than DAYS and the blob files nothing
     refers to any more."""
-    from registry import operations as ops
-
     ops.pack(ctx.db(), actor(), days)
     click.echo(f"Store packed, keeping {days} day(s) of history.")

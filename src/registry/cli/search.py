@@ -7,13 +7,13 @@ import click
 from registry.errors import RegistryError
 from registry.i18n import translate
 from registry.cli.base import fail, main, pass_ctx
+from registry.resources.organisation import validate_regno
+from registry.search.indexing import SearchService
 
 
 # search ------------------------------------------------------------------------------------
 
 def search_service(ctx):
-    from registry.search.indexing import SearchService
-
     return SearchService(ctx.db(), ctx.settings)
 
 
@@ -33,8 +33,6 @@ def reindex(ctx, orgs):
     """Rebuild the search index from the database (every organisation's partition, or those
     given). Safe while `registry serve` runs: searches use the old index until each partition
     is rebuilt."""
-    from registry.resources.organisation import validate_regno
-
     for regno in orgs:
         try:
             validate_regno(regno)

@@ -6,8 +6,14 @@ import sys
 import click
 import transaction
 
+from registry import main as make_app
 from registry import settings as registry_settings
 from registry.audit_sealing import seal_pending
+from registry.checkpoints import ICheckpointSchedule
+from registry.demo import DEMO_PASSWORD, demo_accounts, prepare_pki, seed, seed_letters
+from registry.demo_pki import DEMO_PIN
+from registry.receipts import IReceiptIssuer
+from registry.signatures import Gate, GateConfig
 from registry.store import StoreBusy, site_of
 from registry.cli.base import fail, main, pass_ctx
 
@@ -33,9 +39,6 @@ def _seed_demo(db, settings, pki):
 
 def _seed_demo_data(db, settings, pki):
     """Seed the demo directory, accounts and letters (each part once)."""
-    from registry.demo import seed, seed_letters
-    from registry.signatures import Gate, GateConfig
-
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     gate = Gate(GateConfig(**{**GateConfig.from_settings(settings).__dict__,
@@ -52,9 +55,6 @@ def _seed_demo_data(db, settings, pki):
 
 
 def _print_demo(added, conf, out=click.echo):
-    from registry.demo import DEMO_PASSWORD, demo_accounts
-    from registry.demo_pki import DEMO_PIN
-
     out(f"Demo data: {added['orgs']} organisations, {added['accounts']} accounts and "
         f"{added['letters']} letters added.")
     out(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
@@ -71,16 +71,12 @@ def _print_demo(added, conf, out=click.echo):
 @pass_ctx
 def demo(ctx):
     """Seed the demo directory, accounts, PKI, e-Tokens and letters (idempotent)."""
-    from registry.demo import prepare_pki
-
     pki, conf = prepare_pki(ctx.data_dir)
     _print_demo(_seed_demo(ctx.db(create=True), ctx.settings, pki), conf)
 
 
 def _demo_checkpoint(app):
     """Make today's audit checkpoint now (the schedule would in a minute), and say where."""
-    from registry.checkpoints import ICheckpointSchedule
-
     schedule = app.registry.queryUtility(ICheckpointSchedule)
     made = schedule.tick() if schedule is not None else None
     if made is not None:
@@ -102,8 +98,6 @@ def serve(ctx, host, port, with_demo, threads):
     from pyramid.paster import setup_logging
     from ZODB.interfaces import IDatabase
 
-    from registry import main as make_app
-
     probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     # As waitress binds: connections of a process that died linger in TIME_WAIT for a minute
     # and must not stop a restart; a live listener on the port still refuses the bind.
@@ -119,8 +113,6 @@ def serve(ctx, host, port, with_demo, threads):
     os.environ["REGISTRY_DATA_DIR"] = ctx.data_dir
     if with_demo:
         # The demo's trust directory must exist before the application chooses its trust.
-        from registry.demo import prepare_pki
-
         pki, conf = prepare_pki(ctx.data_dir)
         if registry_settings.tsa(ctx.settings) is None:
             # The demo's own TSA, reached over HTTP like a real one.
@@ -138,8 +130,6 @@ def serve(ctx, host, port, with_demo, threads):
     except (StoreBusy, registry_settings.SettingsError) as exc:
         fail(str(exc))
     if with_demo:
-        from registry.receipts import IReceiptIssuer
-
         _print_demo(_seed_demo(app.registry.getUtility(IDatabase), ctx.settings, pki), conf)
         _demo_checkpoint(app)
         app.registry.getUtility(IReceiptIssuer).wake()  # the seeded letters' receipts

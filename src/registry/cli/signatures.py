@@ -9,6 +9,13 @@ import click
 from registry.errors import RegistryError
 from registry.i18n import translate
 from registry.cli.base import actor, fail, main, pass_ctx
+from registry.preservation import stamp_due
+from registry.receipts import describe, issue_due, summary
+from registry.seal import SealConfig
+from registry.signatures import Gate, GateConfig, Trust, TrustError, default_trust_dir, load_trust
+from registry.signatures.truststore import refresh
+from registry.signatures.tsa import TsaConfig
+from registry.signatures.verdict import REASON_MESSAGES
 
 
 # signatures --------------------------------------------------------------------------------
@@ -28,11 +35,6 @@ from registry.cli.base import actor, fail, main, pass_ctx
 @pass_ctx
 def verify(ctx, roots, crls, regno, as_json, files):
     """Check the signature of each PDF FILE. Exit 0 if all are accepted, 1 if any is not."""
-    from registry import receipts
-    from registry.seal import SealConfig
-    from registry.signatures import Gate, GateConfig, Trust, TrustError, load_trust
-    from registry.signatures.verdict import REASON_MESSAGES
-
     config = GateConfig.from_settings(ctx.settings)
     try:
         configured = load_trust(config.trust_dir) if not (roots and crls) else None
@@ -51,7 +53,7 @@ def verify(ctx, roots, crls, regno, as_json, files):
     results = []
     for path in files:
         verdict = gate.verify(path, regno)
-        found = receipts.describe(Path(path).read_bytes(), verdict, seal)
+        found = describe(Path(path).read_bytes(), verdict, seal)
         results.append({"file": path, **verdict.as_json(), "receipt": found})
         if found is not None and found["registry_seal"] is False:
             results[-1]["accepted"] = False  # evidence of the registry, not sealed by it
@@ -77,7 +79,7 @@ def verify(ctx, roots, crls, regno, as_json, files):
                                             "registry's",
                                      None: "a receipt; no seal is configured here to compare "
                                            "(registry.seal.cert)"}[found["registry_seal"]])
-                click.echo(f"    attests: {receipts.summary(found['facts'])}")
+                click.echo(f"    attests: {summary(found['facts'])}")
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=1, default=str))
     sys.exit(0 if all(r["accepted"] for r in results) else 1)
@@ -93,10 +95,6 @@ def timestamps():
 def timestamps_stamp(ctx):
     """Obtain the preservation timestamps due now (the server does this after every writing
     request and every minute). Exit 1 if the TSA gave none of those it was asked for."""
-    from registry.preservation import stamp_due
-    from registry.signatures import default_trust_dir, load_trust
-    from registry.signatures.tsa import TsaConfig
-
     tsa = TsaConfig.from_settings(ctx.settings)
     if tsa is None:
         fail("no time-stamping authority is configured (registry.signature.tsa_url) "
@@ -122,11 +120,6 @@ def receipts():
 def receipts_issue(ctx):
     """Make the receipts due now (the server does this after every writing request and every
     minute). Exit 1 if the seal made none of those it was asked for."""
-    from registry.receipts import issue_due
-    from registry.seal import SealConfig
-    from registry.signatures import default_trust_dir, load_trust
-    from registry.signatures.tsa import TsaConfig
-
     seal = SealConfig.from_settings(ctx.settings)
     if seal is None:
         fail("no seal is configured (registry.seal.cert) [NO_SEAL]")
@@ -146,8 +139,6 @@ def trust():
 
 def _trust_change(ctx, change, action, detail):
     """Run change(store) -> result in a transaction, audited as `action`; TrustError exits 1."""
-    from registry.signatures.trust import TrustError
-
     def run(site):
         try:
             result = change(site.trust_store)
@@ -211,8 +202,6 @@ def trust_remove(ctx, sha256):
 def trust_refresh(ctx, urls):
     """Fetch the CRLs and keep each one that a kept CA signed and that is newer than the one
     kept for its issuer. Exit 1 if any address failed."""
-    from registry.signatures.truststore import refresh
-
     outcomes = _trust_change(ctx, lambda store: refresh(store, actor(), urls), "trust.refresh",
                              lambda outcomes: {"outcomes": [list(o) for o in outcomes]})
     for url, outcome in outcomes:

@@ -11,6 +11,9 @@ from datetime import datetime, timedelta
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
+from registry.signatures.tsa import preservation_imprint
+from registry.workflow.engine import object_path
+
 
 class KeptData(Persistent):
     """One kept item's bytes, in a record of its own (a CRL may be large)."""
@@ -103,8 +106,6 @@ class TimestampStore(Persistent):
 
     def ask(self, file_sha256, verdict_sha256, item, now):
         """Record that a timestamp over (file, verdict) is wanted; return its key."""
-        from registry.signatures.tsa import preservation_imprint
-
         key = hashlib.sha256(preservation_imprint(file_sha256, verdict_sha256)).hexdigest()
         if key not in self._entries:
             self._entries[key] = {"file_sha256": file_sha256, "verdict_sha256": verdict_sha256,
@@ -161,7 +162,5 @@ def ask_preservation_timestamp(site, item, verdict, now):
                and v.get("sha256") == verdict["sha256"]]
     if earlier:
         return None
-    from registry.workflow.engine import object_path
-
     return site.timestamps.ask(verdict["sha256"], verdict_digest(verdict), object_path(item),
                                now)

@@ -6,6 +6,30 @@ the previous generation to its own. A new database is created at the newest gene
 """
 import logging
 
+import transaction
+
+from registry import deadlines
+from registry.archive.retention import RetentionPlan
+from registry.notifications import Notifications
+from registry.operations import FixityState
+from registry.resources.audit import Checkpoints, PendingRecords
+from registry.resources.evidence import RevocationStore, TimestampStore
+from registry.resources.letter import StateSet
+from registry.resources.receipt import ReceiptQueue
+from registry.resources.report import Reports
+from registry.resources.site import Site
+from registry.resources.task import Desk, Task
+from registry.safetext import display_filename
+from registry.search.queue import ChangeLog, SearchState, enqueue
+from registry.security.sessions import Sessions
+from registry.security.throttle import FailedSignIns
+from registry.signatures.truststore import TrustStore
+from registry.statistics import rebuild
+from registry.store import ROOT_KEY
+from registry.thread import answered_letter
+from registry.verification import VerificationCodes
+from registry.workdays import WorkCalendar
+
 log = logging.getLogger(__name__)
 
 
@@ -17,10 +41,6 @@ def _exchange(site):
     """Generation 2: the exchange of letters. Outboxes and inboxes keep state indexes, number
     journals, counters and daily counts; the site keeps reports of advertising; the audit
     trail files records as pending before chaining them."""
-    from registry.resources.report import Reports
-
-    from registry.resources.audit import PendingRecords
-
     for org in site.orgs.values():
         for name in ("outbox", "inbox"):
             org[name].ensure_indexes()
@@ -33,8 +53,6 @@ def _exchange(site):
 def _search(site):
     """Generation 3: full-text search. The site keeps the index queue, the PDFs' text and
     the OCR queue; every letter and delivery is queued, so that the writer indexes them."""
-    from registry.search.queue import SearchState, enqueue
-
     if getattr(site, "search_state", None) is None:
         site.search_state = SearchState()
     for org in site.orgs.values():
@@ -48,8 +66,6 @@ def _archive(site):
     retention classes, holds, disposals); registered deliveries know their series (read back
     from the inbox journal, keyed (year, series, number)).
     """
-    from registry.archive.retention import RetentionPlan
-
     for org in site.orgs.values():
         if getattr(org, "retention", None) is None:
             org.retention = RetentionPlan()
@@ -63,8 +79,6 @@ def _archive(site):
 def _evidence(site):
     """Generation 5: preservation evidence. The site keeps the revocation data (CRLs) its
     signature checks use, so that a signature is judged later as of its first acceptance."""
-    from registry.resources.evidence import RevocationStore
-
     if getattr(site, "revocation_data", None) is None:
         site.revocation_data = RevocationStore()
 
@@ -72,9 +86,6 @@ def _evidence(site):
 def _operations(site):
     """Generation 6: server-side sign-in sessions (sessions signed in before have no record
     and end: everyone signs in once more) and the fixity check's state."""
-    from registry.operations import FixityState
-    from registry.security.sessions import Sessions
-
     if getattr(site, "sessions", None) is None:
         site.sessions = Sessions()
     if getattr(site, "fixity", None) is None:
@@ -85,8 +96,6 @@ def _tantivy(site):
     """Generation 7: Tantivy is the default search engine. Every letter and delivery is queued
     again, so that the index writer builds the new engine's index after the upgrade (the
     Whoosh index stays as it was, for `search.engine = whoosh`)."""
-    from registry.search.queue import enqueue
-
     for org in site.orgs.values():
         for name in ("outbox", "inbox"):
             for item in org[name].values():
@@ -98,8 +107,6 @@ def _safe_filenames(site):
     name (registry.safetext.display_filename: no control or text-direction characters, at most
     120 characters, ending in .pdf), as uploads are named now; the file's bytes are untouched.
     A letter's PDF is shared by its deliveries, so each outbox's letters are enough."""
-    from registry.safetext import display_filename
-
     for org in site.orgs.values():
         for letter in org["outbox"].values():
             stored = letter.pdf
@@ -111,8 +118,6 @@ def _safe_filenames(site):
 def _timestamps(site):
     """Generation 9: the registry's preservation timestamps (RFC 3161, over each first
     acceptance of a letter's bytes, when a time-stamping authority is configured)."""
-    from registry.resources.evidence import TimestampStore
-
     if getattr(site, "timestamps", None) is None:
         site.timestamps = TimestampStore()
 
@@ -123,10 +128,6 @@ def _several_machines(site):
     it, so each machine rebuilds its index from the database once (its writer does it by
     itself). Failed sign-ins are counted in the store, and trust is kept there (seeded from the
     trust directory at the next start); an OCR job is claimed by one process at a time."""
-    from registry.search.queue import ChangeLog
-    from registry.security.throttle import FailedSignIns
-    from registry.signatures.truststore import TrustStore
-
     if getattr(site, "trust_store", None) is None:
         site.trust_store = TrustStore()
 
@@ -149,9 +150,6 @@ def _threads(site):
     """Generation 11: reply threads and notifications. A letter keeps the letters that answered
     it (`replies`, read back from the sent letters' `in_reply_to`); the site keeps every
     account's notifications and the daily digest's day."""
-    from registry.notifications import Notifications
-    from registry.thread import answered_letter
-
     if getattr(site, "notifications", None) is None:
         site.notifications = Notifications()
     for org in site.orgs.values():
@@ -166,10 +164,6 @@ def _desk(site):
     off and working days; every organisation keeps the open tasks' indexes; a registered
     delivery that had an executor or a due date and no answer becomes an open task (of the
     default kind) with them, so that it shows in "My tasks", on control and to its sender."""
-    from registry import deadlines
-    from registry.resources.task import Desk, Task
-    from registry.workdays import WorkCalendar
-
     if getattr(site, "calendar", None) is None:
         site.calendar = WorkCalendar()
     kind = deadlines.rules().default_kind
@@ -193,8 +187,6 @@ def _desk(site):
 def _receipts(site):
     """Generation 13: delivery evidence. The receipts the registry's seal signs after an event
     are asked for in a queue of the site; letters and deliveries keep theirs (none before)."""
-    from registry.resources.receipt import ReceiptQueue
-
     if getattr(site, "receipt_queue", None) is None:
         site.receipt_queue = ReceiptQueue()
 
@@ -202,8 +194,6 @@ def _receipts(site):
 def _checkpoints(site):
     """Generation 14: audit checkpoints. The audit trail keeps the checkpoints of its head
     (sealed, timestamped, published as files; see registry.checkpoints)."""
-    from registry.resources.audit import Checkpoints
-
     if getattr(site.audit, "checkpoints", None) is None:
         site.audit.checkpoints = Checkpoints()
 
@@ -211,8 +201,6 @@ def _checkpoints(site):
 def _verification(site):
     """Generation 15: public verification codes. The site keeps every code (and counts public
     lookups by address); every letter sent before gets its code."""
-    from registry.verification import VerificationCodes
-
     if getattr(site, "verification", None) is None:
         site.verification = VerificationCodes()
     for org in site.orgs.values():
@@ -232,8 +220,6 @@ def _statistics(site):
     """Generation 17: the dashboards' statistics. The site and every organisation keep monthly
     counters and duration histograms (registry.statistics), filled here from the letters sent
     and registered before; from now on the workflows' `count` effect keeps them."""
-    from registry.statistics import rebuild
-
     rebuild(site)
 
 
@@ -242,8 +228,6 @@ def _state_sets(site):
     concurrent changes merge (registry.resources.letter.StateSet); the OOTreeSets made before
     are copied into them."""
     from BTrees.OOBTree import OOTreeSet
-
-    from registry.resources.letter import StateSet
 
     for org in site.orgs.values():
         for name in ("outbox", "inbox"):
@@ -298,4 +282,27 @@ def evolve(site, steps=STEPS):
         fn(site)
         site.generation = gen
         applied.append(gen)
+    return applied
+
+
+def bootstrap(db):
+    """Create the Site if the database has none, else run its pending evolve steps; commit.
+
+    Returns the generations applied (a new site is created at the newest one).
+    """
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        for attempt in tm.attempts(5):
+            with attempt:
+                root = conn.root()
+                if ROOT_KEY not in root:
+                    site = Site()
+                    site.generation = newest()
+                    root[ROOT_KEY] = site
+                    applied = [site.generation]
+                else:
+                    applied = evolve(root[ROOT_KEY])
+    finally:
+        conn.close()
     return applied

@@ -20,7 +20,7 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from ZODB.blob import Blob
 
-from registry import verification
+from registry import desk, verification
 from registry.resources.folder import Folder
 from registry.resources.receipt import Receipts
 from registry.search.queue import enqueue
@@ -277,8 +277,6 @@ class Delivery(Checked, Receipts, Workflowed, Persistent):
     def task_json(self, request=None):
         """The desk's fields (registry.desk.task_json), "overdue" judged by the request's
         clock."""
-        from registry import desk
-
         if request is None:
             return desk.task_json(self.task)
         return desk.task_json(self.task, request, desk.local_today(request),

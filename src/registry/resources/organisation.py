@@ -10,10 +10,12 @@ from datetime import datetime, timezone
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from pyramid.authorization import Allow
 
+from registry.archive.retention import RetentionPlan
 from registry.errors import Conflict, NotFound, RegistryError
 from registry.i18n import _
 from registry.resources.folder import Folder
 from registry.resources.letter import Mailbox
+from registry.resources.task import Desk
 from registry.safetext import check_text
 from registry.search.mongolian import has_cyrillic, latin, loose_latin, words
 from registry.security import permissions as P
@@ -109,12 +111,8 @@ class Organisation(Folder):
         self.add("outbox", Outbox())
         self.add("inbox", Inbox())
         self.add("handovers", Handovers())
-        from registry.archive.retention import RetentionPlan
-
         #: The file plan's retention classes, holds and disposals (registry.archive.retention).
         self.retention = RetentionPlan()
-        from registry.resources.task import Desk
-
         #: The open tasks' indexes (registry.resources.task.Desk).
         self.desk = Desk()
         #: Monthly counters and durations of its letters (registry.statistics).

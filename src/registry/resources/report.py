@@ -11,6 +11,7 @@ from persistent import Persistent
 from pyramid.authorization import DENY_ALL, Allow
 
 from registry.resources.folder import Folder
+from registry.resources.letter import new_id
 from registry.security import permissions as P
 from registry.security.principals import SITE_ADMIN, role_principal
 
@@ -58,8 +59,6 @@ class Reports(Folder):
         return [(Allow, role_principal(SITE_ADMIN), (P.REVIEW_REPORTS,))]
 
     def file(self, report):
-        from registry.resources.letter import new_id
-
         name = new_id(report.created)
         while name in self:
             name = new_id(report.created)

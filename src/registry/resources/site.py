@@ -1,6 +1,7 @@
 """The site: the root of the resource tree, with the fixed children orgs/, users/, audit/."""
 from pyramid.authorization import DENY_ALL, Allow, Authenticated, Everyone
 
+from registry.join import JoinCodes
 from registry.notifications import Notifications
 from registry.operations import FixityState
 from registry.resources.audit import AuditTrail
@@ -12,11 +13,13 @@ from registry.resources.report import Reports
 from registry.resources.user import Users
 from registry.search.queue import SearchState
 from registry.security import permissions as P
+from registry.security.links import PasswordLinks
 from registry.security.principals import SITE_ADMIN, role_principal
 from registry.security.sessions import Sessions
 from registry.security.throttle import FailedSignIns
 from registry.signatures.truststore import TrustStore
 from registry.statistics import Tally
+from registry.store import site_of
 from registry.verification import VerificationCodes
 from registry.workdays import WorkCalendar
 
@@ -61,9 +64,6 @@ class Site(Folder):
         self._join_state()
 
     def _join_state(self):
-        from registry.join import JoinCodes
-        from registry.security.links import PasswordLinks
-
         #: The join forms' one-time codes (registry.join).
         self.join_codes = JoinCodes()
         #: One-time links to set a password, by token hash (security.links).
@@ -97,3 +97,8 @@ class Site(Folder):
     @property
     def reports(self):
         return self["reports"]
+
+
+def root_factory(request):
+    """Traversal root: the Site stored in the ZODB root under "registry"."""
+    return site_of(request.zodb)

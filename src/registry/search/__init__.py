@@ -16,79 +16,16 @@ Text analysis (Mongolian stemming, folding, transliteration) is in `registry.sea
 text extraction and OCR in `registry.search.text`; the transactional queue and the writer in
 `registry.search.indexing`.
 """
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from registry.search.query import (FACETS, SORTS, Document, Hit, SearchQuery,  # noqa: F401
+                                   SearchResults)
 
-FACETS = ("year", "month", "counterpart", "direction", "state", "overdue")
-SORTS = ("relevance", "newest", "oldest")
-
-
-@dataclass
-class Document:
-    key: str
-    org: str
-    direction: str
-    subject: str
-    text: str
-    sender: tuple
-    recipients: tuple
-    outgoing_number: str = None
-    incoming_number: str = None
-    date: datetime = None
-    state: str = ""
-    executor: str = None
-    due: date = None
-    open: bool = False  # awaiting an answer (counts as overdue once `due` has passed)
-    stamp: str = ""
-
-    @property
-    def counterparts(self):
-        if self.direction == "incoming":
-            return (self.sender[0],)
-        return tuple(regno for regno, _name in self.recipients)
-
-
-@dataclass
-class SearchQuery:
-    org: str
-    text: str = ""
-    year: int = None
-    month: int = None
-    counterpart: str = None
-    direction: str = None
-    state: str = None
-    overdue: bool = False
-    today: date = None
-    sort: str = "relevance"
-    start: int = 0
-    size: int = 20
-    facets: bool = True
-    highlight: bool = True
-
-
-@dataclass
-class Hit:
-    key: str
-    score: float = 0.0
-    highlights: str = ""
-
-
-@dataclass
-class SearchResults:
-    items: list = field(default_factory=list)
-    total: int = 0
-    facets: dict = field(default_factory=dict)
-    #: The search stopped at its time budget: Tantivy left the facets out (its page and `total`
-    #: are exact), Whoosh's `total` and facets count what it found.
-    partial: bool = False
-
-
-ENGINES = ("tantivy", "whoosh")
+from registry.settings import COMMIT_MS, ENGINES  # noqa: F401 (the engines, the writer's pace)
 
 
 def open_index(directory, engine="tantivy", **options):
     """Open (creating if needed) the search index kept in `directory`, served by `engine`
     (`search.engine`: "tantivy", the default, or "whoosh")."""
+    # Only the engine chosen is imported: each loads a native library or a large package.
     if engine == "tantivy":
         from registry.search.tantivy_engine import TantivyIndex
 
@@ -99,8 +36,3 @@ def open_index(directory, engine="tantivy", **options):
         return WhooshIndex(directory, **options)
     raise ValueError(f"search.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
 
-
-def includeme(config):
-    from registry.search.indexing import includeme as setup
-
-    setup(config)

@@ -21,9 +21,10 @@ from whoosh.collectors import (FilterCollector, TimeLimit, TimeLimitCollector,
 from whoosh.query.qcore import QueryError
 from whoosh.writing import CLEAR
 
-from registry.search import FACETS, Hit, SearchResults, parsing
+from registry.search import parsing
 from registry.search.parsing import FACET_FIELDS, to_fields, write_lock
 from registry.search.partitions import PartitionedIndex
+from registry.search.query import FACETS, Hit, SearchResults
 
 #: Segments as separate files, not one compound file: Whoosh copies a compound file's parts
 #: into memory at every opening (of a writer, after each commit, or a searcher), which cost a

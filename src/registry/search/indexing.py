@@ -31,6 +31,7 @@ from zope.interface import Interface
 from registry import settings as registry_settings
 from registry.resources.letter import Delivery, Letter
 from registry.search import Document, open_index
+from registry.search import text as pdftext
 from registry.search.position import Position, PositionFile
 from registry.search.queue import TextLayer, new_key
 from registry.store import site_of
@@ -46,9 +47,6 @@ TRANSIENT_ERRORS = ("BUSY", "UNREADABLE")
 #: How often the writer looks for changes other processes and machines recorded
 #: (`search.poll_seconds`); its own process's changes wake it at once.
 POLL_SECONDS = 1.0
-#: The least time between two index commits of the writer thread (`search.commit_ms`): the
-#: changes of every request that commits meanwhile are applied together.
-COMMIT_MS = 250
 #: How often a machine keeps its position and reports it to the log (which trims then).
 REPORT_SECONDS = 30
 #: How long an OCR job is one process's before another may take it over.
@@ -162,8 +160,6 @@ class SearchService:
             return layer
         if getattr(pdf, "released", False):
             return TextLayer("", "none")  # disposed of by every party: no bytes to read
-        from registry.search import text as pdftext
-
         # In this process's text worker (its own pool: the signature gate never waits for it).
         result = pdftext.extract(pdf.path() or pdf.read())
         wants_ocr = bool(result.needs_ocr and self.ocr_enabled)
@@ -313,8 +309,6 @@ class SearchService:
     def ocr_once(self):
         """OCR one waiting PDF, store its text and queue the letters that keep it; return
         True if one was done."""
-        from registry.search import text as pdftext
-
         tm = transaction.TransactionManager(explicit=True)
         conn = self.db.open(transaction_manager=tm)
         try:

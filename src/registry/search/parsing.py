@@ -19,6 +19,7 @@ from whoosh.qparser import FieldAliasPlugin, PlusMinusPlugin
 
 from registry.errors import RegistryError
 from registry.i18n import _
+from registry.search.analysis import analyzer, query_parser, snippet
 
 #: A registration number typed alone (01/123, А-12/45): found exactly, in the number field.
 NUMBER_QUERY = re.compile(r"^\s*([\w.\-]*\d+/\d+[\w.\-]*)\s*$", re.UNICODE)
@@ -54,8 +55,6 @@ def unsupported():
 
 
 def make_schema():
-    from registry.search.analysis import analyzer
-
     text = analyzer()
     return fields.Schema(
         key=fields.ID(stored=True, unique=True),
@@ -155,8 +154,6 @@ class Parser:
 
     def _query_parser(self):
         if self._parser is None:
-            from registry.search.analysis import query_parser
-
             parser = query_parser(list(TEXT_FIELDS), self.schema)
             # -word: letters without it (a "-" inside a word, as in 2026-11, is no operator).
             parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+",
@@ -223,8 +220,6 @@ def highlight_terms(parsed, expand, limit=500):
 def add_highlights(terms, items, text_for):
     """Set each hit's `highlights`: up to two passages of its text (from `text_for`, kept in
     ZODB) with `terms` marked."""
-    from registry.search.analysis import snippet
-
     wanted = frozenset(terms)
     for item in items:
         text = text_for(item.key) or ""

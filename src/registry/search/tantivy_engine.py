@@ -30,10 +30,11 @@ import tantivy
 from tantivy import Occur, Order, Query
 from whoosh import query
 
-from registry.search import FACETS, Hit, SearchResults, parsing
+from registry.search import parsing
 from registry.search.parsing import (FACET_FIELDS, PREFIX_TERMS_MAX, TEXT_FIELDS, to_fields,
                                      write_lock)
 from registry.search.partitions import PartitionedIndex
+from registry.search.query import FACETS, Hit, SearchResults
 
 #: The engine's subdirectory of `search.directory` (the Whoosh engine uses its root).
 SUBDIRECTORY = "tantivy"

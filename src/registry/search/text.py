@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry.signatures.worker import WorkerPool
+
 MIB = 1024 * 1024
 
 # Defaults: a letter with its annexes is tens of pages; an index needs no more than its words.
@@ -281,8 +283,6 @@ def default_pool():
     global _pool
     with _pool_lock:
         if _pool is None:
-            from registry.signatures.worker import WorkerPool
-
             _pool = WorkerPool(size=1, memory_limit=MEMORY_LIMIT)
         return _pool
 

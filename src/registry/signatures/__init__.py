@@ -17,8 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from registry import settings as registry_settings
+from registry.signatures.token import TokenConfig
 from registry.signatures.trust import (Trust, TrustCache, TrustError, load_anchors,  # noqa: F401
                                        load_trust)
+from registry.signatures.truststore import StoreTrust, seed_store
+from registry.signatures.tsa import TsaConfig
 from registry.signatures.verdict import REASON_MESSAGES, REASONS, Verdict  # noqa: F401
 from registry.signatures.worker import run_checks
 
@@ -120,8 +123,6 @@ class Gate:
         config = GateConfig.from_settings(settings)
         if db is None:
             return cls(config)
-        from registry.signatures.truststore import StoreTrust
-
         return cls(config, source=StoreTrust(db, config.trust_dir))
 
     def trust(self):
@@ -274,10 +275,6 @@ def includeme(config):
     `request.token_config`, and the time-stamping authority (or None) as `request.tsa_config`:
     one each per application, decided at start-up. The gate's trust is the store's."""
     from ZODB.interfaces import IDatabase
-
-    from registry.signatures.token import TokenConfig
-    from registry.signatures.truststore import seed_store
-    from registry.signatures.tsa import TsaConfig
 
     settings = config.get_settings()
     db = config.registry.getUtility(IDatabase)

@@ -5,7 +5,10 @@ The signatory types the token's PIN; it is used for that one signature, in a wor
 and is never stored or logged. The token is found by its label (by default the organisation's
 registration number) and the key and certificate by their label.
 """
+import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from registry import settings as registry_settings
 from registry.errors import RegistryError
@@ -13,6 +16,16 @@ from registry.i18n import _
 from registry.signatures.worker import call
 
 PIN_MAX = 64
+SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",
+                   "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+                   "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so")
+
+
+def softhsm_module():
+    """The SoftHSM PKCS#11 module's path if SoftHSM is installed, else None."""
+    if not shutil.which("softhsm2-util"):
+        return None
+    return next((path for path in SOFTHSM_MODULES if os.path.exists(path)), None)
 
 
 @dataclass(frozen=True)
@@ -30,10 +43,6 @@ class TokenConfig:
         when they exist."""
         fields = registry_settings.pkcs11(settings)
         if fields is None:
-            from pathlib import Path
-
-            from registry.demo_pki import softhsm_module
-
             demo_conf = Path(registry_settings.data_directory(settings)) / "softhsm" / \
                 "softhsm2.conf"
             if demo_conf.exists() and softhsm_module():

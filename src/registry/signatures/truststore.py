@@ -25,6 +25,8 @@ from persistent import Persistent
 
 from registry.signatures.trust import (
     CERT_SUFFIXES, Trust, TrustError, _certificates, _is_crl, _self_signed, load_trust)
+from registry.signatures.trust import TrustCache
+from registry.store import site_of
 
 log = logging.getLogger(__name__)
 
@@ -215,8 +217,6 @@ class StoreTrust:
     (a store never seeded), the trust directory `folder` answers, as before."""
 
     def __init__(self, db, folder, ttl=5.0, clock=time.monotonic):
-        from registry.signatures.trust import TrustCache
-
         self.db = db
         self.ttl = ttl
         self.clock = clock
@@ -239,8 +239,6 @@ class StoreTrust:
     def _load(self):
         import transaction
 
-        from registry.store import site_of
-
         tm = transaction.TransactionManager()
         conn = self.db.open(transaction_manager=tm)
         try:
@@ -258,8 +256,6 @@ def seed_store(db, folder):
     """Seed the store's trust from the trust directory `folder`, if it never was; a directory
     that cannot be read is logged and left for the gate to report (the store stays unseeded)."""
     import transaction
-
-    from registry.store import site_of
 
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)

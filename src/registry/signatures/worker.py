@@ -25,6 +25,8 @@ import time
 import traceback
 from dataclasses import dataclass
 
+from registry.signatures.verdict import Verdict
+
 _context = None
 PRELOAD = ["registry.signatures.checks", "pyhanko.pdf_utils.reader",
            "pyhanko.sign.validation", "pyhanko.sign.signers", "pyhanko_certvalidator",
@@ -230,8 +232,6 @@ def run_checks(payload, expected_regno, trust, options, timeout, memory_limit, b
     """The gate's checks on `payload` (bytes, or a file path) in a worker; returns a Verdict:
     a worker that runs out of time answers TIMEOUT, one that dies or runs out of memory
     MALFORMED_PDF."""
-    from registry.signatures.verdict import Verdict
-
     outcome = pool(memory_limit, workers).call(
         "registry.signatures.checks:inspect_payload", (payload, expected_regno, trust, options),
         timeout)

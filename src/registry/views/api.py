@@ -1,4 +1,5 @@
 """JSON API conventions (after plone.restapi): batching, request bodies and errors."""
+from pathlib import Path
 from urllib.parse import urlencode
 
 from registry.errors import RegistryError
@@ -7,6 +8,8 @@ from registry.i18n import _
 DEFAULT_BATCH = 25
 MAX_BATCH = 200
 MAX_START = 10 ** 7
+#: The OpenAPI document describing this API.
+OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 
 
 def batch_params(request, default=DEFAULT_BATCH):

@@ -1,7 +1,9 @@
 """Views on deliveries (the recipient's side): the inbox, a delivered letter, its PDF."""
+from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 
 from registry import exchange
+from registry.errors import RegistryError
 from registry.i18n import _
 from registry.resources.letter import Delivery
 from registry.resources.organisation import Inbox
@@ -12,16 +14,20 @@ from registry.views.api import batching
 from registry.views.listing import Column, number_key, text_key
 from registry.workflow import state_titles, transition_titles
 from registry.views import desk as desk_views
+from registry.views.desk import _task, form_options
+from registry.views.forms import flash
 from registry.views.letter import (
     CONFIRMATIONS,
     DELIVERY_STATES,
     end_of_life,
     pdf_response,
+    fire_from_form,
     verdict_checks,
-    workflow_context,
 )
 from registry.views.thread import thread_values
 from registry.views.evidence import receipt_rows
+from registry.views.transitions import _as_result, workflow_context
+from registry.workflow import TransitionRefused
 
 CHANNEL_TITLES = {
     "post": _("channel-post", default="By post"),
@@ -142,3 +148,32 @@ def delivery_view(request):
 def delivery_pdf(request):
     """The delivered letter's PDF: the sender's stored file itself, byte for byte."""
     return pdf_response(request, request.context.letter, request.context)
+
+
+@view_config(context=Delivery, name="workflow", renderer="registry:templates/delivery.pt",
+             permission=P.VIEW_DELIVERY, request_method="POST")
+def workflow_form(request):
+    """The transition buttons: fire the named transition; on refusal show every reason."""
+    return fire_from_form(request, delivery_page)
+
+
+@view_config(context=Delivery, name="task", renderer="registry:templates/delivery.pt",
+             permission=P.VIEW_DELIVERY, request_method="POST")
+def task_form(request):
+    """A task transition from the delivery page; a refusal shows every reason there."""
+    delivery = request.context
+    name = request.POST.get("transition", "")
+    try:
+        entry = exchange.transition(_task(delivery), name, workflow_context(
+            request, request.POST.get("comment", ""), form_options(request.POST)))
+    except TransitionRefused as refused:
+        request.tm.doom()
+        request.response.status = refused.status
+        return delivery_page(request, refusals=refused.results or [_as_result(refused)])
+    except RegistryError as exc:
+        request.tm.doom()
+        request.response.status = exc.status
+        return delivery_page(request, refusals=[_as_result(exc)])
+    flash(request, _("transition-done", default="Done: ${transition}.",
+                     mapping={"transition": transition_titles("task")[entry.transition]}))
+    return HTTPFound(location=request.resource_url(delivery))

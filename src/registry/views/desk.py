@@ -15,6 +15,7 @@ from registry.security import permissions as P
 from registry.views.api import batch_params, batching
 from registry.views.forms import flash
 from registry.views.intake import read_json
+from registry.views.transitions import workflow_context
 from registry.workflow import TransitionRefused, state_titles, transition_titles
 
 URGENCY_TITLES = {
@@ -70,8 +71,6 @@ def panel(request, delivery):
 
 
 def _context(request, comment="", options=None):
-    from registry.views.letter import workflow_context
-
     return workflow_context(request, comment, options)
 
 
@@ -87,31 +86,6 @@ def form_options(params):
     if "co_executors" in params:
         options["co_executors"] = [v for v in params.getall("co_executors") if v]
     return options
-
-
-@view_config(context=Delivery, name="task", renderer="registry:templates/delivery.pt",
-             permission=P.VIEW_DELIVERY, request_method="POST")
-def task_form(request):
-    """A task transition from the delivery page; a refusal shows every reason there."""
-    from registry.views.delivery import delivery_page
-    from registry.views.letter import _as_result
-
-    delivery = request.context
-    name = request.POST.get("transition", "")
-    try:
-        entry = exchange.transition(_task(delivery), name, _context(
-            request, request.POST.get("comment", ""), form_options(request.POST)))
-    except TransitionRefused as refused:
-        request.tm.doom()
-        request.response.status = refused.status
-        return delivery_page(request, refusals=refused.results or [_as_result(refused)])
-    except RegistryError as exc:
-        request.tm.doom()
-        request.response.status = exc.status
-        return delivery_page(request, refusals=[_as_result(exc)])
-    flash(request, _("transition-done", default="Done: ${transition}.",
-                     mapping={"transition": transition_titles("task")[entry.transition]}))
-    return HTTPFound(location=request.resource_url(delivery))
 
 
 def _task_body(request, delivery):

@@ -23,6 +23,7 @@ from registry.errors import RegistryError
 from registry.i18n import _
 from registry.safetext import check_text
 from registry.signatures import GateConfig
+from registry.views.api import OPENAPI_PATH
 
 MAX_JSON_BYTES = 64 * 1024
 MAX_DEPTH = 16
@@ -108,8 +109,6 @@ def _bad_form():
 
 @lru_cache(maxsize=1)
 def _document():
-    from registry.views.site import OPENAPI_PATH
-
     document = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
     operations = {}
     for path, item in document["paths"].items():

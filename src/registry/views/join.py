@@ -17,7 +17,7 @@ from registry import settings as registry_settings
 from registry.accounts import set_password
 from registry.errors import NotFound, RegistryError
 from registry.i18n import _
-from registry.mail import IPostman
+from registry.notifications import IPostman
 from registry.resources.site import Site
 from registry.security.throttle import IJoinThrottle
 from registry.settings import account_limits

@@ -4,6 +4,7 @@ from datetime import datetime
 from pyramid.events import BeforeRender, subscriber
 
 from registry import dates
+from registry import settings as registry_settings
 from registry.i18n import LOCALE_NAMES, LOCALES, _
 from registry.security import permissions as P
 from registry.views.forms import browser_words
@@ -74,8 +75,6 @@ class Layout:
 
     def local(self, when, pattern="%Y-%m-%d %H:%M"):
         """A time shown in the registry's time zone (Ulaanbaatar), never in UTC."""
-        from registry import settings as registry_settings
-
         if when is None:
             return ""
         if isinstance(when, str):  # an ISO time, as history entries keep it

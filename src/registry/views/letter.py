@@ -11,6 +11,8 @@ from pyramid.view import view_config
 from werkzeug.http import dump_options_header
 
 from registry import exchange, verification
+from registry.archive import retention
+from registry.archive.retention import hold_of, item_key
 from registry.errors import RegistryError
 from registry.i18n import _
 from registry.operations import BLOB_GONE, audit_missing_file
@@ -19,13 +21,16 @@ from registry.resources.organisation import Outbox
 from registry.safetext import display_filename
 from registry.security import permissions as P
 from registry.signatures import GateConfig, REASON_MESSAGES
+from registry.views import desk as desk_views
 from registry.views import listing
 from registry.views.api import batching
 from registry.views.listing import Column, number_key, text_key
 from registry.views.forms import CSRFSchema, Day, day_widget, flash, make_form, run_form
 from registry.views.intake import read_form, read_json, require_media_type, too_large
 from registry.views.thread import thread_values
+from registry.views.transitions import _as_result, workflow_context
 from registry.workflow import TransitionRefused, state_titles, transition_titles
+from registry.workflow.engine import object_path
 from registry.views.evidence import receipt_rows
 
 #: The question an irreversible transition asks before it is fired (confirm.js).
@@ -79,7 +84,7 @@ class DraftSchema(CSRFSchema):
     in_reply_to = colander.SchemaNode(colander.String(), title=_("In reply to"), missing="",
                                       widget=deform.widget.HiddenWidget())
     series = colander.SchemaNode(colander.String(), title=_("File-plan series"), missing="01",
-                                 validator=colander.Length(min=1, max=exchange.SERIES_MAX))
+                                 validator=colander.Length(min=1, max=retention.SERIES_MAX))
 
 
 class PDFSchema(CSRFSchema):
@@ -114,14 +119,6 @@ def verdict_checks(verdict):
     if reasons & {"NO_SIGNATURE", "MULTIPLE_SIGNATURES"}:
         return [(CHECKS[0][0], False)]
     return [(label, not (reasons & failing)) for label, failing in CHECKS]
-
-
-def workflow_context(request, comment="", options=None):
-    return exchange.context(
-        request.root, request.account.login,
-        permits=lambda permission, obj: bool(request.has_permission(permission, obj)),
-        gate=request.signature_gate, settings=request.registry.settings, comment=comment,
-        options=options, notify=request.registry.notify, now=request.now)
 
 
 def max_pdf_size(request):
@@ -266,8 +263,6 @@ def new_letter_json(request):
 def end_of_life(request, item):
     """What the page says of the item's end of life: the handover record it went with (if the
     viewer may open it), the hold on it, whether its file is kept."""
-    from registry.archive.retention import hold_of, item_key
-
     org = item.__parent__.__parent__
     record = org["handovers"].get(item.handed_over_in) if item.handed_over_in else None
     letter = item if isinstance(item, Letter) else item.letter
@@ -280,8 +275,6 @@ def end_of_life(request, item):
 
 
 def letter_page(request, refusals=None, **extra):
-    from registry.views import desk as desk_views
-
     letter = request.context
     ctx = workflow_context(request)
     values = {
@@ -480,8 +473,6 @@ def _file_missing(request, letter):
     client's fault."""
     from ZODB.interfaces import IDatabase
 
-    from registry.workflow.engine import object_path
-
     account = getattr(request, "account", None)
     audit_missing_file(request.registry.getUtility(IDatabase),
                        account.login if account is not None else "", object_path(letter),
@@ -526,10 +517,14 @@ def _fire(request, obj, name, comment, options):
 
 @view_config(context=Letter, name="workflow", renderer="registry:templates/letter.pt",
              permission=P.VIEW_LETTER, request_method="POST")
-@view_config(context=Delivery, name="workflow", renderer="registry:templates/delivery.pt",
-             permission=P.VIEW_DELIVERY, request_method="POST")
 def workflow_form(request):
     """The transition buttons: fire the named transition; on refusal show every reason."""
+    return fire_from_form(request, letter_page)
+
+
+def fire_from_form(request, page):
+    """Fire the transition the form names on the context; on refusal answer `page` (the
+    context's page) with every reason."""
     obj = request.context
     name = request.POST.get("transition", "")
     options = {key: request.POST.get(key, "") for key in REGISTER_OPTIONS
@@ -542,12 +537,10 @@ def workflow_form(request):
         request.tm.doom()
         request.response.status = refused.status
         results = refused.results or [_as_result(refused)]
-        page = letter_page if isinstance(obj, Letter) else _delivery_page()
         return page(request, refusals=results, transition=name)
     except RegistryError as exc:
         request.tm.doom()
         request.response.status = exc.status
-        page = letter_page if isinstance(obj, Letter) else _delivery_page()
         return page(request, refusals=[_as_result(exc)], transition=name)
     flash(request, _("transition-done", default="Done: ${transition}.",
                             mapping={"transition": transition_titles()[entry.transition]}))
@@ -589,18 +582,6 @@ def sign_with_token(request):
                          "e-Token (PAdES B-B: no time-stamping authority is configured, so "
                          "the signature carries no timestamp)."))
     return HTTPFound(location=request.resource_url(letter))
-
-
-def _delivery_page():
-    from registry.views.delivery import delivery_page
-
-    return delivery_page
-
-
-def _as_result(exc):
-    from registry.workflow import GuardResult
-
-    return GuardResult(False, "", exc.code, exc.message)
 
 
 @view_config(context=Letter, name="@workflow", renderer="json", permission=P.VIEW_LETTER,

@@ -13,7 +13,8 @@ from registry.views.delivery import CHANNEL_TITLES
 from registry.views.desk import TASK_FIELDS, form_options, register_choices
 from registry.views.forms import flash
 from registry.views.intake import read_form
-from registry.views.letter import max_pdf_size, workflow_context
+from registry.views.letter import max_pdf_size
+from registry.views.transitions import workflow_context
 from registry.workflow import TransitionRefused
 
 LETTER_FIELDS = ("subject", "sender_name", "sender_address", "sender_reference",

@@ -1,7 +1,6 @@
 """Views on the Site: home, sign-in and sign-out, language, the OpenAPI document."""
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import colander
 import deform
@@ -17,9 +16,9 @@ from registry.i18n import LOCALE_COOKIE, LOCALES, _
 from registry.resources.site import Site
 from registry.security import permissions as P
 from registry.security.throttle import IAddressThrottle
+from registry.views.api import OPENAPI_PATH
 from registry.views.forms import FORM_REFUSED, CSRFSchema, make_form
 
-OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 
 
 class LoginSchema(CSRFSchema):

@@ -1,23 +1,32 @@
 """Workflows: the shipped definitions (workflows/*.toml), checked once per process, and the
 engine that runs them with the closed sets of guards and effects."""
+from collections import ChainMap
+
 from registry.i18n import _
 from registry.paths import shipped
-from registry.workflow.definition import WorkflowError, load, message_id  # noqa: F401
+from registry.workflow.definition import WorkflowError, load, message_id, workflows  # noqa: F401
 from registry.workflow.engine import Context, Engine, GuardResult, TransitionRefused  # noqa: F401
 
-_loaded = None
+#: The named guards and effects transitions may use: the modules that define them provide them
+#: when imported (`registry.exchange` the letters' and deliveries'), so that the engine
+#: depends on none of them and they may fire transitions.
+_guards, _effects, _state_guards = [], [], set()
 
 
-def workflows():
-    """{name: Workflow} from the shipped folder; loaded and checked on first use.
-    Raises WorkflowError on an inconsistent definition."""
-    global _loaded
-    if _loaded is None:
-        from registry.exchange import EFFECTS
-        from registry.workflow.guards import GUARDS
+def provide(guards=None, effects=None, state_guards=()):
+    """Add the named guards ({name: guard}) and effects ({name: effect}) the workflows may use;
+    `state_guards` names the guards that read only states (a transition one of them refuses is
+    not offered)."""
+    if guards is not None:
+        _guards.append(guards)
+    if effects is not None:
+        _effects.append(effects)
+    _state_guards.update(state_guards)
 
-        _loaded = load(shipped("workflows"), GUARDS, EFFECTS)
-    return _loaded
+
+def check():
+    """Raise WorkflowError if a workflow names a guard or an effect no module provides."""
+    load(shipped("workflows"), ChainMap(*_guards), ChainMap(*_effects))
 
 
 def state_titles(*names):
@@ -39,12 +48,11 @@ def _titles(kind, attribute, names):
 
 
 def engine():
-    from registry.exchange import EFFECTS
-    from registry.workflow.guards import GUARDS, STATE_GUARDS
-
-    return Engine(workflows(), GUARDS, EFFECTS, STATE_GUARDS)
+    return Engine(workflows(), ChainMap(*_guards), ChainMap(*_effects), frozenset(_state_guards))
 
 
 def includeme(config):
-    # Refuse to start on an inconsistent definition, before serving anything.
+    # Refuse to start on an inconsistent definition, before serving anything: its states and
+    # permissions now, its guards and effects once every include has provided them.
     workflows()
+    config.action(None, check)

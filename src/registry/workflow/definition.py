@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from registry.paths import shipped
 from registry.security import permissions as P
 from registry.security.principals import ORG_ROLES
 
@@ -69,8 +70,9 @@ def _require(condition, source, message):
         raise WorkflowError(f"{source}: {message}")
 
 
-def parse(data, source, guards, effects):
-    """Build and check a Workflow from parsed TOML `data`. Raises WorkflowError."""
+def parse(data, source, guards=None, effects=None):
+    """Build and check a Workflow from parsed TOML `data` (the names of its guards and effects
+    too, unless `guards` or `effects` is None). Raises WorkflowError."""
     meta = data.get("workflow", {})
     name = meta.get("name")
     _require(isinstance(name, str) and name, source, "[workflow] needs a name")
@@ -119,10 +121,10 @@ def parse(data, source, guards, effects):
         _require(permission in known_permissions, source,
                  f"transition {transition_name!r}: unknown permission {permission!r}")
         for guard in spec.get("guards", []):
-            _require(guard in guards, source,
+            _require(guards is None or guard in guards, source,
                      f"transition {transition_name!r}: unknown guard {guard!r}")
         for effect in spec.get("effects", []):
-            _require(effect in effects, source,
+            _require(effects is None or effect in effects, source,
                      f"transition {transition_name!r}: unknown effect {effect!r}")
         transitions[transition_name] = Transition(
             transition_name, spec.get("title", transition_name), tuple(sources), target,
@@ -142,7 +144,7 @@ def parse(data, source, guards, effects):
     return Workflow(name, meta.get("title", name), initial, states, transitions, source)
 
 
-def load(folder, guards, effects):
+def load(folder, guards=None, effects=None):
     """Load every `*.toml` in `folder`; return {name: Workflow}. Raises WorkflowError."""
     workflows, titles = {}, {}
     for path in sorted(Path(folder).glob("*.toml")):
@@ -162,3 +164,16 @@ def load(folder, guards, effects):
                          f"{kind} {item.name!r} is titled {item.title!r} here and {title!r} in "
                          f"{where}: one name, one title (message {message_id(kind, item.name)})")
     return workflows
+
+
+_loaded = None
+
+
+def workflows():
+    """{name: Workflow} from the shipped folder; loaded and checked on first use, the names of
+    guards and effects aside (`registry.workflow.check`). Raises WorkflowError on an
+    inconsistent definition."""
+    global _loaded
+    if _loaded is None:
+        _loaded = load(shipped("workflows"))
+    return _loaded

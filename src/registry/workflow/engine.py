@@ -14,6 +14,7 @@ from registry.errors import RegistryError
 from registry.i18n import _
 from registry.security import permissions as P
 from registry.security.principals import org_role_principal
+from registry.workflow.definition import workflows
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,6 @@ class Workflowed:
         raise NotImplementedError
 
     def __acl__(self):
-        from registry.workflow import workflows
-
         workflow = workflows().get(self.workflow_name)
         if workflow is None or self.state not in workflow.states:
             return [DENY_ALL]

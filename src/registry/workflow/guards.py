@@ -4,7 +4,9 @@ A guard is `guard(obj, ctx) -> GuardResult(ok, reason, message, evidence)`: pure
 never writes), safe to run again when a request is retried, and it explains a refusal with a
 stable reason code and a message for people.
 """
+from registry import desk
 from registry import settings as registry_settings
+from registry.archive.retention import hold_of
 from registry.desk import GUARDS as DESK_GUARDS
 from registry.i18n import _
 from registry.signatures import REASON_MESSAGES
@@ -45,15 +47,13 @@ def within_limits(letter, ctx):
     """The registry is not for advertising: at most `registry.limits.recipients_per_letter`
     recipients a letter and `registry.limits.letters_per_day` letters an organisation sends a
     day (Ulaanbaatar time)."""
-    from registry.exchange import local_date
-
     per_letter, per_day = registry_settings.sending_limits(ctx.settings)
     if len(letter.recipients) > per_letter:
         return GuardResult(False, reason="TOO_MANY_RECIPIENTS",
                            message=_("too-many-recipients", default="A letter goes to at most "
                                      "${limit} recipients.", mapping={"limit": per_letter}),
                            evidence={"recipients": len(letter.recipients)})
-    sent_today = letter.__parent__.sent_count(local_date(ctx).isoformat())
+    sent_today = letter.__parent__.sent_count(desk.today(ctx).isoformat())
     if sent_today >= per_day:
         return GuardResult(False, reason="DAILY_LIMIT",
                            message=_("daily-limit", default="Your organisation has sent "
@@ -137,8 +137,6 @@ def deliveries_settled(letter, ctx):
 
 def not_on_hold(item, ctx):
     """Nothing under a hold is disposed of."""
-    from registry.archive.retention import hold_of
-
     hold = hold_of(item)
     if hold is None:
         return OK
