@@ -52,7 +52,7 @@ def test_every_message_of_the_code_and_templates_is_translated_to_mongolian(tmp_
     ids = extracted_ids(tmp_path)
     assert len(ids) > 100
     catalog = polib.pofile(str(LOCALE / "mn" / "LC_MESSAGES" / "registry.po"))
-    translated = {e.msgid for e in catalog if e.msgstr and "fuzzy" not in e.flags}
+    translated = {e.msgid for e in catalog.translated_entries()}
     missing = sorted(ids - translated)
     assert not missing, f"not translated to Mongolian (run `make pot`, translate): {missing}"
 
@@ -72,7 +72,7 @@ def test_every_workflow_title_comes_from_the_toml_and_is_translated_to_mongolian
     assert extracted["state-handed_over"] == "Default: Handed over to the archive"
     assert extracted["transition-close"] == "Default: Close with a note"
     catalog = polib.pofile(str(LOCALE / "mn" / "LC_MESSAGES" / "registry.po"))
-    translated = {e.msgid for e in catalog if e.msgstr and "fuzzy" not in e.flags}
+    translated = {e.msgid for e in catalog.translated_entries()}
     assert sorted(set(extracted) - translated) == []
 
 
@@ -90,6 +90,8 @@ def test_placeholders_survive_translation():
 
     for domain in ("registry", "deform", "colander"):
         for entry in polib.pofile(str(LOCALE / "mn" / "LC_MESSAGES" / f"{domain}.po")):
+            if entry.obsolete:  # kept by msgmerge for a message the code no longer has
+                continue
             source = entry.msgid
             default = re.search(r"Default: (.*)", entry.comment or "", re.S)
             if default:

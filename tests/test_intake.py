@@ -384,7 +384,7 @@ def test_trace_and_unknown_methods_answer_405(testapp, api):
 def test_an_api_address_answers_only_its_documented_methods(testapp, api, draft):
     response = testapp.put(draft, b"{}", headers={**api("rm_a"), "Content-Type":
                                                   "application/json"}, status=405)
-    assert response.headers["Allow"] == "GET, PATCH, HEAD"
+    assert response.headers["Allow"] == "GET, PATCH, DELETE, HEAD"
 
 
 @pytest.mark.parametrize("query, field", [
