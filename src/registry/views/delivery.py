@@ -26,8 +26,7 @@ from registry.views.letter import (
 )
 from registry.views.thread import thread_values
 from registry.views.evidence import receipt_rows
-from registry.views.transitions import _as_result, workflow_context
-from registry.workflow import TransitionRefused
+from registry.views.transitions import refused_page, workflow_context
 
 CHANNEL_TITLES = {
     "post": _("channel-post", default="By post"),
@@ -166,14 +165,8 @@ def task_form(request):
     try:
         entry = exchange.transition(_task(delivery), name, workflow_context(
             request, request.POST.get("comment", ""), form_options(request.POST)))
-    except TransitionRefused as refused:
-        request.tm.doom()
-        request.response.status = refused.status
-        return delivery_page(request, refusals=refused.results or [_as_result(refused)])
-    except RegistryError as exc:
-        request.tm.doom()
-        request.response.status = exc.status
-        return delivery_page(request, refusals=[_as_result(exc)])
+    except RegistryError as exc:  # TransitionRefused too
+        return refused_page(request, delivery_page, exc)
     flash(request, _("transition-done", default="Done: ${transition}.",
                      mapping={"transition": transition_titles("task")[entry.transition]}))
     return HTTPFound(location=request.resource_url(delivery))

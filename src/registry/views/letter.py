@@ -28,7 +28,7 @@ from registry.views.listing import Column, number_key, text_key
 from registry.views.forms import CSRFSchema, Day, day_widget, flash, make_form, run_form
 from registry.views.intake import read_form, read_json, require_media_type, too_large
 from registry.views.thread import thread_values
-from registry.views.transitions import _as_result, workflow_context
+from registry.views.transitions import refused_page, workflow_context
 from registry.workflow import TransitionRefused, state_titles, transition_titles
 from registry.workflow.engine import object_path
 from registry.views.evidence import receipt_rows
@@ -533,15 +533,8 @@ def fire_from_form(request, page):
         options["co_executors"] = request.POST.getall("co_executors")
     try:
         entry = _fire(request, obj, name, request.POST.get("comment", ""), options)
-    except TransitionRefused as refused:
-        request.tm.doom()
-        request.response.status = refused.status
-        results = refused.results or [_as_result(refused)]
-        return page(request, refusals=results, transition=name)
-    except RegistryError as exc:
-        request.tm.doom()
-        request.response.status = exc.status
-        return page(request, refusals=[_as_result(exc)], transition=name)
+    except RegistryError as exc:  # TransitionRefused too
+        return refused_page(request, page, exc, transition=name)
     flash(request, _("transition-done", default="Done: ${transition}.",
                             mapping={"transition": transition_titles()[entry.transition]}))
     return HTTPFound(location=request.resource_url(obj))
@@ -565,14 +558,8 @@ def sign_with_token(request):
                                 max_size=max_pdf_size(request), tsa=request.tsa_config,
                                 verification_url=(lambda code: verification.url_for_code(
                                     request, code)) if stamp else None)
-    except TransitionRefused as refused:
-        request.tm.doom()
-        request.response.status = refused.status
-        return letter_page(request, refusals=refused.results or [_as_result(refused)])
-    except RegistryError as exc:
-        request.tm.doom()
-        request.response.status = exc.status
-        return letter_page(request, refusals=[_as_result(exc)])
+    except RegistryError as exc:  # TransitionRefused too
+        return refused_page(request, letter_page, exc)
     if request.tsa_config is not None:
         flash(request, _("signed-b-lt", default="The letter is signed with your organisation's "
                          "e-Token (PAdES B-LT: with a timestamp from the time-stamping "

@@ -14,3 +14,13 @@ def workflow_context(request, comment="", options=None):
 
 def _as_result(exc):
     return GuardResult(False, "", exc.code, exc.message)
+
+
+def refused_page(request, page, error, **values):
+    """`page` (the context's page view) again for a refused change (a RegistryError, or a
+    TransitionRefused with every guard's reason), at the refusal's status, the request's
+    transaction doomed: nothing of it is kept."""
+    request.tm.doom()
+    request.response.status = error.status
+    return page(request, refusals=getattr(error, "results", None) or [_as_result(error)],
+                **values)
