@@ -169,3 +169,20 @@ def test_focus_is_visible_on_links_buttons_and_fields_in_the_page_and_the_header
     for selector, ((style, width, color), background) in seen.items():
         assert (style, width) == ("solid", 3), selector
         assert contrast(color, background) >= 3, (selector, color)
+
+
+def test_at_390_px_the_lists_are_cards_and_nothing_overflows(demo_server, page):
+    """A phone's width: the inbox and the outbox (every tab) fit, each row a card whose cells
+    are captioned by their column."""
+    base, _unsigned = demo_server
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, base, "bzd", "registry-demo")
+    for path, table in (("/orgs/3000149/inbox/?state=all", "#deliveries"),
+                        ("/orgs/3000149/outbox/?state=all", "#letters")):
+        page.goto(base + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        cell = page.locator(f"{table} tbody tr").first.locator("td[data-label]").first
+        caption = cell.get_attribute("data-label")
+        assert caption and page.evaluate(
+            "cell => getComputedStyle(cell, '::before').content", cell.element_handle()) == \
+            f'"{caption}"'
