@@ -22,9 +22,9 @@ from zope.interface import Interface
 from registry import settings as registry_settings
 from registry.settings import SEAL_MS
 from registry.store import site_of
+from registry.tweens import after_writes
 
 log = logging.getLogger(__name__)
-SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 #: Records sealed in one transaction at most.
 SEAL_LIMIT = 5000
 #: How often the sealer looks for records other processes left pending (a process that ended
@@ -123,17 +123,7 @@ class Sealer:
 def sealing_tween_factory(handler, registry):
     db = registry.getUtility(IDatabase)
     sealer = registry.queryUtility(ISealer)
-
-    def sealing_tween(request):
-        response = handler(request)
-        if request.method not in SAFE_METHODS:
-            if sealer is not None:
-                sealer.kick()
-            else:
-                seal_pending(db)
-        return response
-
-    return sealing_tween
+    return after_writes(handler, sealer.kick if sealer is not None else lambda: seal_pending(db))
 
 
 def includeme(config):

@@ -31,9 +31,9 @@ from registry.signatures.trust import TrustCache
 from registry.signatures.tsa import TimestampError, TsaConfig, preservation_imprint, \
     request_token
 from registry.store import site_of
+from registry.tweens import after_writes
 
 log = logging.getLogger(__name__)
-SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
 def _now():
@@ -143,20 +143,8 @@ class Stamper:
             self._thread.join(5)
 
 
-def waking_tween(handler, worker):
-    """A tween that wakes `worker` (a Stamper) after each writing request."""
-
-    def tween(request):
-        response = handler(request)
-        if request.method not in SAFE_METHODS:
-            worker.wake()  # after pyramid_tm committed (or aborted): nothing to wait for
-        return response
-
-    return tween
-
-
 def stamper_tween_factory(handler, registry):
-    return waking_tween(handler, registry.getUtility(IStamper))
+    return after_writes(handler, registry.getUtility(IStamper).wake)
 
 
 def includeme(config):

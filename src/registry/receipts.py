@@ -27,13 +27,14 @@ from registry import settings as registry_settings
 from registry import verification
 from registry.fonts import cyrillic_font
 from registry.i18n import _, localizer_for
-from registry.preservation import Stamper, waking_tween
+from registry.preservation import Stamper
 from registry.resources.receipt import EVENTS, Receipt
 from registry.seal import SealConfig, SealError, sign_detached, sign_pdf
 from registry.signatures import default_trust_dir
 from registry.signatures.tsa import TsaConfig
 from registry.store import site_of
 from registry.workflow.engine import object_path
+from registry.tweens import after_writes
 
 log = logging.getLogger(__name__)
 
@@ -411,7 +412,7 @@ class Issuer(Stamper):
 
 
 def issuer_tween_factory(handler, registry):
-    return waking_tween(handler, registry.getUtility(IReceiptIssuer))
+    return after_writes(handler, registry.getUtility(IReceiptIssuer).wake)
 
 
 def includeme(config):

@@ -36,6 +36,7 @@ from registry.search.position import Position, PositionFile
 from registry.search.queue import TextLayer, new_key
 from registry.store import site_of
 from registry.workflow.engine import object_path
+from registry.tweens import after_writes
 
 log = logging.getLogger(__name__)
 
@@ -595,26 +596,18 @@ class ISearchService(Interface):
     """The process's SearchService (a utility)."""
 
 
-SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
-
-
 def indexing_tween_factory(handler, registry):
     service = registry.getUtility(ISearchService)
-    inline = registry_settings.search_writer(registry.settings) == "inline"
+    if registry_settings.search_writer(registry.settings) != "inline":
+        return after_writes(handler, service.kick)
 
-    def indexing_tween(request):
-        response = handler(request)
-        if request.method not in SAFE_METHODS:
-            if not inline:
-                service.kick()
-                return response
-            try:
-                service.drain_all()
-            except Exception:  # noqa: BLE001  (the change is committed; its entries stay queued)
-                log.exception("indexing after the request failed; the entries stay queued")
-        return response
+    def drain():
+        try:
+            service.drain_all()
+        except Exception:  # noqa: BLE001  (the change is committed; its entries stay queued)
+            log.exception("indexing after the request failed; the entries stay queued")
 
-    return indexing_tween
+    return after_writes(handler, drain)
 
 
 def includeme(config):
