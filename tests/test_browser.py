@@ -6,8 +6,7 @@ import pytest
 from playwright.sync_api import expect
 from webtest.http import StopableWSGIServer
 
-from conftest import PASSWORD
-from registry.search.indexing import ISearchService
+from conftest import PASSWORD, stop_app
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -140,7 +139,6 @@ def demo_server(tmp_path):
     """The demo as `registry demo` makes it (directory, accounts, CA, SoftHSM e-Tokens,
     letters), served to the browser."""
     from click.testing import CliRunner
-    from ZODB.interfaces import IDatabase
 
     from registry import main
     from registry.cli import main as cli
@@ -162,8 +160,7 @@ def demo_server(tmp_path):
     server.wait()
     yield server.application_url.rstrip("/"), unsigned
     server.shutdown()
-    app.registry.getUtility(ISearchService).stop()
-    app.registry.getUtility(IDatabase).close()
+    stop_app(app)  # its background threads first: they must not tick against a closed store
 
 
 def test_the_demo_journey_draft_sign_with_the_e_token_send_register(demo_server, page):
