@@ -117,11 +117,16 @@ def postgresql_template(postgresql, template_store, tmp_path_factory):
 _databases = itertools.count()
 
 
+def database_name(prefix):
+    """A database name no other test of this run has used (a name taken from an object's id
+    or a free port can come back while the database made with it still exists)."""
+    return f"{prefix}_{os.getpid()}_{next(_databases)}"
+
+
 @pytest.fixture
 def relstorage_uri(request, postgresql, postgresql_template, tmp_path):
     """A fresh RelStorage database with the standard organisations and accounts: its URI."""
-    name = postgresql.create_database(f"registry_{os.getpid()}_{next(_databases)}",
-                                      template=postgresql_template)
+    name = postgresql.create_database(database_name("registry"), template=postgresql_template)
     return postgresql.uri(name, tmp_path / "blob-cache")
 
 

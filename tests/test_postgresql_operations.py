@@ -4,7 +4,6 @@
 needs. The commands are the ones the README gives an operator."""
 import hashlib
 import json
-import os
 from datetime import datetime, timezone
 
 import pytest
@@ -19,6 +18,7 @@ from registry import exchange
 from registry.cli import main
 from registry.store import site_of
 from test_operations import letter_pdfs  # noqa: F401  (a fixture)
+from conftest import database_name
 
 SENDER = "1000001"
 
@@ -61,8 +61,7 @@ def letters(db):
 
 @pytest.fixture
 def database(postgresql, postgresql_template):
-    return postgresql.create_database(f"ops_{os.getpid()}_{id(object())}",
-                                      template=postgresql_template)
+    return postgresql.create_database(database_name("ops"), template=postgresql_template)
 
 
 def blob_rows(postgresql, database, oid, serial):

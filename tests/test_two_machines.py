@@ -18,7 +18,7 @@ import ZODB
 from zodburi import resolve_uri
 
 import pdfs
-from conftest import PASSWORD
+from conftest import PASSWORD, database_name
 from registry.store import site_of
 from test_cli import ROOT, free_port, wait_for
 
@@ -66,7 +66,7 @@ class Machine:
 @pytest.fixture
 def shared(postgresql, postgresql_template, tmp_path, trust_dir):
     """(machine A, machine B, a third connection to the database for the test's own looks)."""
-    name = postgresql.create_database(f"two_machines_{free_port()}",
+    name = postgresql.create_database(database_name("two_machines"),
                                       template=postgresql_template)
     uri = postgresql.uri(name, "BLOBS")
     machines = [Machine(n, tmp_path, uri, trust_dir) for n in ("a", "b")]
